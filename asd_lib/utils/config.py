@@ -1,0 +1,108 @@
+"""Configuration: a YAML file sets parser defaults, the command line overrides them.
+
+Follows the ESPnet ``config_argparse`` idea: ``--config conf/x.yaml`` is read first, every
+key in it must be an option of the parser (an unknown key is an error naming the file and
+the key), and explicit command-line options win. Nested sections (``model_conf``,
+``stages``) are YAML mappings/lists; on the command line they are given as YAML text,
+e.g. ``--model_conf '{table: liu8}'``. The resolved configuration is written back to the
+experiment directory with the package version, and inference reads it from there.
+"""
+import argparse
+from pathlib import Path
+from typing import Any, Dict, Optional, Sequence
+
+import configargparse
+import yaml
+
+import asd_lib
+from asd_lib.utils.fileio import atomic_write
+
+
+class ConfigError(ValueError):
+    """A configuration file or value that cannot be used as given."""
+
+
+def str2bool(value: str) -> bool:
+    """Booleans accept only ``true`` / ``false`` (as in the shell recipes)."""
+    if isinstance(value, bool):
+        return value
+    if value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise argparse.ArgumentTypeError(f"expected true or false, got {value!r}")
+
+
+def yaml_value(text: str) -> Any:
+    """Parse a command-line value as YAML (mappings, lists, numbers, null)."""
+    if not isinstance(text, str):
+        return text
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise argparse.ArgumentTypeError(f"not valid YAML: {text!r} ({exc})")
+
+
+def load_yaml(path) -> Dict[str, Any]:
+    """Read a YAML mapping; a clear error for a missing, invalid or non-mapping file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found (check --config / --train_config)")
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = yaml.safe_load(f)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: invalid YAML: {exc}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of option: value")
+    return data
+
+
+class ConfigParser(configargparse.ArgumentParser):
+    """Argument parser whose ``--config`` YAML provides checked defaults."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", argparse.ArgumentDefaultsHelpFormatter)
+        super().__init__(*args, **kwargs)
+        self.add_argument("--config", default=None, help="YAML file whose keys set defaults")
+
+    def parse_args(self, args: Optional[Sequence[str]] = None, namespace=None):
+        pre = argparse.ArgumentParser(add_help=False)
+        pre.add_argument("--config", default=None)
+        known, _ = pre.parse_known_args(args)
+        if known.config is not None:
+            self.apply_yaml_defaults(known.config)
+        return super().parse_args(args, namespace)
+
+    def apply_yaml_defaults(self, path) -> None:
+        data = load_yaml(path)
+        dests = {a.dest: a for a in self._actions}
+        for key, value in data.items():
+            if key == "config" or key not in dests:
+                known = ", ".join(sorted(d for d in dests if d not in ("help", "config")))
+                raise ConfigError(f"{path}: unknown key {key!r}; known keys: {known}")
+            action = dests[key]
+            if action.type is not None and isinstance(value, str) and action.type is not yaml_value:
+                value = action.type(value)
+            if action.type in (int, float) and isinstance(value, (int, float)):
+                value = action.type(value)
+            if action.type is str2bool and not isinstance(value, bool):
+                raise ConfigError(f"{path}: {key} must be true or false, got {value!r}")
+            if action.choices is not None and value not in action.choices:
+                raise ConfigError(f"{path}: {key} must be one of {list(action.choices)}, got {value!r}")
+        self.set_defaults(**{k: v for k, v in data.items()})
+
+
+def save_config(args: argparse.Namespace, path) -> None:
+    """Write the resolved configuration (plus the package version) as YAML, atomically."""
+    data = {k: v for k, v in vars(args).items() if k != "config"}
+    data["asd_lib_version"] = asd_lib.__version__
+    with atomic_write(path) as f:
+        yaml.safe_dump(data, f, sort_keys=True)
+
+
+def read_saved_config(path) -> Dict[str, Any]:
+    """Read a configuration saved by :func:`save_config`."""
+    data = load_yaml(path)
+    data.pop("asd_lib_version", None)
+    return data
