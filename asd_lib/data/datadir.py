@@ -1,0 +1,199 @@
+"""Kaldi-style data directories (``data/<set>/``): validation and loading.
+
+A data dir holds one text file per attribute, one ``<utt-id> <value>`` line per clip,
+keys unique and sorted in C-locale byte order (``LC_ALL=C sort -k1,1``), the convention of
+Kaldi's ``utils/validate_data_dir.sh`` (https://kaldi-asr.org/doc/data_prep.html). The
+files and their values are listed in ``DESIGN.md`` ("Data directories"): ``wav.scp`` (or
+``feats.scp``) indexes the clips and every other present file covers exactly the same keys.
+"""
+import logging
+import os
+from pathlib import Path
+from typing import Dict, Iterable, List, Optional, Tuple
+
+from asd_lib.utils.fileio import read_kv
+
+DATA_FILES = (
+    "wav.scp",
+    "feats.scp",
+    "utt2machine",
+    "utt2section",
+    "utt2domain",
+    "utt2attr",
+    "utt2label",
+    "utt2class",
+)
+INDEX_FILES = ("wav.scp", "feats.scp")
+ALLOWED_VALUES = {
+    "utt2label": ("normal", "anomaly"),
+    "utt2domain": ("source", "target"),
+}
+
+
+class DataDirError(ValueError):
+    """A data directory breaks the format; the message names the file and the fix."""
+
+
+def _read_table(path: Path) -> List[Tuple[int, str, str]]:
+    """Read ``path`` strictly as ``(line number, key, value)`` rows.
+
+    Checks, in order: readable, not empty, no CR characters, UTF-8, every line ``key value``,
+    unique keys, keys sorted in C-locale byte order.
+    """
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise DataDirError(
+            f"{path}: cannot read ({e.strerror}); check the path and permissions"
+        ) from None
+    if not raw.strip():
+        raise DataDirError(
+            f"{path}: file is empty; remove it or re-run data preparation for this set"
+        )
+    if b"\r" in raw:
+        raise DataDirError(f"{path}: Windows line endings (CR characters): run dos2unix {path}")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise DataDirError(
+            f"{path}: not valid UTF-8 at byte {e.start}; re-write it as UTF-8 text"
+        ) from None
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+
+    rows: List[Tuple[int, str, str]] = []
+    seen = set()
+    prev_key: Optional[bytes] = None
+    for lineno, line in enumerate(lines, 1):
+        parts = line.split(maxsplit=1)
+        if len(parts) != 2:
+            raise DataDirError(
+                f"{path}:{lineno}: expected '<utt-id> <value>', got {line!r}; "
+                "fix or remove this line"
+            )
+        key, value = parts
+        if key in seen:
+            raise DataDirError(
+                f"{path}:{lineno}: duplicate key {key!r}; keys must be unique "
+                "(remove the duplicate line or re-run data preparation)"
+            )
+        key_bytes = key.encode("utf-8")
+        if prev_key is not None and key_bytes < prev_key:
+            raise DataDirError(
+                f"{path}:{lineno}: not sorted ({key!r} after {prev_key.decode('utf-8')!r}): "
+                f"run `LC_ALL=C sort -k1,1 -o {path} {path}`"
+            )
+        seen.add(key)
+        prev_key = key_bytes
+        rows.append((lineno, key, value.rstrip()))
+    return rows
+
+
+def _check_same_keys(path: Path, keys: List[str], index_path: Path, index_keys: List[str]):
+    """Both key lists are sorted; name the first key missing from or extra in ``path``."""
+    if keys == index_keys:
+        return
+    key_set, index_set = set(keys), set(index_keys)
+    missing = [k for k in index_keys if k not in key_set]
+    if missing:
+        raise DataDirError(
+            f"{path}: key {missing[0]!r} of {index_path.name} is missing "
+            f"({len(missing)} missing in all); every file must cover the same utterances "
+            "(re-run data preparation)"
+        )
+    extra = [k for k in keys if k not in index_set]
+    raise DataDirError(
+        f"{path}: key {extra[0]!r} is not in {index_path.name} ({len(extra)} extra in all); "
+        "every file must cover the same utterances (re-run data preparation)"
+    )
+
+
+def _check_audio(path: Path, rows: Iterable[Tuple[int, str, str]]) -> None:
+    """Each plain ``wav.scp`` entry (not a ``cmd |`` pipe) names an existing non-empty file."""
+    for lineno, key, value in rows:
+        if value.endswith("|"):
+            continue
+        if not os.path.isfile(value):
+            raise DataDirError(
+                f"{path}:{lineno}: audio file {value} of {key!r} does not exist; "
+                "fix the corpus path (db.sh) and re-run data preparation"
+            )
+        if os.path.getsize(value) == 0:
+            raise DataDirError(
+                f"{path}:{lineno}: audio file {value} of {key!r} is empty; "
+                "re-download or re-extract the corpus"
+            )
+
+
+def validate_data_dir(
+    path,
+    require: Iterable[str] = ("utt2machine", "utt2section"),
+    check_audio: bool = False,
+) -> int:
+    """Check the data dir ``path`` and return its number of utterances.
+
+    ``require`` names files that must exist besides ``wav.scp`` or ``feats.scp``. With
+    ``check_audio`` every file path in ``wav.scp`` must exist and be non-empty (relative
+    paths are taken from the current directory, as in Kaldi recipes).
+    Raises :class:`DataDirError` naming the file and the fix.
+    """
+    path = Path(path)
+    require = tuple(require)
+    unknown = [name for name in require if name not in DATA_FILES]
+    if unknown:
+        raise ValueError(f"unknown data file(s) {unknown}; choose from {DATA_FILES}")
+    if not path.is_dir():
+        raise DataDirError(f"{path}: not a directory; run data preparation (stage 1) first")
+
+    present = [name for name in DATA_FILES if (path / name).is_file()]
+    index_names = [name for name in INDEX_FILES if name in present]
+    if not index_names:
+        raise DataDirError(
+            f"{path}: neither wav.scp nor feats.scp exists; run data preparation (stage 1)"
+        )
+    for name in require:
+        if name not in present:
+            raise DataDirError(
+                f"{path}: required file {name} is missing; re-run data preparation for this set"
+            )
+
+    index_path = path / index_names[0]
+    index_rows = _read_table(index_path)
+    index_keys = [key for _, key, _ in index_rows]
+    for name in present:
+        file_path = path / name
+        rows = index_rows if file_path == index_path else _read_table(file_path)
+        _check_same_keys(file_path, [key for _, key, _ in rows], index_path, index_keys)
+        allowed = ALLOWED_VALUES.get(name)
+        if allowed:
+            for lineno, key, value in rows:
+                if value not in allowed:
+                    raise DataDirError(
+                        f"{file_path}:{lineno}: value {value!r} of {key!r} must be one of "
+                        f"{', '.join(allowed)}; fix the data preparation script"
+                    )
+        if check_audio and name == "wav.scp":
+            _check_audio(file_path, rows)
+        logging.debug("%s: %d lines ok", file_path, len(rows))
+    return len(index_keys)
+
+
+def load_data_dir(
+    path, require: Iterable[str] = ("utt2machine", "utt2section")
+) -> Dict[str, Dict[str, str]]:
+    """Validate ``path``, then map each present data file name to its ``{utt: value}`` table."""
+    validate_data_dir(path, require=require)
+    path = Path(path)
+    return {name: read_kv(path / name) for name in DATA_FILES if (path / name).is_file()}
+
+
+def utt_ids(path) -> List[str]:
+    """Utterance IDs of the data dir ``path`` (keys of wav.scp, else feats.scp), C-sorted."""
+    path = Path(path)
+    for name in INDEX_FILES:
+        if (path / name).is_file():
+            return sorted(read_kv(path / name), key=lambda key: key.encode("utf-8"))
+    raise DataDirError(
+        f"{path}: neither wav.scp nor feats.scp exists; run data preparation (stage 1)"
+    )
