@@ -1,0 +1,102 @@
+"""Log-mel spectrogram front-end, computed on the training device from the waveform.
+
+Two published log compressions are supported:
+
+* ``log="clamp"``: ``10 * log10(max(S, 1e-10))`` -- STgram-MFN (Liu et al., ICASSP 2022,
+  public code liuyoude/STgram-MFN), no normalisation afterwards.
+* ``log="offset"``: ``10 * log10(S + eps)`` with ``eps = torch.finfo(float32).eps`` --
+  TASTgram / Noisy-ArcMix (Choi & Choi, ICASSP 2024) and OS-SCL.
+
+``S`` is the power mel spectrogram of torchaudio's ``MelSpectrogram``.  The STgram
+defaults (16 kHz, n_fft = win = 1024, hop 512, 128 HTK mels, no filter norm, centred
+frames with reflect padding) turn a 10 s clip into 128 x 313.
+"""
+import torch
+from torch import nn
+import torchaudio
+
+from asd_lib.frontends.registry import FRONTENDS
+
+CLAMP_FLOOR = 1e-10
+LOG_MODES = ("clamp", "offset")
+
+
+def to_float_waveform(wave: torch.Tensor) -> torch.Tensor:
+    """Return ``wave`` as a float waveform.
+
+    int16 PCM (as dumped by kaldiio) is scaled by 1 / 32768 into [-1, 1); floating-point
+    input is returned unchanged.  Other dtypes raise a ValueError.
+    """
+    if wave.dtype == torch.int16:
+        return wave.to(torch.float32) / 32768.0
+    if wave.is_floating_point():
+        return wave
+    raise ValueError(
+        f"waveform has dtype {wave.dtype}; expected int16 PCM or a floating-point tensor "
+        "(convert the audio to 16-bit PCM or float before feeding the front-end)"
+    )
+
+
+@FRONTENDS.register("log_mel")
+class LogMel(nn.Module):
+    """Waveform ``[B, T]`` -> log-mel ``[B, n_mels, frames]`` in dB.
+
+    Args mirror ``torchaudio.transforms.MelSpectrogram``; ``log`` picks the compression
+    (see the module docstring).
+    """
+
+    def __init__(
+        self,
+        sample_rate: int = 16000,
+        n_fft: int = 1024,
+        win_length: int = 1024,
+        hop_length: int = 512,
+        n_mels: int = 128,
+        power: float = 2.0,
+        center: bool = True,
+        pad_mode: str = "reflect",
+        mel_scale: str = "htk",
+        norm=None,
+        log: str = "clamp",
+    ):
+        super().__init__()
+        if log not in LOG_MODES:
+            raise ValueError(f"LogMel: unknown log={log!r}; choose one of {LOG_MODES}")
+        self.n_fft = n_fft
+        self.hop_length = hop_length
+        self.n_mels = n_mels
+        self.center = center
+        self.log = log
+        self.offset = torch.finfo(torch.float32).eps
+        self.melspec = torchaudio.transforms.MelSpectrogram(
+            sample_rate=sample_rate,
+            n_fft=n_fft,
+            win_length=win_length,
+            hop_length=hop_length,
+            n_mels=n_mels,
+            power=power,
+            center=center,
+            pad_mode=pad_mode,
+            mel_scale=mel_scale,
+            norm=norm,
+        )
+
+    def num_frames(self, num_samples: int) -> int:
+        """Number of frames the front-end yields for a clip of ``num_samples`` samples."""
+        if self.center:
+            return 1 + num_samples // self.hop_length
+        if num_samples < self.n_fft:
+            raise ValueError(
+                f"LogMel: a clip of {num_samples} samples is shorter than n_fft={self.n_fft}"
+            )
+        return 1 + (num_samples - self.n_fft) // self.hop_length
+
+    def forward(self, wave: torch.Tensor) -> torch.Tensor:
+        if wave.dim() != 2:
+            raise ValueError(
+                f"LogMel expects a batch of waveforms [B, T]; got shape {tuple(wave.shape)}"
+            )
+        power_mel = self.melspec(to_float_waveform(wave))
+        if self.log == "clamp":
+            return 10.0 * torch.log10(torch.clamp(power_mel, min=CLAMP_FLOOR))
+        return 10.0 * torch.log10(power_mel + self.offset)
