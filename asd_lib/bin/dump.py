@@ -1,0 +1,52 @@
+"""Stage 2: dump the clips of a ``wav.scp`` as fixed-length int16 waveforms to ark/scp.
+
+Example (one job of ``JOB=1:nj``)::
+
+    python -m asd_lib.bin.dump --wav_scp data/train/split/wav.3.scp \\
+        --out_prefix dump/train/split/feats.3 --segment_sec 10.0
+"""
+import argparse
+import logging
+
+from asd_lib.data.audio import SHORT_CLIP_MODES, dump_wav_scp
+from asd_lib.utils.log import setup_logging
+
+
+def get_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        description="Read each 'utt path' (or 'utt command |') line of a wav.scp, resample "
+        "to --sample_rate, keep the first channel, crop or lengthen to --segment_sec, "
+        "and write int16 arrays to <out_prefix>.ark and <out_prefix>.scp.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--wav_scp", required=True, help="Kaldi wav.scp to read")
+    parser.add_argument(
+        "--out_prefix", required=True, help="writes <out_prefix>.ark and <out_prefix>.scp"
+    )
+    parser.add_argument("--sample_rate", type=int, default=16000, help="output rate (Hz)")
+    parser.add_argument("--segment_sec", type=float, default=10.0, help="output length (s)")
+    parser.add_argument(
+        "--short_clip", choices=SHORT_CLIP_MODES, default="tile",
+        help="how a clip shorter than --segment_sec is lengthened",
+    )
+    parser.add_argument(
+        "--verbose", type=int, default=1, help="0: warnings, 1: info, 2: debug"
+    )
+    return parser
+
+
+def main(cmd=None) -> None:
+    args = get_parser().parse_args(cmd)
+    setup_logging(args.verbose)
+    try:
+        dump_wav_scp(
+            args.wav_scp, args.out_prefix, sample_rate=args.sample_rate,
+            segment_sec=args.segment_sec, short_clip=args.short_clip,
+        )
+    except (ValueError, OSError) as err:
+        logging.error("%s", err)
+        raise SystemExit(1) from err
+
+
+if __name__ == "__main__":
+    main()
