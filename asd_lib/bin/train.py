@@ -1,0 +1,76 @@
+"""Train an embedding model with staged losses: ``python -m asd_lib.bin.train --config X.yaml``.
+
+Re-running the same command resumes from ``<exp_dir>/checkpoint.pth``; a finished run is
+left as it is. The resolved configuration is saved as ``<exp_dir>/config.yaml``.
+"""
+import logging
+from pathlib import Path
+
+from asd_lib.train.stages import parse_stages
+from asd_lib.train.trainer import Trainer
+from asd_lib.utils.config import ConfigError, ConfigParser, read_saved_config, save_config
+from asd_lib.utils.config import str2bool, yaml_value
+from asd_lib.utils.log import setup_logging
+
+# Options that may change between a run and its resumption without changing the result.
+RUNTIME_KEYS = {"ngpu", "num_workers", "verbose", "exp_dir", "train_dir", "keep_snapshots",
+                "infer_batch_size"}
+
+
+def get_parser() -> ConfigParser:
+    parser = ConfigParser(description=__doc__)
+    group = parser.add_argument_group("data and run")
+    group.add_argument("--train_dir", required=True, help="dumped training set (stage 2)")
+    group.add_argument("--exp_dir", required=True, help="experiment directory")
+    group.add_argument("--ngpu", type=int, default=0, help="0: CPU, 1: one CUDA device")
+    group.add_argument("--num_workers", type=int, default=2, help="DataLoader workers")
+    group.add_argument("--seed", type=int, default=0, help="seed; epoch e uses seed + e")
+    group.add_argument("--verbose", type=int, default=1, help="0 warning, 1 info, 2 debug")
+    group.add_argument("--sample_rate", type=int, default=16000, help="of the dumped audio")
+    group.add_argument("--valid_fraction", type=float, default=0.05,
+                       help="share of every training class held out to choose the best epoch")
+    group.add_argument("--keep_snapshots", type=int, default=5,
+                       help="model snapshots kept besides latest/best (0: keep all)")
+    group = parser.add_argument_group("model")
+    group.add_argument("--model", default="stgram_mfn", help="name in asd_lib.models.MODELS")
+    group.add_argument("--model_conf", type=yaml_value, default={}, help="model arguments")
+    group.add_argument("--head", default="arcface", help="name in asd_lib.losses.HEADS")
+    group.add_argument("--head_conf", type=yaml_value, default={}, help="head arguments")
+    group = parser.add_argument_group("training stages")
+    group.add_argument("--stages", type=yaml_value, default=None,
+                       help="list of stages (losses, sampler, batch size, optimiser, epochs)")
+    group = parser.add_argument_group("inference (read back by asd_lib.bin.infer)")
+    group.add_argument("--infer_batch_size", type=int, default=64, help="clips per forward pass")
+    group.add_argument("--score_margin", type=str2bool, default=True,
+                       help="anomaly score with the head's margin applied, as the published code")
+    return parser
+
+
+def check_resume_compatible(args, path: Path) -> None:
+    """Refuse to resume an experiment that was started with a different configuration."""
+    if not path.exists():
+        return
+    saved = read_saved_config(path)
+    current = {k: v for k, v in vars(args).items() if k != "config"}
+    changed = sorted(k for k in set(saved) | set(current)
+                     if k not in RUNTIME_KEYS and saved.get(k) != current.get(k))
+    if changed:
+        raise ConfigError(
+            f"{path}: this experiment was started with a different configuration "
+            f"(changed: {', '.join(changed)}); use another --tag / exp dir, or delete it")
+
+
+def main(cmd=None) -> None:
+    args = get_parser().parse_args(cmd)
+    setup_logging(args.verbose)
+    stages = parse_stages(args.stages)
+    exp_dir = Path(args.exp_dir)
+    check_resume_compatible(args, exp_dir / "config.yaml")
+    exp_dir.mkdir(parents=True, exist_ok=True)
+    save_config(args, exp_dir / "config.yaml")
+    logging.info("config saved to %s", exp_dir / "config.yaml")
+    Trainer(args, stages).run()
+
+
+if __name__ == "__main__":
+    main()

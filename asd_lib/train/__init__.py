@@ -1,0 +1,1 @@
+"""Training: staged-loss configuration, optimisers and schedules, the epoch loop."""

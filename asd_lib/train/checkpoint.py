@@ -1,0 +1,55 @@
+"""Checkpoints: full training state for resuming, model-only snapshots for inference.
+
+``exp/<tag>/checkpoint.pth``  full state (model, head, optimiser, scheduler, stage, epoch,
+                               best held-out loss, history), rewritten atomically each epoch;
+``exp/<tag>/snapshots/epoch<N>.pth``  model + head weights after global epoch N;
+``exp/<tag>/latest.pth``, ``best.pth``  symlinks to snapshots.
+
+Everything is loaded with ``torch.load(..., weights_only=True)``.
+"""
+import os
+from pathlib import Path
+
+import torch
+
+from asd_lib.utils.fileio import atomic_write
+
+
+def save_atomic(obj, path) -> None:
+    """``torch.save`` to a temporary file beside ``path``, then rename onto it."""
+    with atomic_write(path, "wb") as f:
+        torch.save(obj, f)
+
+
+def load_safe(path, map_location="cpu"):
+    """Load a checkpoint without executing pickled code; name the file on failure."""
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except FileNotFoundError:
+        raise
+    except Exception as exc:  # torch raises several types for a damaged file
+        raise ValueError(
+            f"{path}: cannot read checkpoint ({exc}); delete it to restart from the previous "
+            "snapshot or retrain"
+        ) from exc
+
+
+def point_link(link, target) -> None:
+    """Atomically make ``link`` a relative symlink to ``target``."""
+    link = Path(link)
+    tmp = link.with_name(f".{link.name}.tmp")
+    if tmp.is_symlink() or tmp.exists():
+        tmp.unlink()
+    os.symlink(os.path.relpath(target, link.parent), tmp)
+    os.replace(tmp, link)
+
+
+def load_weights(module, state, what: str, path) -> None:
+    """Load a state dict, turning a shape/key mismatch into an error naming the file."""
+    try:
+        module.load_state_dict(state)
+    except RuntimeError as exc:
+        raise ValueError(
+            f"{path}: the {what} weights do not fit this model ({exc}); the checkpoint was "
+            "made with another model config: use its own exp dir or retrain"
+        ) from exc

@@ -1,0 +1,278 @@
+"""The staged training loop: epochs, held-out validation, checkpoints, resume.
+
+Reproducibility: every epoch reseeds torch with ``seed + global_epoch`` before shuffling
+and the forward passes, so a run resumed from the checkpoint of epoch N continues exactly
+as the uninterrupted run would (bit-exact on CPU).
+"""
+import csv
+import logging
+import math
+import time
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import numpy as np
+import torch
+import yaml
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from asd_lib.data.dataset import DumpedSet, WaveformDataset
+from asd_lib.losses import HEADS
+from asd_lib.losses.objectives import OBJECTIVES
+from asd_lib.models import MODELS
+from asd_lib.train.checkpoint import load_safe, load_weights, point_link, save_atomic
+from asd_lib.train.optim import OPTIMIZERS, SCHEDULERS
+from asd_lib.train.stages import Stage
+from asd_lib.utils.fileio import atomic_write
+from asd_lib.utils.log import progress_enabled
+
+
+def build_model(model: str, model_conf: dict, head: str, head_conf: dict,
+                num_samples: int, sample_rate: int, num_classes: int):
+    """The embedding model and its classification head, from config names."""
+    net = MODELS.build(model, num_samples=num_samples, sample_rate=sample_rate, **model_conf)
+    classifier = HEADS.build(head, embedding_dim=net.embedding_dim, num_classes=num_classes,
+                             **head_conf)
+    return net, classifier
+
+
+def write_model_info(exp_dir: Path, class_names: List[str], num_samples: int) -> None:
+    """``model_info.yaml``: the class list and clip length the model was built for."""
+    with atomic_write(exp_dir / "model_info.yaml") as f:
+        yaml.safe_dump({"num_samples": num_samples, "classes": class_names}, f)
+
+
+def read_model_info(exp_dir) -> dict:
+    path = Path(exp_dir) / "model_info.yaml"
+    if not path.is_file():
+        raise ValueError(f"{path}: missing; train the model first (stage 3)")
+    with open(path, encoding="utf-8") as f:
+        return yaml.safe_load(f)
+
+
+def held_out_split(labels: List[int], fraction: float, seed: int):
+    """Stratified split of item indices: ``fraction`` of every class (at least one item
+    where a class has two or more) is held out for model selection; never the test set."""
+    rng = np.random.default_rng(seed)
+    labels = np.asarray(labels)
+    valid = []
+    for c in np.unique(labels):
+        members = np.flatnonzero(labels == c)
+        n = int(round(fraction * len(members)))
+        if fraction > 0 and len(members) >= 2:
+            n = max(n, 1)
+        valid.extend(rng.permutation(members)[:n].tolist())
+    valid = sorted(valid)
+    train = sorted(set(range(len(labels))) - set(valid))
+    return train, valid
+
+
+def select_device(ngpu: int) -> torch.device:
+    if ngpu == 0:
+        return torch.device("cpu")
+    if not torch.cuda.is_available():
+        raise RuntimeError("--ngpu > 0 but CUDA is not available; use --ngpu 0 for the CPU")
+    if ngpu > 1:
+        raise RuntimeError(
+            "--ngpu > 1 needs distributed training, which this version does not have yet; "
+            "use --ngpu 1"
+        )
+    return torch.device("cuda", 0)
+
+
+class Trainer:
+    """Runs the configured stages in ``exp_dir``, resuming from its checkpoint."""
+
+    def __init__(self, args, stages: List[Stage]):
+        self.args = args
+        self.stages = stages
+        self.exp_dir = Path(args.exp_dir)
+        self.device = select_device(args.ngpu)
+        self.train_set = DumpedSet(args.train_dir)
+        classes = self.train_set.column("utt2class")
+        self.class_names = sorted(set(classes))
+        index = {c: i for i, c in enumerate(self.class_names)}
+        self.labels = [index[c] for c in classes]
+        self.num_samples = self._clip_length()
+        torch.manual_seed(args.seed)
+        self.model, self.head = build_model(
+            args.model, args.model_conf, args.head, args.head_conf,
+            self.num_samples, args.sample_rate, len(self.class_names))
+        self.model.to(self.device)
+        self.head.to(self.device)
+        self.train_idx, self.valid_idx = held_out_split(self.labels, args.valid_fraction, args.seed)
+        self.history: List[Dict] = []
+        self.best_loss = math.inf
+        self.writer = None
+
+    def _clip_length(self) -> int:
+        first = np.asarray(WaveformDataset(self.train_set.tables["feats.scp"].values())[0][0])
+        return int(first.shape[0])
+
+    # ------------------------------------------------------------------ set-up files
+    def write_metadata(self) -> None:
+        """Class list, clip length and held-out list: what inference needs to rebuild."""
+        write_model_info(self.exp_dir, self.class_names, self.num_samples)
+        with atomic_write(self.exp_dir / "held_out.list") as f:
+            f.writelines(f"{self.train_set.utts[i]}\n" for i in self.valid_idx)
+        logging.info("%d classes, %d clips of %d samples: %d for training, %d held out",
+                     len(self.class_names), len(self.labels), self.num_samples,
+                     len(self.train_idx), len(self.valid_idx))
+
+    def _loader(self, indices, batch_size, shuffle, generator=None) -> DataLoader:
+        locations = list(self.train_set.tables["feats.scp"].values())
+        dataset = WaveformDataset([locations[i] for i in indices],
+                                  [self.labels[i] for i in indices])
+        return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, drop_last=False,
+                          num_workers=self.args.num_workers, generator=generator,
+                          pin_memory=self.device.type == "cuda")
+
+    # ------------------------------------------------------------------ one epoch
+    def _run_epoch(self, stage: Stage, objectives, optimizer, train: bool, global_epoch: int):
+        indices = self.train_idx if train else self.valid_idx
+        if not indices:
+            return {"loss": float("nan"), "acc": float("nan")}
+        generator = torch.Generator().manual_seed(self.args.seed + global_epoch)
+        loader = self._loader(indices, stage.batch_size, shuffle=train, generator=generator)
+        self.model.train(train)
+        self.head.train(train)
+        total_loss = torch.zeros((), device=self.device)
+        total_correct = torch.zeros((), device=self.device)
+        count = 0
+        bar = tqdm(loader, desc=f"epoch {global_epoch} {'train' if train else 'held-out'}",
+                   disable=not progress_enabled(), leave=False)
+        with torch.set_grad_enabled(train):
+            for wave, label, _ in bar:
+                wave = wave.to(self.device, non_blocking=True)
+                label = label.to(self.device, non_blocking=True)
+                embedding = self.model(wave)
+                loss = torch.zeros((), device=self.device)
+                logits = None
+                for term, objective in objectives:
+                    value, term_logits = objective(embedding, label, self.head)
+                    loss = loss + term.weight * value
+                    logits = term_logits if term_logits is not None else logits
+                if train:
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    optimizer.step()
+                total_loss += loss.detach() * len(label)
+                if logits is not None:
+                    total_correct += (logits.argmax(1) == label).sum()
+                count += len(label)
+        return {"loss": float(total_loss) / count, "acc": float(total_correct) / count}
+
+    # ------------------------------------------------------------------ checkpoints
+    def _save(self, stage_index, epoch_in_stage, global_epoch, optimizer, scheduler, is_best):
+        snapshot = self.exp_dir / "snapshots" / f"epoch{global_epoch}.pth"
+        save_atomic({"model": self.model.state_dict(), "head": self.head.state_dict()}, snapshot)
+        save_atomic({
+            "model": self.model.state_dict(), "head": self.head.state_dict(),
+            "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+            "stage_index": stage_index, "epoch_in_stage": epoch_in_stage,
+            "global_epoch": global_epoch, "best_loss": self.best_loss,
+            "history": self.history,
+        }, self.exp_dir / "checkpoint.pth")
+        point_link(self.exp_dir / "latest.pth", snapshot)
+        if is_best:
+            point_link(self.exp_dir / "best.pth", snapshot)
+        self._prune_snapshots()
+        self._write_history()
+
+    def _prune_snapshots(self) -> None:
+        keep = {(self.exp_dir / name).resolve() for name in ("latest.pth", "best.pth")
+                if (self.exp_dir / name).exists()}
+        snaps = sorted((self.exp_dir / "snapshots").glob("epoch*.pth"),
+                       key=lambda p: int(p.stem[5:]))
+        for old in snaps[:-self.args.keep_snapshots] if self.args.keep_snapshots > 0 else []:
+            if old.resolve() not in keep:
+                old.unlink()
+
+    def _write_history(self) -> None:
+        if not self.history:
+            return
+        with atomic_write(self.exp_dir / "train_history.csv", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(self.history[0]))
+            writer.writeheader()
+            writer.writerows(self.history)
+
+    def _resume_point(self):
+        """(stage index, epochs done in it, global epochs done, saved state or None)."""
+        path = self.exp_dir / "checkpoint.pth"
+        if not path.exists():
+            return 0, 0, 0, None
+        state = load_safe(path)
+        load_weights(self.model, state["model"], "model", path)
+        load_weights(self.head, state["head"], "head", path)
+        self.best_loss = state["best_loss"]
+        self.history = list(state["history"])
+        logging.info("resuming from %s: stage %d (%s), epoch %d done (global epoch %d)",
+                     path, state["stage_index"], self.stages[state["stage_index"]].name,
+                     state["epoch_in_stage"], state["global_epoch"])
+        return state["stage_index"], state["epoch_in_stage"], state["global_epoch"], state
+
+    # ------------------------------------------------------------------ main loop
+    def run(self) -> None:
+        self.exp_dir.mkdir(parents=True, exist_ok=True)
+        self.write_metadata()
+        stage_index, done_in_stage, global_epoch, state = self._resume_point()
+        if stage_index == len(self.stages) - 1 and done_in_stage >= self.stages[-1].epochs:
+            logging.info("training already complete (%d epochs); nothing to do", global_epoch)
+            return
+        from torch.utils.tensorboard import SummaryWriter
+
+        self.writer = SummaryWriter(str(self.exp_dir / "tensorboard"))
+        try:
+            for s in range(stage_index, len(self.stages)):
+                stage = self.stages[s]
+                start = done_in_stage if s == stage_index else 0
+                if start >= stage.epochs:
+                    continue
+                global_epoch = self._run_stage(s, stage, start, global_epoch,
+                                               state if s == stage_index else None)
+        finally:
+            self.writer.close()
+        logging.info("training finished after %d epochs; best held-out loss %.4f",
+                     global_epoch, self.best_loss)
+
+    def _run_stage(self, s: int, stage: Stage, start: int, global_epoch: int,
+                   state: Optional[dict]) -> int:
+        objectives = [(term, OBJECTIVES.build(term.name, **term.conf)) for term in stage.losses]
+        params = list(self.model.parameters()) + list(self.head.parameters())
+        optimizer = OPTIMIZERS.build(stage.optim, params=params, **stage.optim_conf)
+        scheduler = SCHEDULERS.build(stage.scheduler, optimizer=optimizer, epochs=stage.epochs,
+                                     **stage.scheduler_conf)
+        if state is not None and start > 0:
+            optimizer.load_state_dict(state["optimizer"])
+            scheduler.load_state_dict(state["scheduler"])
+        logging.info("stage %d/%d %r: epochs %d-%d, batch %d, %s lr %g, %s schedule",
+                     s + 1, len(self.stages), stage.name, start + 1, stage.epochs,
+                     stage.batch_size, stage.optim, optimizer.param_groups[0]["lr"],
+                     stage.scheduler)
+        for epoch in range(start, stage.epochs):
+            global_epoch += 1
+            torch.manual_seed(self.args.seed + global_epoch)
+            tic = time.time()
+            lr = optimizer.param_groups[0]["lr"]
+            train_stats = self._run_epoch(stage, objectives, optimizer, True, global_epoch)
+            valid_stats = self._run_epoch(stage, objectives, None, False, global_epoch)
+            scheduler.step()
+            criterion = valid_stats["loss"] if self.valid_idx else train_stats["loss"]
+            is_best = criterion < self.best_loss
+            if is_best:
+                self.best_loss = criterion
+            record = {"epoch": global_epoch, "stage": stage.name, "lr": lr,
+                      "train_loss": train_stats["loss"], "train_acc": train_stats["acc"],
+                      "valid_loss": valid_stats["loss"], "valid_acc": valid_stats["acc"],
+                      "seconds": round(time.time() - tic, 2)}
+            self.history.append(record)
+            for key in ("lr", "train_loss", "train_acc", "valid_loss", "valid_acc"):
+                self.writer.add_scalar(key, record[key], global_epoch)
+            self._save(s, epoch + 1, global_epoch, optimizer, scheduler, is_best)
+            logging.info(
+                "epoch %d (%s %d/%d): train loss %.4f acc %.3f | held-out loss %.4f acc %.3f | "
+                "lr %.2e | %.1fs%s", global_epoch, stage.name, epoch + 1, stage.epochs,
+                train_stats["loss"], train_stats["acc"], valid_stats["loss"],
+                valid_stats["acc"], lr, record["seconds"], " (best)" if is_best else "")
+        return global_epoch

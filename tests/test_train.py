@@ -1,0 +1,184 @@
+"""Training loop: configuration checks, schedules, held-out split, resume equals uninterrupted."""
+import math
+
+import kaldiio
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from asd_lib.bin import infer, train
+from asd_lib.train import trainer as trainer_module
+from asd_lib.train.optim import SCHEDULERS
+from asd_lib.train.stages import parse_stages
+from asd_lib.train.trainer import held_out_split
+from asd_lib.utils.config import ConfigError
+from asd_lib.utils.fileio import read_kv, write_kv
+
+SR = 16000
+NUM_SAMPLES = SR  # 1 s clips -> 128 x 32 STgram input
+
+
+def make_dumped_set(path, classes=("fan_id_00", "fan_id_02", "pump_id_00"), per_class=8, seed=0):
+    """A dumped data dir whose classes are tones at different pitches plus noise."""
+    rng = np.random.default_rng(seed)
+    path.mkdir(parents=True)
+    t = np.arange(NUM_SAMPLES) / SR
+    entries, tables = {}, {k: [] for k in ("wav.scp", "utt2class", "utt2machine", "utt2section")}
+    for c, name in enumerate(classes):
+        machine, section = name.split("_", 1)
+        for i in range(per_class):
+            utt = f"{machine}-normal_{section}_{i:08d}"
+            wave = 0.3 * np.sin(2 * np.pi * (300 + 400 * c) * t) + 0.05 * rng.standard_normal(NUM_SAMPLES)
+            entries[utt] = (wave * 32767).astype(np.int16)
+            tables["wav.scp"].append((utt, f"/corpus/{machine}/train/normal_{section}_{i:08d}.wav"))
+            tables["utt2class"].append((utt, name))
+            tables["utt2machine"].append((utt, machine))
+            tables["utt2section"].append((utt, section))
+    kaldiio.save_ark(str(path / "feats.ark"), entries, scp=str(path / "feats.scp"),
+                     write_function="numpy")
+    for name, rows in tables.items():
+        write_kv(path / name, rows)
+    # kaldiio writes the scp in insertion order; data dirs are sorted.
+    write_kv(path / "feats.scp", read_kv(path / "feats.scp").items())
+    return path
+
+
+def write_config(path, epochs=2, lr=1e-3):
+    config = {
+        "model": "stgram_mfn", "model_conf": {"table": "liu8"},
+        "head": "arcface", "head_conf": {"margin": 0.7, "scale": 30.0},
+        "valid_fraction": 0.25, "num_workers": 0, "infer_batch_size": 8,
+        "stages": [{"name": "arcface", "epochs": epochs, "batch_size": 8,
+                    "losses": [{"name": "margin_cross_entropy"}],
+                    "optim": "adam", "optim_conf": {"lr": lr},
+                    "scheduler": "cosine", "scheduler_conf": {"start_epoch": 1, "min_lr_ratio": 0.1}}],
+    }
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def weights(exp_dir, name="latest.pth"):
+    return torch.load(exp_dir / name, weights_only=True)
+
+
+@pytest.fixture(scope="module")
+def dumped(tmp_path_factory):
+    return make_dumped_set(tmp_path_factory.mktemp("dump") / "train")
+
+
+def test_unknown_config_key_names_file_and_key(tmp_path, dumped):
+    conf = tmp_path / "bad.yaml"
+    conf.write_text("model: stgram_mfn\nlearning_rate: 0.1\n")
+    with pytest.raises(ConfigError, match=r"bad.yaml: unknown key 'learning_rate'"):
+        train.main(["--config", str(conf), "--train_dir", str(dumped), "--exp_dir", str(tmp_path / "e")])
+
+
+def test_wrong_type_in_config_is_rejected(tmp_path, dumped):
+    conf = tmp_path / "bad.yaml"
+    conf.write_text("seed: abc\n")
+    with pytest.raises(ValueError):
+        train.main(["--config", str(conf), "--train_dir", str(dumped), "--exp_dir", str(tmp_path / "e")])
+
+
+def test_stage_with_unknown_key_is_rejected():
+    with pytest.raises(ConfigError, match=r"stages\[0\]: unknown key\(s\) \['epoch'\]"):
+        parse_stages([{"name": "a", "epoch": 3, "losses": [{"name": "margin_cross_entropy"}]}])
+    stages = parse_stages([{"name": "a", "epochs": 3, "losses": [{"name": "x", "weight": 0.5}]}])
+    assert stages[0].epochs == 3 and stages[0].losses[0].weight == 0.5
+
+
+def test_cosine_schedule_matches_formula():
+    param = torch.nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.SGD([param], lr=1e-4)
+    scheduler = SCHEDULERS.build("cosine", optimizer=optimizer, epochs=300, start_epoch=20,
+                                 t_max=300, min_lr_ratio=0.1)
+    lrs = []
+    for _ in range(300):
+        lrs.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    assert lrs[0] == lrs[19] == pytest.approx(1e-4)
+    t = 100 - 20
+    expected = 1e-5 + (1e-4 - 1e-5) * (1 + math.cos(math.pi * t / 300)) / 2
+    assert lrs[100] == pytest.approx(expected, rel=1e-12)
+    assert lrs[-1] > 1e-5  # t_max = 300 is not reached within 300 epochs (public code)
+
+
+def test_held_out_split_is_stratified_and_deterministic():
+    labels = [0] * 40 + [1] * 20 + [2] * 1
+    train_idx, valid_idx = held_out_split(labels, 0.05, seed=3)
+    assert sorted(train_idx + valid_idx) == list(range(61))
+    held = [labels[i] for i in valid_idx]
+    assert held.count(0) == 2 and held.count(1) == 1 and held.count(2) == 0
+    assert held_out_split(labels, 0.05, seed=3) == (train_idx, valid_idx)
+
+
+def test_training_lowers_loss_and_writes_outputs(tmp_path, dumped):
+    exp = tmp_path / "exp"
+    conf = write_config(tmp_path / "c.yaml", epochs=3)
+    train.main(["--config", str(conf), "--train_dir", str(dumped), "--exp_dir", str(exp)])
+    history = (exp / "train_history.csv").read_text().splitlines()
+    losses = [float(line.split(",")[3]) for line in history[1:]]
+    assert len(losses) == 3 and losses[-1] < losses[0]
+    assert (exp / "best.pth").is_symlink() and (exp / "latest.pth").resolve().name == "epoch3.pth"
+    saved = yaml.safe_load((exp / "config.yaml").read_text())
+    assert saved["head_conf"] == {"margin": 0.7, "scale": 30.0} and "asd_lib_version" in saved
+    info = yaml.safe_load((exp / "model_info.yaml").read_text())
+    assert info == {"num_samples": NUM_SAMPLES, "classes": ["fan_id_00", "fan_id_02", "pump_id_00"]}
+    # A finished run is left alone: same weights after re-running the command.
+    before = weights(exp)
+    train.main(["--config", str(conf), "--train_dir", str(dumped), "--exp_dir", str(exp)])
+    assert all(torch.equal(before["model"][k], v) for k, v in weights(exp)["model"].items())
+
+    # Inference on the training set itself: the tones are learnt, so scores of the true class
+    # are low on average, and the outputs are complete.
+    out = tmp_path / "scores"
+    infer.main(["--exp_dir", str(exp), "--data_dir", str(dumped), "--out_dir", str(out),
+                "--checkpoint", "latest"])
+    scores = read_kv(out / "utt2score")
+    assert len(scores) == 24
+    assert len(kaldiio.load_scp(str(out / "embeddings.scp"))) == 24
+    test_out = tmp_path / "test_scores"
+    infer.main(["--exp_dir", str(exp), "--data_dir", str(dumped), "--out_dir", str(test_out),
+                "--checkpoint", "latest", "--train_dir", str(dumped),
+                "--train_scores", str(out / "utt2score")])
+    rows = (test_out / "anomaly_score_fan_id_00.csv").read_text().splitlines()
+    assert len(rows) == 8 and rows[0].startswith("normal_id_00_00000000.wav,")
+    decisions = (test_out / "decision_result_fan_id_00.csv").read_text().splitlines()
+    assert {d.split(",")[1] for d in decisions} <= {"0", "1"} and len(decisions) == 8
+
+
+def test_resume_after_interruption_equals_uninterrupted_run(tmp_path, dumped, monkeypatch):
+    conf = write_config(tmp_path / "c.yaml", epochs=3)
+    args = ["--config", str(conf), "--train_dir", str(dumped)]
+    train.main(args + ["--exp_dir", str(tmp_path / "full")])
+
+    original = trainer_module.Trainer._run_epoch
+    calls = {"n": 0}
+
+    def interrupted(self, stage, objectives, optimizer, train_mode, global_epoch):
+        if train_mode and global_epoch == 3:
+            raise KeyboardInterrupt  # killed during the third epoch
+        return original(self, stage, objectives, optimizer, train_mode, global_epoch)
+
+    monkeypatch.setattr(trainer_module.Trainer, "_run_epoch", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        train.main(args + ["--exp_dir", str(tmp_path / "resumed")])
+    assert (tmp_path / "resumed" / "latest.pth").resolve().name == "epoch2.pth"
+    monkeypatch.setattr(trainer_module.Trainer, "_run_epoch", original)
+    train.main(args + ["--exp_dir", str(tmp_path / "resumed")])
+
+    full, resumed = weights(tmp_path / "full"), weights(tmp_path / "resumed")
+    for part in ("model", "head"):
+        for key, value in full[part].items():
+            assert torch.equal(value, resumed[part][key]), key
+
+
+def test_resume_with_changed_config_is_refused(tmp_path, dumped):
+    exp = tmp_path / "exp"
+    train.main(["--config", str(write_config(tmp_path / "a.yaml", epochs=1)),
+                "--train_dir", str(dumped), "--exp_dir", str(exp)])
+    with pytest.raises(ConfigError, match="changed: stages"):
+        train.main(["--config", str(write_config(tmp_path / "b.yaml", epochs=1, lr=5e-3)),
+                    "--train_dir", str(dumped), "--exp_dir", str(exp)])
