@@ -101,8 +101,8 @@ def write_official_files(out_dir: Path, dataset: str, data: DumpedSet, scores: n
 
 def run_inference(exp_dir, checkpoint: str, data_dir, out_dir, dataset: str, ngpu: int = 0,
                   batch_size: Optional[int] = None, train_dir=None, train_score_file=None,
-                  num_workers: int = 0) -> None:
-    device = select_device(ngpu)
+                  num_workers: int = 0, num_threads: int = 0) -> None:
+    device = select_device(ngpu, num_threads)
     model, head, config, info = load_trained(exp_dir, checkpoint, device)
     data = DumpedSet(data_dir)
     index = {c: i for i, c in enumerate(info["classes"])}

@@ -28,6 +28,8 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--batch_size", type=int, default=None,
                         help="clips per forward pass (default: infer_batch_size of the config)")
     parser.add_argument("--num_workers", type=int, default=0, help="DataLoader workers")
+    parser.add_argument("--num_threads", type=int, default=0,
+                        help="CPU threads when --ngpu 0 (0: all available cores)")
     parser.add_argument("--verbose", type=int, default=1, help="0 warning, 1 info, 2 debug")
     return parser
 
@@ -39,7 +41,8 @@ def main(cmd=None) -> None:
         raise SystemExit("infer: give both --train_dir and --train_scores, or neither")
     run_inference(args.exp_dir, args.checkpoint, args.data_dir, args.out_dir, args.dataset,
                   ngpu=args.ngpu, batch_size=args.batch_size, train_dir=args.train_dir,
-                  train_score_file=args.train_scores, num_workers=args.num_workers)
+                  train_score_file=args.train_scores, num_workers=args.num_workers,
+                  num_threads=args.num_threads)
 
 
 if __name__ == "__main__":

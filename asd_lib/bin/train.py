@@ -13,7 +13,7 @@ from asd_lib.utils.config import str2bool, yaml_value
 from asd_lib.utils.log import setup_logging
 
 # Options that may change between a run and its resumption without changing the result.
-RUNTIME_KEYS = {"ngpu", "num_workers", "verbose", "exp_dir", "train_dir", "keep_snapshots",
+RUNTIME_KEYS = {"ngpu", "num_workers", "num_threads", "verbose", "exp_dir", "train_dir", "keep_snapshots",
                 "infer_batch_size"}
 
 
@@ -24,6 +24,8 @@ def get_parser() -> ConfigParser:
     group.add_argument("--exp_dir", required=True, help="experiment directory")
     group.add_argument("--ngpu", type=int, default=0, help="0: CPU, 1: one CUDA device")
     group.add_argument("--num_workers", type=int, default=2, help="DataLoader workers")
+    group.add_argument("--num_threads", type=int, default=0,
+                       help="CPU threads for training on the CPU (0: all available cores)")
     group.add_argument("--seed", type=int, default=0, help="seed; epoch e uses seed + e")
     group.add_argument("--verbose", type=int, default=1, help="0 warning, 1 info, 2 debug")
     group.add_argument("--sample_rate", type=int, default=16000, help="of the dumped audio")

@@ -7,6 +7,7 @@ as the uninterrupted run would (bit-exact on CPU).
 import csv
 import logging
 import math
+import os
 import time
 from pathlib import Path
 from typing import Dict, List, Optional
@@ -68,8 +69,11 @@ def held_out_split(labels: List[int], fraction: float, seed: int):
     return train, valid
 
 
-def select_device(ngpu: int) -> torch.device:
+def select_device(ngpu: int, num_threads: int = 0) -> torch.device:
+    """CPU for ``ngpu`` 0 (using ``num_threads`` threads, 0 = every core this process may
+    use, since path.sh sets OMP_NUM_THREADS=1 for the parallel data jobs), else CUDA."""
     if ngpu == 0:
+        torch.set_num_threads(num_threads or len(os.sched_getaffinity(0)))
         return torch.device("cpu")
     if not torch.cuda.is_available():
         raise RuntimeError("--ngpu > 0 but CUDA is not available; use --ngpu 0 for the CPU")
@@ -88,7 +92,7 @@ class Trainer:
         self.args = args
         self.stages = stages
         self.exp_dir = Path(args.exp_dir)
-        self.device = select_device(args.ngpu)
+        self.device = select_device(args.ngpu, args.num_threads)
         self.train_set = DumpedSet(args.train_dir)
         classes = self.train_set.column("utt2class")
         self.class_names = sorted(set(classes))

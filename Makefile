@@ -1,0 +1,30 @@
+# make demo: install what is missing, then run the DCASE 2020 recipe (stages 0-5) on a
+#            synthetic corpus with a CPU-sized STgram-MFN and print the result table.
+# make test: install what is missing, then unit tests + recipe integration tests.
+VENV := tools/venv
+PYTHON := $(VENV)/bin/python
+DEMO_DIR := egs/dcase20/asd1
+
+.PHONY: install demo test shellcheck clean-demo
+
+install: tools/venv.done
+
+tools/venv.done: tools/requirements.txt setup.py
+	$(MAKE) -C tools
+
+demo: install
+	cd $(DEMO_DIR) && ./run.sh --stage 0 --stop-stage 5 --nj 2 --segment_sec 2 \
+		--train_config conf/train_stgram_mfn.demo.yaml
+
+test: install shellcheck
+	$(PYTHON) -m pytest tests -q --timeout 1200
+
+# Lints every shell script when shellcheck is installed (.ci/run installs it).
+shellcheck:
+	@if command -v shellcheck >/dev/null; then \
+		shellcheck -x --source-path=SCRIPTDIR utils/*.sh egs/TEMPLATE/asd1/*.sh egs/*/asd1/run.sh egs/*/asd1/local/*.sh \
+			&& echo "shellcheck: clean"; \
+	else echo "shellcheck not installed: skipped (apt-get install shellcheck)"; fi
+
+clean-demo:
+	cd $(DEMO_DIR) && rm -rf corpus data dump exp

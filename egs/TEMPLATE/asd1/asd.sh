@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# Shared stage script of every asd_lib recipe (ESPnet egs2 pattern): run.sh calls it with
+# the corpus-specific options. Stages:
+#   0 corpus (download or synthesise)   1 data preparation      2 dump fixed-length waveforms
+#   3 training                          4 inference             5 scoring
+set -euo pipefail
+
+log() {
+    local fname=${BASH_SOURCE[1]##*/}
+    echo -e "$(date '+%Y-%m-%dT%H:%M:%S') (${fname}:${BASH_LINENO[0]}:${FUNCNAME[1]}) $*" >&2
+}
+printf -v run_args '%q ' "$0" "$@"  # kept for the experiment's run.sh
+
+# General
+stage=0                # first stage to run
+stop_stage=5           # last stage to run
+nj=4                   # parallel jobs for data steps (capped at the number of clips)
+ngpu=0                 # 0: CPU; 1: one GPU
+# Corpus and data (stages 0-2)
+dataset=dcase2020      # dcase2020 or dcase2024: official file names and metrics
+download=false         # true: fetch the official archives in stage 0
+use_additional=true    # add the additional training set (the eval IDs' train clips)
+local_data_opts=""     # more options for local/data.sh
+train_set=train        # training data dir name under data/
+test_sets="dev_test eval_test"  # test data dir names (missing ones are skipped)
+sample_rate=16000      # dump sample rate; other rates are resampled
+segment_sec=10         # dumped clip length in seconds (crop; tile or pad shorter clips)
+short_clip=tile        # tile or pad clips shorter than segment_sec
+# Training (stage 3)
+train_config=""        # training YAML (required for stages 3-5)
+train_args=""          # extra options for asd_lib.bin.train, e.g. "--seed 1"
+tag=""                 # suffix of the experiment dir name
+asd_exp=""             # experiment dir (default: exp/<config name><tag>)
+# Inference and scoring (stages 4-5)
+inference_checkpoint=best  # best, latest or epochN
+infer_args=""          # extra options for asd_lib.bin.infer
+
+help_message="Usage: $0 [options]   e.g. $0 --stage 0 --stop-stage 5 --train_config conf/x.yaml"
+
+# shellcheck source=path.sh
+. ./path.sh
+# shellcheck source=cmd.sh
+. ./cmd.sh
+# shellcheck source=../../../utils/parse_options.sh
+. utils/parse_options.sh
+SECONDS=0
+
+if [ $# -ne 0 ]; then
+    log "${help_message}"
+    log "Error: positional arguments are not supported: $*"
+    exit 2
+fi
+
+if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 3 ]; then
+    if [ -z "${train_config}" ]; then
+        log "Error: --train_config is required for stages 3-5"
+        exit 2
+    fi
+    [ -f "${train_config}" ] || { log "Error: ${train_config}: no such config file"; exit 2; }
+fi
+if [ -z "${asd_exp}" ]; then
+    asd_exp=exp/$(basename "${train_config:-none}" .yaml)${tag}
+fi
+infer_dir=${asd_exp}/${inference_checkpoint}
+
+# Data dirs of this run that exist: the training set, then the test sets.
+existing_sets() {
+    local dset
+    for dset in ${train_set} ${test_sets}; do
+        if [ -f "data/${dset}/wav.scp" ]; then echo "${dset}"; fi
+    done
+}
+
+if [ "${stage}" -le 0 ] && [ "${stop_stage}" -ge 0 ]; then
+    log "Stage 0: corpus (download=${download})"
+    # shellcheck disable=SC2086
+    local/data.sh --stage 0 --stop-stage 0 --download "${download}" \
+        --use-additional "${use_additional}" ${local_data_opts}
+fi
+
+if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
+    log "Stage 1: data preparation into data/"
+    # shellcheck disable=SC2086
+    local/data.sh --stage 1 --stop-stage 1 --download "${download}" \
+        --use-additional "${use_additional}" ${local_data_opts}
+    for dset in $(existing_sets); do
+        utils/validate_data_dir.sh --require utt2class "data/${dset}"
+    done
+fi
+
+if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
+    log "Stage 2: dump ${segment_sec} s waveforms to dump/<set>/feats.{ark,scp}"
+    for dset in $(existing_sets); do
+        _dir=dump/${dset}
+        _key="$(md5sum < "data/${dset}/wav.scp" | cut -c1-32) sr=${sample_rate} sec=${segment_sec} short=${short_clip}"
+        if [ -f "${_dir}/.done" ] && [ "$(cat "${_dir}/.done")" = "${_key}" ]; then
+            log "dump/${dset} is complete; skipped"
+            continue
+        fi
+        rm -rf "${_dir}"
+        mkdir -p "${_dir}/split" "${_dir}/log"
+        _nclips=$(wc -l < "data/${dset}/wav.scp")
+        _nj=$(( nj < _nclips ? nj : _nclips ))
+        _outs=""
+        for n in $(seq "${_nj}"); do _outs+=" ${_dir}/split/wav.${n}.scp"; done
+        # shellcheck disable=SC2086
+        utils/split_scp.sh "data/${dset}/wav.scp" ${_outs}
+        ${train_cmd} JOB=1:"${_nj}" "${_dir}/log/dump.JOB.log" \
+            python -m asd_lib.bin.dump --wav_scp "${_dir}/split/wav.JOB.scp" \
+                --out_prefix "${_dir}/split/feats.JOB" --sample_rate "${sample_rate}" \
+                --segment_sec "${segment_sec}" --short_clip "${short_clip}"
+        for n in $(seq "${_nj}"); do cat "${_dir}/split/feats.${n}.scp"; done \
+            | LC_ALL=C sort -k1,1 > "${_dir}/feats.scp.tmp"
+        mv "${_dir}/feats.scp.tmp" "${_dir}/feats.scp"
+        for f in wav.scp utt2machine utt2section utt2domain utt2attr utt2label utt2class; do
+            if [ -f "data/${dset}/${f}" ]; then cp "data/${dset}/${f}" "${_dir}/${f}"; fi
+        done
+        utils/validate_data_dir.sh "${_dir}"
+        echo "${_key}" > "${_dir}/.done"
+        log "dumped ${_nclips} clips of ${dset} with ${_nj} jobs"
+    done
+fi
+
+if [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ]; then
+    log "Stage 3: training ${asd_exp} (progress: tail -f ${asd_exp}/log/train.log)"
+    mkdir -p "${asd_exp}/log"
+    # Re-running this experiment from a stage: ${asd_exp}/run.sh --stage N
+    {
+        echo "#!/usr/bin/env bash"
+        echo "# Re-runs this experiment with the options it was made with; add e.g. --stage 4."
+        printf 'cd %q && %s "$@"\n' "$(pwd)" "${run_args}"
+    } > "${asd_exp}/run.sh"
+    chmod +x "${asd_exp}/run.sh"
+    # shellcheck disable=SC2086
+    ${cuda_cmd} --gpu "${ngpu}" "${asd_exp}/log/train.log" \
+        python -m asd_lib.bin.train --config "${train_config}" --train_dir "dump/${train_set}" \
+            --exp_dir "${asd_exp}" --ngpu "${ngpu}" ${train_args}
+    grep -E "epoch [0-9]+ \(|training (finished|already)" "${asd_exp}/log/train.log" | tail -n 3 >&2 || true
+fi
+
+if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
+    log "Stage 4: inference with ${asd_exp}/${inference_checkpoint}.pth into ${infer_dir}/<set>"
+    for dset in $(existing_sets); do
+        _opts=""
+        if [ "${dset}" != "${train_set}" ]; then
+            _opts="--train_dir dump/${train_set} --train_scores ${infer_dir}/${train_set}/utt2score"
+        fi
+        # shellcheck disable=SC2086
+        ${cuda_cmd} --gpu "${ngpu}" "${infer_dir}/${dset}/log/infer.log" \
+            python -m asd_lib.bin.infer --exp_dir "${asd_exp}" \
+                --checkpoint "${inference_checkpoint}" --data_dir "dump/${dset}" \
+                --out_dir "${infer_dir}/${dset}" --dataset "${dataset}" --ngpu "${ngpu}" \
+                ${_opts} ${infer_args}
+    done
+fi
+
+if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
+    log "Stage 5: scoring with the official ${dataset} metrics"
+    for dset in $(existing_sets); do
+        [ "${dset}" = "${train_set}" ] && continue
+        ${decode_cmd} "${infer_dir}/${dset}/log/score.log" \
+            python -m asd_lib.bin.score --dataset "${dataset}" --data_dir "dump/${dset}" \
+                --score_dir "${infer_dir}/${dset}"
+        if [ -f "${infer_dir}/${dset}/result.md" ]; then
+            log "Results of ${asd_exp} on ${dset} (${infer_dir}/${dset}/result.md):"
+            cat "${infer_dir}/${dset}/result.md"
+        else
+            log "${dset}: no ground truth (utt2label), scores written but not evaluated"
+        fi
+    done
+fi
+
+log "Successfully finished. [elapsed=${SECONDS}s]"

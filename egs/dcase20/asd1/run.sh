@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# DCASE 2020 Task 2 (MIMII + ToyADMOS), STgram-MFN by default.
+#   ./run.sh --stage 0 --stop-stage 5                # synthetic corpus unless db.sh sets DCASE2020
+#   ./run.sh --download true                         # the official archives
+#   ./run.sh --train_config conf/tuning/<name>.yaml  # another method
+#   ./run.sh --help                                  # every option with its default
+set -euo pipefail
+
+./asd.sh \
+    --dataset dcase2020 \
+    --train_set train \
+    --test_sets "dev_test eval_test" \
+    --segment_sec 10 \
+    --train_config conf/train_stgram_mfn.yaml \
+    "$@"

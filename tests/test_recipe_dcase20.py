@@ -1,0 +1,100 @@
+"""Integration: a recipe made by TEMPLATE/setup.sh runs the DCASE 2020 stages 0-5 on a tiny
+synthetic corpus, resumes a killed training run, and scores with the official metrics."""
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from asd_lib.corpus import dcase2020
+
+REPO = Path(__file__).resolve().parents[1]
+TINY = ("--nj 2 --segment_sec 1 --train_config conf/train_stgram_mfn.debug.yaml "
+        "--local_data_opts '--synth_duration 1 --synth_train_per_id 4 --synth_test_per_id 2 "
+        "--synth_eval_test_per_id 4'")
+
+
+def run(recipe: Path, args: str, check=True, env=None):
+    proc = subprocess.run(f"./run.sh {args}", shell=True, cwd=recipe, capture_output=True,
+                          text=True, env={**os.environ, **(env or {})})
+    if check and proc.returncode != 0:
+        raise AssertionError(f"./run.sh {args} failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
+    return proc
+
+
+def count_lines(path: Path) -> int:
+    return len(path.read_text().splitlines())
+
+
+@pytest.fixture(scope="module")
+def recipe(tmp_path_factory):
+    target = tmp_path_factory.mktemp("egs") / "tiny" / "asd1"
+    subprocess.run([str(REPO / "egs/TEMPLATE/asd1/setup.sh"), str(target)], check=True)
+    return target
+
+
+def test_setup_sh_links_shared_files_and_copies_editable_ones(recipe):
+    for name in ("asd.sh", "path.sh", "db.sh", "utils"):
+        assert (recipe / name).is_symlink() and (recipe / name).exists(), name
+    for name in ("run.sh", "cmd.sh", "conf", "local"):
+        assert not (recipe / name).is_symlink() and (recipe / name).exists(), name
+    proc = run(recipe, "--help")
+    assert "--segment-sec VALUE" in proc.stdout and "(default: 10)" in proc.stdout
+    assert run(recipe, "--no-such-option 1", check=False).returncode == 2
+
+
+def test_missing_corpus_path_is_a_clear_error(recipe):
+    proc = run(recipe, "--stage 1 --stop-stage 1", check=False,
+               env={"DCASE2020": "/nonexistent/dcase2020"})
+    assert proc.returncode != 0
+    assert "/nonexistent/dcase2020" in proc.stderr
+
+
+def test_stages_0_to_5_with_a_killed_and_resumed_training(recipe):
+    run(recipe, f"--stage 0 --stop-stage 2 {TINY}")
+    data = recipe / "data"
+    n_train_ids = sum(len(dcase2020.DEV_IDS[m]) + len(dcase2020.EVAL_IDS[m])
+                      for m in dcase2020.MACHINE_TYPES)
+    assert n_train_ids == 41
+    assert count_lines(data / "train/wav.scp") == 41 * 4
+    assert len(set((data / "train/utt2class").read_text().split()[1::2])) == 41
+    assert count_lines(data / "dev_test/utt2label") == 24 * 4
+    assert count_lines(data / "eval_test/utt2label") == 17 * 4
+    for dset in ("train", "dev_test", "eval_test"):
+        assert count_lines(recipe / f"dump/{dset}/feats.scp") == count_lines(data / f"{dset}/wav.scp")
+    # A complete dump is skipped on a re-run.
+    assert "dump/train is complete; skipped" in run(recipe, f"--stage 2 --stop-stage 2 {TINY}").stderr
+
+    # Stage 3, killed (SIGKILL to the whole job) once the first epoch is checkpointed.
+    exp = recipe / "exp/train_stgram_mfn.debug"
+    proc = subprocess.Popen(f"./run.sh --stage 3 --stop-stage 3 {TINY}", shell=True, cwd=recipe,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.time() + 300
+    while not (exp / "snapshots/epoch1.pth").exists():
+        assert proc.poll() is None and time.time() < deadline, "training did not reach epoch 1"
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (exp / "snapshots/epoch3.pth").exists()
+
+    run(recipe, f"--stage 3 --stop-stage 5 {TINY}")
+    log = (exp / "log/train.log").read_text()
+    assert "resuming from" in log and "epoch 3 (arcface 3/3)" in log
+    assert (exp / "run.sh").exists()
+
+    for dset, n_ids in (("dev_test", 24), ("eval_test", 17)):
+        out = exp / "best" / dset
+        assert len(list(out.glob("anomaly_score_*_id_*.csv"))) == n_ids
+        assert len(list(out.glob("decision_result_*_id_*.csv"))) == n_ids
+        result = json.loads((out / "result.json").read_text())
+        text = (out / "result.csv").read_text()
+        for machine in dcase2020.MACHINE_TYPES:
+            assert f"{machine}\nid,AUC,pAUC\n" in text
+        assert (out / "result.md").read_text().count("|") > 20
+        assert isinstance(result, dict) and result
+    rows = (exp / "best/dev_test/anomaly_score_fan_id_00.csv").read_text().splitlines()
+    assert len(rows) == 4 and all(r.split(",")[0].endswith(".wav") for r in rows)
