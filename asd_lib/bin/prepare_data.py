@@ -1,0 +1,42 @@
+"""Official corpus layout -> Kaldi-style data dirs (train, dev_test, eval_test).
+
+Example::
+
+    python -m asd_lib.bin.prepare_data --dataset dcase2020 --corpus_dir corpus --data_dir data
+"""
+import argparse
+import logging
+
+from asd_lib.corpus import DATASETS, get_dataset
+from asd_lib.utils.config import str2bool
+from asd_lib.utils.log import setup_logging
+
+
+def get_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        description="Scan an official DCASE corpus tree, check every file name and wav "
+        "header, and write data/<set>/{wav.scp,utt2machine,utt2section,utt2domain[,utt2label]}.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--dataset", choices=DATASETS, required=True, help="corpus name")
+    parser.add_argument("--corpus_dir", required=True, help="folder holding dev_data/ and eval_data/")
+    parser.add_argument("--data_dir", default="data", help="output folder of the data dirs")
+    parser.add_argument("--use_additional", type=str2bool, default=True,
+                        help="add eval_data/<M>/train (additional training set) to train")
+    parser.add_argument("--machines", default="",
+                        help="comma-separated machine types; empty: every type in the corpus")
+    parser.add_argument("--verbose", type=int, default=1, help="0: warnings, 1: info, 2: debug")
+    return parser
+
+
+def main(cmd=None) -> None:
+    args = get_parser().parse_args(cmd)
+    setup_logging(args.verbose)
+    corpus = get_dataset(args.dataset)
+    counts = corpus.prepare_data(args.corpus_dir, args.data_dir, use_additional=args.use_additional,
+                                 machines=corpus.parse_machines(args.machines))
+    logging.info("prepared %s", ", ".join(f"{k}: {v}" for k, v in counts.items()))
+
+
+if __name__ == "__main__":
+    main()
