@@ -13,8 +13,8 @@ tools/venv.done: tools/requirements.txt setup.py
 	$(MAKE) -C tools
 
 demo: install
-	cd $(DEMO_DIR) && ./run.sh --stage 0 --stop-stage 5 --nj 2 --segment_sec 2 \
-		--train_config conf/train_stgram_mfn.demo.yaml
+	cd $(DEMO_DIR) && ./run.sh --stage 0 --stop-stage 5 --nj 2 --segment_sec 1 \
+		--local_data_opts "--synth_duration 1" --train_config conf/train_stgram_mfn.demo.yaml
 
 test: install shellcheck
 	$(PYTHON) -m pytest tests -q --timeout 1200
