@@ -10,6 +10,7 @@ import soundfile as sf
 
 from asd_lib.bin import dump as dump_bin
 from asd_lib.data.audio import AudioError, dump_wav_scp, fix_length, read_wav
+from asd_lib.utils.cli import run_main
 
 SR = 16000
 
@@ -229,8 +230,8 @@ def test_failed_rerun_keeps_previous_output(tmp_path, capsys):
     (tmp_path / "bad.wav").write_bytes(b"not a wav at all" * 10)
     scp = write_scp(tmp_path / "wav2.scp", [("a", str(good)), ("b", str(tmp_path / "bad.wav"))])
     with pytest.raises(SystemExit) as exit_info:
-        dump_bin.main(["--wav_scp", str(scp), "--out_prefix", str(prefix),
-                       "--segment_sec", str(16 / SR)])
+        run_main(lambda: dump_bin.main(["--wav_scp", str(scp), "--out_prefix", str(prefix),
+                                        "--segment_sec", str(16 / SR)]))
     assert exit_info.value.code == 1
     stderr = capsys.readouterr().err
     assert f"ERROR: {tmp_path / 'bad.wav'}: cannot read as audio (Format not recognised" in stderr

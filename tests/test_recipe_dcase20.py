@@ -74,7 +74,7 @@ def test_stages_0_to_5_with_a_killed_and_resumed_training(recipe):
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
     deadline = time.time() + 300
-    while not (exp / "snapshots/epoch1.pth").exists():
+    while not (exp / "latest.pth").exists():  # written after checkpoint.pth
         assert proc.poll() is None and time.time() < deadline, "training did not reach epoch 1"
         time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGKILL)

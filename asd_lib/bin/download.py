@@ -10,6 +10,7 @@ import os
 
 from asd_lib.corpus import DATASETS, get_dataset
 from asd_lib.corpus.download import download_corpus
+from asd_lib.utils.cli import run_main
 from asd_lib.utils.log import setup_logging
 
 MIRROR_ENV = "ASD_ZENODO_MIRROR"
@@ -42,4 +43,4 @@ def main(cmd=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

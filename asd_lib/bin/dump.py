@@ -6,9 +6,9 @@ Example (one job of ``JOB=1:nj``)::
         --out_prefix dump/train/split/feats.3 --segment_sec 10.0
 """
 import argparse
-import logging
 
 from asd_lib.data.audio import SHORT_CLIP_MODES, dump_wav_scp
+from asd_lib.utils.cli import run_main
 from asd_lib.utils.log import setup_logging
 
 
@@ -38,15 +38,11 @@ def get_parser() -> argparse.ArgumentParser:
 def main(cmd=None) -> None:
     args = get_parser().parse_args(cmd)
     setup_logging(args.verbose)
-    try:
-        dump_wav_scp(
-            args.wav_scp, args.out_prefix, sample_rate=args.sample_rate,
-            segment_sec=args.segment_sec, short_clip=args.short_clip,
-        )
-    except (ValueError, OSError) as err:
-        logging.error("%s", err)
-        raise SystemExit(1) from err
+    dump_wav_scp(
+        args.wav_scp, args.out_prefix, sample_rate=args.sample_rate,
+        segment_sec=args.segment_sec, short_clip=args.short_clip,
+    )
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -8,6 +8,7 @@ decision thresholds).
 import argparse
 
 from asd_lib.inference import run_inference
+from asd_lib.utils.cli import run_main
 from asd_lib.utils.log import setup_logging
 
 
@@ -46,4 +47,4 @@ def main(cmd=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -8,6 +8,7 @@ import argparse
 import logging
 
 from asd_lib.corpus.labels import SCHEMES, make_labels
+from asd_lib.utils.cli import run_main
 from asd_lib.utils.log import setup_logging
 
 
@@ -34,4 +35,4 @@ def main(cmd=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

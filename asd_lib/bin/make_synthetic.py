@@ -9,6 +9,7 @@ import logging
 
 from asd_lib.corpus import dcase2020
 from asd_lib.corpus.synthetic import DEFAULT_SEVERITY, LAYOUTS, Dcase2020Sizes, parse_severity
+from asd_lib.utils.cli import run_main
 from asd_lib.utils.log import setup_logging
 
 DEFAULTS = Dcase2020Sizes()
@@ -61,4 +62,4 @@ def main(cmd=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

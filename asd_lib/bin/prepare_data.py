@@ -8,6 +8,7 @@ import argparse
 import logging
 
 from asd_lib.corpus import DATASETS, get_dataset
+from asd_lib.utils.cli import run_main
 from asd_lib.utils.config import str2bool
 from asd_lib.utils.log import setup_logging
 
@@ -39,4 +40,4 @@ def main(cmd=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -12,6 +12,7 @@ import argparse
 import logging
 
 from asd_lib.metrics.dcase2020 import PROTOCOLS, format_markdown, score_dcase2020, write_results
+from asd_lib.utils.cli import run_main
 from asd_lib.utils.log import setup_logging
 
 DATASETS = ("dcase2020",)
@@ -51,4 +52,4 @@ def main(cmd=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from asd_lib.train.stages import parse_stages
 from asd_lib.train.trainer import Trainer
+from asd_lib.utils.cli import run_main
 from asd_lib.utils.config import ConfigError, ConfigParser, read_saved_config, save_config
 from asd_lib.utils.config import str2bool, yaml_value
 from asd_lib.utils.log import setup_logging
@@ -75,4 +76,4 @@ def main(cmd=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)
