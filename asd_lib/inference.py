@@ -2,7 +2,7 @@
 
 Writes to ``out_dir``: ``embeddings.{ark,scp}``, ``utt2score`` (Kaldi text, all clips) and,
 for test sets, the official files ``anomaly_score_<M>_<section>.csv`` and
-``decision_result_<M>_<section>.csv`` (DCASE 2020 names; 2024 adds ``_test``), with the
+``decision_result_<M>_<section>.csv`` (named as the year's evaluator expects), with the
 per-section threshold fitted on that section's training scores.
 """
 import logging
@@ -19,6 +19,7 @@ from tqdm import tqdm
 from asd_lib.backends.neg_log_prob import neg_log_prob
 from asd_lib.backends.threshold import gamma_threshold
 from asd_lib.data.dataset import DumpedSet, WaveformDataset
+from asd_lib.metrics import dcase2020
 from asd_lib.train.checkpoint import load_safe, load_weights
 from asd_lib.train.trainer import build_model, read_model_info, select_device
 from asd_lib.utils.config import read_saved_config
@@ -26,10 +27,8 @@ from asd_lib.utils.fileio import atomic_write, read_kv, write_kv
 from asd_lib.utils.log import progress_enabled
 
 
-def official_csv_name(kind: str, machine: str, section: str, dataset: str) -> str:
-    """``anomaly_score`` / ``decision_result`` file names of the official evaluators."""
-    suffix = "_test" if dataset != "dcase2020" else ""
-    return f"{kind}_{machine}_{section}{suffix}.csv"
+# Official file naming per DCASE year (the year's evaluator reads these files).
+CSV_NAMES = {"dcase2020": dcase2020.official_csv_name}
 
 
 def load_trained(exp_dir, checkpoint: str, device):
@@ -93,9 +92,10 @@ def write_official_files(out_dir: Path, dataset: str, data: DumpedSet, scores: n
             raise ValueError(f"{data.path}: no training clips of {machine} {section} to fit a "
                              "decision threshold; include that section in the training set")
         threshold = thresholds[(machine, section)]
-        with atomic_write(out_dir / official_csv_name("anomaly_score", machine, section, dataset)) as f:
+        csv_name = CSV_NAMES[dataset]
+        with atomic_write(out_dir / csv_name("anomaly_score", machine, section)) as f:
             f.writelines(f"{name},{score}\n" for name, score in items)
-        with atomic_write(out_dir / official_csv_name("decision_result", machine, section, dataset)) as f:
+        with atomic_write(out_dir / csv_name("decision_result", machine, section)) as f:
             f.writelines(f"{name},{int(score > threshold)}\n" for name, score in items)
 
 
@@ -112,7 +112,7 @@ def run_inference(exp_dir, checkpoint: str, data_dir, out_dir, dataset: str, ngp
         raise ValueError(f"{data_dir}/utt2class: classes {unknown[:5]} were not trained; the "
                          "model knows only the machine IDs of its training set")
     embeddings, scores = embed_and_score(
-        model, head, list(data.tables["feats.scp"].values()), [index[c] for c in classes],
+        model, head, data.locations, [index[c] for c in classes],
         batch_size or config["infer_batch_size"], device, config["score_margin"], num_workers)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,7 @@ decision thresholds).
 """
 import argparse
 
-from asd_lib.inference import run_inference
+from asd_lib.inference import CSV_NAMES, run_inference
 from asd_lib.utils.cli import run_main
 from asd_lib.utils.log import setup_logging
 
@@ -19,7 +19,7 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--checkpoint", default="best", help="best, latest or epochN")
     parser.add_argument("--data_dir", required=True, help="dumped set to score (stage 2)")
     parser.add_argument("--out_dir", required=True, help="where the outputs go")
-    parser.add_argument("--dataset", default="dcase2020", choices=["dcase2020", "dcase2024"],
+    parser.add_argument("--dataset", default="dcase2020", choices=sorted(CSV_NAMES),
                         help="official file naming")
     parser.add_argument("--train_dir", default=None, help="dumped training set (thresholds)")
     parser.add_argument("--train_scores", default=None,

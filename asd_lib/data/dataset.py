@@ -23,6 +23,7 @@ class DumpedSet:
         if "feats.scp" not in self.tables:
             raise ValueError(f"{path}/feats.scp: missing; run stage 2 (dump) first")
         self.utts: List[str] = list(self.tables["feats.scp"])
+        self.locations: List[str] = list(self.tables["feats.scp"].values())  # ark:offset
 
     def column(self, name: str) -> List[str]:
         """Values of ``name`` (e.g. ``utt2class``) in utterance order."""

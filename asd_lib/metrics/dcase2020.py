@@ -158,9 +158,10 @@ def load_ground_truth(data_dir) -> Optional[Dict[Group, Dict[str, int]]]:
     return truth
 
 
-def score_csv_name(machine: str, section: str) -> str:
-    """Official anomaly-score file name, e.g. ``anomaly_score_fan_id_00.csv``."""
-    return f"anomaly_score_{machine}_{section}.csv"
+def official_csv_name(kind: str, machine: str, section: str) -> str:
+    """Official file name of the 2020 evaluator, ``kind`` being ``anomaly_score`` or
+    ``decision_result``: e.g. ``anomaly_score_fan_id_00.csv``."""
+    return f"{kind}_{machine}_{section}.csv"
 
 
 def read_score_csv(path) -> Dict[str, float]:
@@ -220,7 +221,7 @@ def load_scored_groups(
     score_dir = Path(score_dir)
     groups = {}
     for machine, section in sorted(truth):
-        csv_path = score_dir / score_csv_name(machine, section)
+        csv_path = score_dir / official_csv_name("anomaly_score", machine, section)
         if not csv_path.is_file():
             raise ValueError(
                 f"{csv_path} is missing: no scores for {machine} {section} of {data_dir}; "
@@ -229,7 +230,7 @@ def load_scored_groups(
         groups[(machine, section)] = match_scores(
             truth[(machine, section)], read_score_csv(csv_path), csv_path
         )
-    expected = {score_csv_name(m, s) for m, s in truth}
+    expected = {official_csv_name("anomaly_score", m, s) for m, s in truth}
     for path in sorted(score_dir.glob("anomaly_score_*.csv")):
         if path.name not in expected:
             logger.warning("%s has no ground truth in %s; ignored", path, data_dir)

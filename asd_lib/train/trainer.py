@@ -111,8 +111,7 @@ class Trainer:
         self.writer = None
 
     def _clip_length(self) -> int:
-        first = np.asarray(WaveformDataset(self.train_set.tables["feats.scp"].values())[0][0])
-        return int(first.shape[0])
+        return int(WaveformDataset(self.train_set.locations[:1])[0][0].shape[0])
 
     # ------------------------------------------------------------------ set-up files
     def write_metadata(self) -> None:
@@ -125,8 +124,7 @@ class Trainer:
                      len(self.train_idx), len(self.valid_idx))
 
     def _loader(self, indices, batch_size, shuffle, generator=None) -> DataLoader:
-        locations = list(self.train_set.tables["feats.scp"].values())
-        dataset = WaveformDataset([locations[i] for i in indices],
+        dataset = WaveformDataset([self.train_set.locations[i] for i in indices],
                                   [self.labels[i] for i in indices])
         return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, drop_last=False,
                           num_workers=self.args.num_workers, generator=generator,
