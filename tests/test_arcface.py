@@ -5,7 +5,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from asd_lib.losses import HEADS, ArcMarginHead
+from asd_lib.losses import HEADS
+from asd_lib.losses.arcface import ArcMarginHead
 
 M, S = 0.5, 30.0
 

@@ -5,9 +5,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from asd_lib.frontends import FRONTENDS, LogMel, TgramNet, to_float_waveform
-from asd_lib.losses import ArcMarginHead
-from asd_lib.models import MODELS, MobileFaceNet, STgramMFN
+from asd_lib.frontends import FRONTENDS
+from asd_lib.frontends.mel import LogMel, to_float_waveform
+from asd_lib.frontends.tgram import TgramNet
+from asd_lib.losses.arcface import ArcMarginHead
+from asd_lib.models import MODELS
+from asd_lib.models.mobilefacenet import MobileFaceNet
+from asd_lib.models.stgram_mfn import STgramMFN
 
 SR = 16000
 

@@ -9,6 +9,7 @@ import argparse
 
 from asd_lib.inference import CSV_NAMES, run_inference
 from asd_lib.utils.cli import run_main
+from asd_lib.utils.config import yaml_value
 from asd_lib.utils.log import setup_logging
 
 
@@ -31,6 +32,10 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--num_workers", type=int, default=0, help="DataLoader workers")
     parser.add_argument("--num_threads", type=int, default=0,
                         help="CPU threads when --ngpu 0 (0: all available cores)")
+    parser.add_argument("--backend", default=None,
+                        help="anomaly scorer (default: backend of the training config)")
+    parser.add_argument("--backend_conf", type=yaml_value, default=None,
+                        help="back-end arguments (default: backend_conf of the config)")
     parser.add_argument("--verbose", type=int, default=1, help="0 warning, 1 info, 2 debug")
     return parser
 
@@ -43,7 +48,8 @@ def main(cmd=None) -> None:
     run_inference(args.exp_dir, args.checkpoint, args.data_dir, args.out_dir, args.dataset,
                   ngpu=args.ngpu, batch_size=args.batch_size, train_dir=args.train_dir,
                   train_score_file=args.train_scores, num_workers=args.num_workers,
-                  num_threads=args.num_threads)
+                  num_threads=args.num_threads, backend=args.backend,
+                  backend_conf=args.backend_conf)
 
 
 if __name__ == "__main__":

@@ -2,12 +2,16 @@
 
 Re-running the same command resumes from ``<exp_dir>/checkpoint.pth``; a finished run is
 left as it is. The resolved configuration is saved as ``<exp_dir>/config.yaml``.
+With ``split_by: machine`` one model per machine type is trained, each in
+``<exp_dir>/<machine>/`` with ``split_overrides[<machine>]`` applied to the config.
 """
+import argparse
 import logging
 from pathlib import Path
 
 from asd_lib.train.stages import parse_stages
-from asd_lib.train.trainer import Trainer
+from asd_lib.data.dataset import DumpedSet
+from asd_lib.train.trainer import Trainer, write_model_info
 from asd_lib.utils.cli import run_main
 from asd_lib.utils.config import ConfigError, ConfigParser, read_saved_config, save_config
 from asd_lib.utils.config import str2bool, yaml_value
@@ -39,6 +43,13 @@ def get_parser() -> ConfigParser:
     group.add_argument("--model_conf", type=yaml_value, default={}, help="model arguments")
     group.add_argument("--head", default="arcface", help="name in asd_lib.losses.HEADS")
     group.add_argument("--head_conf", type=yaml_value, default={}, help="head arguments")
+    group.add_argument("--ema_decay", type=float, default=0.0,
+                       help="weight EMA decay (0: off); the averaged weights are validated, "
+                            "saved and used at inference")
+    group.add_argument("--split_by", choices=("none", "machine"), default="none",
+                       help="machine: one model per machine type, in <exp_dir>/<machine>/")
+    group.add_argument("--split_overrides", type=yaml_value, default={},
+                       help="per machine type, config keys that differ (e.g. stages)")
     group = parser.add_argument_group("training stages")
     group.add_argument("--stages", type=yaml_value, default=None,
                        help="list of stages (losses, sampler, batch size, optimiser, epochs)")
@@ -46,6 +57,11 @@ def get_parser() -> ConfigParser:
     group.add_argument("--infer_batch_size", type=int, default=64, help="clips per forward pass")
     group.add_argument("--score_margin", type=str2bool, default=True,
                        help="anomaly score with the head's margin applied, as the published code")
+    group.add_argument("--backend", default="neg_log_prob",
+                       help="anomaly scorer: neg_log_prob, neg_prob or model_score (from the "
+                            "forward pass), or an embedding back-end of asd_lib.backends")
+    group.add_argument("--backend_conf", type=yaml_value, default={},
+                       help="back-end arguments, e.g. {k: 1} for knn")
     return parser
 
 
@@ -63,6 +79,16 @@ def check_resume_compatible(args, path: Path) -> None:
             f"(changed: {', '.join(changed)}); use another --tag / exp dir, or delete it")
 
 
+def part_args(args, machine: str) -> argparse.Namespace:
+    """The configuration of one machine type's model: ``split_overrides[machine]`` applied."""
+    overrides = args.split_overrides.get(machine, {}) or {}
+    unknown = sorted(set(overrides) - set(vars(args)))
+    if unknown:
+        raise ConfigError(f"split_overrides.{machine}: unknown key(s) {unknown}")
+    return argparse.Namespace(**{**vars(args), **overrides, "split_by": "none",
+                                 "split_overrides": {}})
+
+
 def main(cmd=None) -> None:
     args = get_parser().parse_args(cmd)
     setup_logging(args.verbose)
@@ -72,7 +98,18 @@ def main(cmd=None) -> None:
     exp_dir.mkdir(parents=True, exist_ok=True)
     save_config(args, exp_dir / "config.yaml")
     logging.info("config saved to %s", exp_dir / "config.yaml")
-    Trainer(args, stages).run()
+    if args.split_by == "none":
+        Trainer(args, stages).run()
+        return
+    machines = sorted(set(DumpedSet(args.train_dir).column("utt2machine")))
+    for machine in machines:
+        sub = part_args(args, machine)
+        sub_dir = exp_dir / machine
+        sub_dir.mkdir(exist_ok=True)
+        save_config(sub, sub_dir / "config.yaml")
+        logging.info("training the %s model in %s", machine, sub_dir)
+        Trainer(sub, parse_stages(sub.stages), exp_dir=sub_dir, machines={machine}).run()
+    write_model_info(exp_dir, {"parts": machines})
 
 
 if __name__ == "__main__":

@@ -1,9 +1,11 @@
 """Front-ends run as nn.Modules on the training device (log-mel, Tgram, ...).
 
-Importing the package registers every front-end in ``FRONTENDS``.
+Importing the package imports every module in it, which registers its front-ends in
+``FRONTENDS``.
 """
 from asd_lib.frontends.registry import FRONTENDS
-from asd_lib.frontends.mel import LogMel, to_float_waveform
-from asd_lib.frontends.tgram import TgramNet
+from asd_lib.utils.plugins import import_all
 
-__all__ = ["FRONTENDS", "LogMel", "TgramNet", "to_float_waveform"]
+import_all(__name__, __path__)
+
+__all__ = ["FRONTENDS"]

@@ -1,8 +1,12 @@
-"""Classifier heads and losses.
+"""Classifier heads and training objectives.
 
-Importing the package registers every head in ``HEADS``.
+Importing the package imports every module in it, which registers its heads in ``HEADS``
+and its loss terms in ``OBJECTIVES``.
 """
+from asd_lib.losses.objectives import OBJECTIVES
 from asd_lib.losses.registry import HEADS
-from asd_lib.losses.arcface import ArcMarginHead
+from asd_lib.utils.plugins import import_all
 
-__all__ = ["ArcMarginHead", "HEADS"]
+import_all(__name__, __path__)
+
+__all__ = ["HEADS", "OBJECTIVES"]

@@ -1,8 +1,10 @@
 """Training objectives: the loss terms a stage lists by name.
 
-Each objective is called as ``objective(embedding, labels, head) -> (loss, logits)``,
-where ``head`` is the experiment's classification head (e.g. ArcFace) and ``logits``
-(or ``None``) feed the accuracy statistics.
+Each objective is called as ``objective(step, head) -> (loss, logits)`` with the batch's
+:class:`asd_lib.train.step.Step` (model outputs in ``step.out``, labels, mixup state) and
+the experiment's classification head (``None`` for head-free models); ``logits`` (or
+``None``) feed the accuracy statistics. An objective with parameters of its own is an
+``nn.Module``: the trainer optimises and checkpoints it with the model.
 """
 import torch.nn.functional as F
 
@@ -19,6 +21,6 @@ class MarginCrossEntropy:
     Eq. 3), the training loss of STgram-MFN (Liu et al., ICASSP 2022).
     """
 
-    def __call__(self, embedding, labels, head):
-        logits = head(embedding, labels)
-        return F.cross_entropy(logits, labels), logits
+    def __call__(self, step, head):
+        logits = head(step.embedding, step.labels)
+        return F.cross_entropy(logits, step.labels), logits

@@ -1,9 +1,10 @@
 """Backbones that map a waveform or feature map to an embedding.
 
-Importing the package registers every model in ``MODELS``.
+Importing the package imports every module in it, which registers its models in ``MODELS``.
 """
 from asd_lib.models.registry import MODELS
-from asd_lib.models.mobilefacenet import BOTTLENECK_TABLES, MobileFaceNet
-from asd_lib.models.stgram_mfn import STgramMFN
+from asd_lib.utils.plugins import import_all
 
-__all__ = ["BOTTLENECK_TABLES", "MODELS", "MobileFaceNet", "STgramMFN"]
+import_all(__name__, __path__)
+
+__all__ = ["MODELS"]

@@ -39,6 +39,7 @@ class Stage:
     batch_size: int = 128
     sampler: str = "random"
     sampler_conf: Dict[str, Any] = dataclasses.field(default_factory=dict)
+    augments: List[Dict[str, Any]] = dataclasses.field(default_factory=list)
     optim: str = "adam"
     optim_conf: Dict[str, Any] = dataclasses.field(default_factory=lambda: {"lr": 1e-4})
     scheduler: str = "constant"
@@ -71,6 +72,9 @@ def parse_stages(raw: Any) -> List[Stage]:
                 raise ConfigError(f"{where}.losses[{j}]: expected {{name: ..., weight: ...}}")
             _check_keys(f"{where}.losses[{j}]", term, LossTerm)
             losses.append(LossTerm(**term))
+        for j, aug in enumerate(entry.get("augments", [])):
+            if not isinstance(aug, dict) or set(aug) - {"name", "conf"} or "name" not in aug:
+                raise ConfigError(f"{where}.augments[{j}]: expected {{name: ..., conf: {{...}}}}")
         stage = Stage(**{**entry, "losses": losses})
         if not isinstance(stage.epochs, int) or stage.epochs < 1:
             raise ConfigError(f"{where}: epochs must be a positive integer, got {stage.epochs!r}")

@@ -1,8 +1,13 @@
 """The staged training loop: epochs, held-out validation, checkpoints, resume.
 
-Reproducibility: every epoch reseeds torch with ``seed + global_epoch`` before shuffling
-and the forward passes, so a run resumed from the checkpoint of epoch N continues exactly
-as the uninterrupted run would (bit-exact on CPU).
+Per batch: a :class:`~asd_lib.train.step.Step` goes through the stage's augmentations
+(training only), the model (``model(wave, **step.model_kwargs)``) and every weighted loss
+term of the stage. Stages differ in losses, sampler, augmentations, optimiser, schedule and
+epochs; each starts from the weights the previous one left.
+
+Reproducibility: every epoch reseeds torch with ``seed + global_epoch`` before shuffling,
+augmenting and the forward passes, so a run resumed from the checkpoint of epoch N
+continues exactly as the uninterrupted run would (bit-exact on CPU).
 """
 import csv
 import logging
@@ -18,30 +23,38 @@ import yaml
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from torch import nn
+
+from asd_lib.data.augment import AUGMENTS
 from asd_lib.data.dataset import DumpedSet, WaveformDataset
-from asd_lib.losses import HEADS
-from asd_lib.losses.objectives import OBJECTIVES
+from asd_lib.data.samplers import SAMPLERS
+from asd_lib.losses import HEADS, OBJECTIVES
 from asd_lib.models import MODELS
 from asd_lib.train.checkpoint import load_safe, load_weights, point_link, save_atomic
 from asd_lib.train.optim import OPTIMIZERS, SCHEDULERS
+from asd_lib.train.ema import WeightEma
 from asd_lib.train.stages import Stage
+from asd_lib.train.step import Step, forward
 from asd_lib.utils.fileio import atomic_write
 from asd_lib.utils.log import progress_enabled
 
 
 def build_model(model: str, model_conf: dict, head: str, head_conf: dict,
                 num_samples: int, sample_rate: int, num_classes: int):
-    """The embedding model and its classification head, from config names."""
+    """The embedding model and its classification head (``None`` for ``head: none``)."""
     net = MODELS.build(model, num_samples=num_samples, sample_rate=sample_rate, **model_conf)
+    if head == "none":
+        return net, None
     classifier = HEADS.build(head, embedding_dim=net.embedding_dim, num_classes=num_classes,
                              **head_conf)
     return net, classifier
 
 
-def write_model_info(exp_dir: Path, class_names: List[str], num_samples: int) -> None:
-    """``model_info.yaml``: the class list and clip length the model was built for."""
-    with atomic_write(exp_dir / "model_info.yaml") as f:
-        yaml.safe_dump({"num_samples": num_samples, "classes": class_names}, f)
+def write_model_info(exp_dir: Path, info: dict) -> None:
+    """``model_info.yaml``: what inference needs to rebuild the model (class list and clip
+    length; for one model per machine type, the list of ``parts``, each a sub-experiment)."""
+    with atomic_write(Path(exp_dir) / "model_info.yaml") as f:
+        yaml.safe_dump(info, f)
 
 
 def read_model_info(exp_dir) -> dict:
@@ -85,16 +98,33 @@ def select_device(ngpu: int, num_threads: int = 0) -> torch.device:
     return torch.device("cuda", 0)
 
 
-class Trainer:
-    """Runs the configured stages in ``exp_dir``, resuming from its checkpoint."""
+def correct_count(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Correctly classified items; with patch logits ``[B, P, C]`` each item counts the
+    fraction of its patches that are correct."""
+    hits = (logits.argmax(-1) == labels.view(-1, *([1] * (logits.dim() - 2)))).float()
+    return hits.flatten(1).mean(1).sum() if hits.dim() > 1 else hits.sum()
 
-    def __init__(self, args, stages: List[Stage]):
+
+class Trainer:
+    """Runs the configured stages in ``exp_dir``, resuming from its checkpoint.
+
+    ``machines`` restricts training to the clips of those machine types (one model per
+    type, e.g. the MobileNetV2 classifier of Giri et al. and the DCASE 2020 AE baseline).
+    """
+
+    def __init__(self, args, stages: List[Stage], exp_dir=None, machines=None):
         self.args = args
         self.stages = stages
-        self.exp_dir = Path(args.exp_dir)
+        self.exp_dir = Path(exp_dir or args.exp_dir)
         self.device = select_device(args.ngpu, args.num_threads)
         self.train_set = DumpedSet(args.train_dir)
-        classes = self.train_set.column("utt2class")
+        keep = range(len(self.train_set.utts))
+        if machines is not None:
+            types = self.train_set.column("utt2machine")
+            keep = [i for i in keep if types[i] in machines]
+        self.utts = [self.train_set.utts[i] for i in keep]
+        self.locations = [self.train_set.locations[i] for i in keep]
+        classes = [self.train_set.column("utt2class")[i] for i in keep]
         self.class_names = sorted(set(classes))
         index = {c: i for i, c in enumerate(self.class_names)}
         self.labels = [index[c] for c in classes]
@@ -103,42 +133,60 @@ class Trainer:
         self.model, self.head = build_model(
             args.model, args.model_conf, args.head, args.head_conf,
             self.num_samples, args.sample_rate, len(self.class_names))
-        self.model.to(self.device)
-        self.head.to(self.device)
+        self.objectives = [[(term, OBJECTIVES.build(term.name, **term.conf))
+                            for term in stage.losses] for stage in stages]
+        self.loss_modules = nn.ModuleDict({
+            f"{s}_{j}": objective for s, terms in enumerate(self.objectives)
+            for j, (_, objective) in enumerate(terms) if isinstance(objective, nn.Module)})
+        for module in self._modules():
+            module.to(self.device)
+        self.ema = (WeightEma([self.model] + ([self.head] if self.head else []), args.ema_decay)
+                    if args.ema_decay > 0 else None)
         self.train_idx, self.valid_idx = held_out_split(self.labels, args.valid_fraction, args.seed)
         self.history: List[Dict] = []
         self.best_loss = math.inf
         self.writer = None
 
+    def _modules(self) -> List[nn.Module]:
+        return [m for m in (self.model, self.head, self.loss_modules) if m is not None]
+
     def _clip_length(self) -> int:
-        return int(WaveformDataset(self.train_set.locations[:1])[0][0].shape[0])
+        return int(WaveformDataset(self.locations[:1])[0][0].shape[0])
 
     # ------------------------------------------------------------------ set-up files
     def write_metadata(self) -> None:
         """Class list, clip length and held-out list: what inference needs to rebuild."""
-        write_model_info(self.exp_dir, self.class_names, self.num_samples)
+        write_model_info(self.exp_dir, {"num_samples": self.num_samples,
+                                        "classes": self.class_names})
         with atomic_write(self.exp_dir / "held_out.list") as f:
-            f.writelines(f"{self.train_set.utts[i]}\n" for i in self.valid_idx)
+            f.writelines(f"{self.utts[i]}\n" for i in self.valid_idx)
         logging.info("%d classes, %d clips of %d samples: %d for training, %d held out",
                      len(self.class_names), len(self.labels), self.num_samples,
                      len(self.train_idx), len(self.valid_idx))
 
-    def _loader(self, indices, batch_size, shuffle, generator=None) -> DataLoader:
-        dataset = WaveformDataset([self.train_set.locations[i] for i in indices],
+    def _loader(self, indices, stage: Stage, train: bool, generator) -> DataLoader:
+        dataset = WaveformDataset([self.locations[i] for i in indices],
                                   [self.labels[i] for i in indices])
-        return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, drop_last=False,
-                          num_workers=self.args.num_workers, generator=generator,
+        labels = [self.labels[i] for i in indices]
+        if train:
+            sampler = SAMPLERS.build(stage.sampler, labels=labels, batch_size=stage.batch_size,
+                                     generator=generator, **stage.sampler_conf)
+        else:
+            sampler = SAMPLERS.build("random", labels=labels, batch_size=stage.batch_size,
+                                     generator=generator)
+        return DataLoader(dataset, batch_sampler=sampler, num_workers=self.args.num_workers,
                           pin_memory=self.device.type == "cuda")
 
     # ------------------------------------------------------------------ one epoch
-    def _run_epoch(self, stage: Stage, objectives, optimizer, train: bool, global_epoch: int):
+    def _run_epoch(self, s: int, stage: Stage, optimizer, train: bool, global_epoch: int):
         indices = self.train_idx if train else self.valid_idx
         if not indices:
             return {"loss": float("nan"), "acc": float("nan")}
         generator = torch.Generator().manual_seed(self.args.seed + global_epoch)
-        loader = self._loader(indices, stage.batch_size, shuffle=train, generator=generator)
-        self.model.train(train)
-        self.head.train(train)
+        loader = self._loader(indices, stage, train, generator)
+        augments = [AUGMENTS.build(a["name"], **a.get("conf", {})) for a in stage.augments]
+        for module in self._modules():
+            module.train(train)
         total_loss = torch.zeros((), device=self.device)
         total_correct = torch.zeros((), device=self.device)
         count = 0
@@ -146,31 +194,46 @@ class Trainer:
                    disable=not progress_enabled(), leave=False)
         with torch.set_grad_enabled(train):
             for wave, label, _ in bar:
-                wave = wave.to(self.device, non_blocking=True)
-                label = label.to(self.device, non_blocking=True)
-                embedding = self.model(wave)
+                step = Step(wave.to(self.device, non_blocking=True),
+                            label.to(self.device, non_blocking=True))
+                for augment in augments if train else []:
+                    step = augment(step)
+                forward(self.model, step)
                 loss = torch.zeros((), device=self.device)
                 logits = None
-                for term, objective in objectives:
-                    value, term_logits = objective(embedding, label, self.head)
+                for term, objective in self.objectives[s]:
+                    value, term_logits = objective(step, self.head)
                     loss = loss + term.weight * value
                     logits = term_logits if term_logits is not None else logits
                 if train:
                     optimizer.zero_grad(set_to_none=True)
                     loss.backward()
                     optimizer.step()
-                total_loss += loss.detach() * len(label)
+                    if self.ema is not None:
+                        self.ema.update()
+                total_loss += loss.detach() * len(step.labels)
                 if logits is not None:
-                    total_correct += (logits.argmax(1) == label).sum()
-                count += len(label)
+                    total_correct += correct_count(logits, step.labels)
+                count += len(step.labels)
         return {"loss": float(total_loss) / count, "acc": float(total_correct) / count}
 
     # ------------------------------------------------------------------ checkpoints
+    def _weights(self) -> dict:
+        """Model and head weights to snapshot: the moving averages when EMA is on."""
+        if self.ema is not None:
+            states = self.ema.state_dicts()
+            return {"model": states[0], "head": states[1] if self.head else {}}
+        return {"model": self.model.state_dict(),
+                "head": self.head.state_dict() if self.head else {}}
+
     def _save(self, stage_index, epoch_in_stage, global_epoch, optimizer, scheduler, is_best):
         snapshot = self.exp_dir / "snapshots" / f"epoch{global_epoch}.pth"
-        save_atomic({"model": self.model.state_dict(), "head": self.head.state_dict()}, snapshot)
+        save_atomic(self._weights(), snapshot)
         save_atomic({
-            "model": self.model.state_dict(), "head": self.head.state_dict(),
+            "model": self.model.state_dict(),
+            "head": self.head.state_dict() if self.head else {},
+            "losses": self.loss_modules.state_dict(),
+            "ema": self.ema.state_dicts() if self.ema else None,
             "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
             "stage_index": stage_index, "epoch_in_stage": epoch_in_stage,
             "global_epoch": global_epoch, "best_loss": self.best_loss,
@@ -206,7 +269,11 @@ class Trainer:
             return 0, 0, 0, None
         state = load_safe(path)
         load_weights(self.model, state["model"], "model", path)
-        load_weights(self.head, state["head"], "head", path)
+        if self.head is not None:
+            load_weights(self.head, state["head"], "head", path)
+        load_weights(self.loss_modules, state["losses"], "loss-term", path)
+        if self.ema is not None:
+            self.ema.load_state_dicts(state["ema"])
         self.best_loss = state["best_loss"]
         self.history = list(state["history"])
         logging.info("resuming from %s: stage %d (%s), epoch %d done (global epoch %d)",
@@ -240,25 +307,32 @@ class Trainer:
 
     def _run_stage(self, s: int, stage: Stage, start: int, global_epoch: int,
                    state: Optional[dict]) -> int:
-        objectives = [(term, OBJECTIVES.build(term.name, **term.conf)) for term in stage.losses]
-        params = list(self.model.parameters()) + list(self.head.parameters())
+        params = [p for module in (self.model, self.head) if module is not None
+                  for p in module.parameters()]
+        for _, objective in self.objectives[s]:
+            if isinstance(objective, nn.Module):
+                params += list(objective.parameters())
         optimizer = OPTIMIZERS.build(stage.optim, params=params, **stage.optim_conf)
         scheduler = SCHEDULERS.build(stage.scheduler, optimizer=optimizer, epochs=stage.epochs,
                                      **stage.scheduler_conf)
         if state is not None and start > 0:
             optimizer.load_state_dict(state["optimizer"])
             scheduler.load_state_dict(state["scheduler"])
-        logging.info("stage %d/%d %r: epochs %d-%d, batch %d, %s lr %g, %s schedule",
-                     s + 1, len(self.stages), stage.name, start + 1, stage.epochs,
-                     stage.batch_size, stage.optim, optimizer.param_groups[0]["lr"],
-                     stage.scheduler)
+        logging.info("stage %d/%d %r: epochs %d-%d, batch %d (%s sampler), %s lr %g, "
+                     "%s schedule", s + 1, len(self.stages), stage.name, start + 1,
+                     stage.epochs, stage.batch_size, stage.sampler, stage.optim,
+                     optimizer.param_groups[0]["lr"], stage.scheduler)
         for epoch in range(start, stage.epochs):
             global_epoch += 1
             torch.manual_seed(self.args.seed + global_epoch)
             tic = time.time()
             lr = optimizer.param_groups[0]["lr"]
-            train_stats = self._run_epoch(stage, objectives, optimizer, True, global_epoch)
-            valid_stats = self._run_epoch(stage, objectives, None, False, global_epoch)
+            train_stats = self._run_epoch(s, stage, optimizer, True, global_epoch)
+            if self.ema is not None:
+                with self.ema.swapped_in():
+                    valid_stats = self._run_epoch(s, stage, None, False, global_epoch)
+            else:
+                valid_stats = self._run_epoch(s, stage, None, False, global_epoch)
             scheduler.step()
             criterion = valid_stats["loss"] if self.valid_idx else train_stats["loss"]
             is_best = criterion < self.best_loss
