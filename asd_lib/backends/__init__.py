@@ -1,0 +1,23 @@
+"""Anomaly scorers: the classifier's negative log-probability, the decision threshold, and
+back-ends fitted on embeddings per (machine type, section).
+
+Importing the package registers every embedding back-end in ``BACKENDS``
+(``BACKENDS.build("knn", k=4).fit(embeddings, domains, classes).score(test)``).
+"""
+from asd_lib.backends.registry import BACKENDS
+from asd_lib.backends.base import Backend
+from asd_lib.backends.gmm import GaussianMixtureBackend
+from asd_lib.backends.kmeans import KMeansMemoryBank
+from asd_lib.backends.knn import CosineKNN
+from asd_lib.backends.lof import LocalOutlierFactorBackend
+from asd_lib.backends.mahalanobis import SelectiveMahalanobis
+
+__all__ = [
+    "BACKENDS",
+    "Backend",
+    "CosineKNN",
+    "GaussianMixtureBackend",
+    "KMeansMemoryBank",
+    "LocalOutlierFactorBackend",
+    "SelectiveMahalanobis",
+]
