@@ -32,7 +32,7 @@ from asd_lib.backends import BACKENDS
 from asd_lib.backends.neg_log_prob import neg_log_prob
 from asd_lib.backends.threshold import gamma_threshold
 from asd_lib.data.dataset import DumpedSet, WaveformDataset
-from asd_lib.metrics import dcase2020
+from asd_lib.metrics import dcase2020, dcase2024
 from asd_lib.train.checkpoint import load_safe, load_weights
 from asd_lib.train.step import as_output
 from asd_lib.train.trainer import build_model, read_model_info, select_device
@@ -42,7 +42,8 @@ from asd_lib.utils.log import progress_enabled
 
 
 # Official file naming per DCASE year (the year's evaluator reads these files).
-CSV_NAMES = {"dcase2020": dcase2020.official_csv_name}
+CSV_NAMES = {"dcase2020": dcase2020.official_csv_name,
+             "dcase2024": dcase2024.official_csv_name}
 
 
 def _neg_log_prob(out, logits, labels):

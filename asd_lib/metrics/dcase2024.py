@@ -1,0 +1,531 @@
+"""DCASE 2024 Task 2 scoring (also 2023 and 2022): AUC-s, AUC-t, pAUC, P/R/F1, hmean.
+
+Mirrors the official evaluator ``dcase2024_task2_evaluator.py``
+(github.com/nttcslab/dcase2024_task2_evaluator, same computations as
+nttcslab/dcase2023_task2_evaluator). For each machine type and section (one section,
+``section_00``, per type), with ``y`` = 1 for an anomalous clip:
+
+- ``AUC (source)`` / ``AUC (target)``: AUC over the normal clips of that domain plus ALL
+  anomalous clips of the section (both domains);
+- ``pAUC``: McClish-standardised partial AUC (``max_fpr`` = 0.1, see
+  :mod:`asd_lib.metrics.auc`) over all clips of the section; ``AUC (all)`` likewise;
+- precision, recall and F1 per domain over that domain's clips, from the 0/1 decisions:
+  ``P = tp / max(tp + fp, eps)``, ``R = tp / max(tp + fn, eps)``,
+  ``F1 = 2 P R / max(P + R, eps)``; reported, not ranked;
+- per machine type and over all types, the rows ``arithmetic mean``, ``harmonic mean``,
+  ``source harmonic mean`` and ``target harmonic mean`` of (AUC, pAUC, precision, recall,
+  F1), each metric listed once per section and domain (source values, then target values;
+  pAUC twice); every harmonic mean floors its values at machine epsilon first;
+- the official score: harmonic mean of the list of every AUC (source), AUC (target) and
+  pAUC of every (machine type, section), each floored at ``eps`` = ``np.finfo(float).eps``;
+- ``official score ci95``: mean of the jackknife 95 % half-widths of the AUC and pAUC of
+  all clips pooled over types (:func:`jackknife_ci95`).
+
+Inputs: ``anomaly_score_<M>_section_XX_test.csv`` and ``decision_result_<M>_section_XX_test.csv``
+(rows ``file_name,value``, no header, both mandatory) and a Kaldi data dir whose
+``utt2label`` and ``utt2domain`` hold the ground truth; file names are the base names of the
+``wav.scp`` entries (the full official name for dev, ``section_00_NNNN.wav`` for eval
+test). The official evaluator pairs rows with the ground truth after sorting both by file
+name; here rows are matched by name, and any missing, extra or duplicate row is an error.
+result.csv has the evaluator's layout line for line; a number may differ from its
+scikit-learn value in the last bit (rank-sum versus trapezoid rounding, below 1e-15).
+"""
+import csv
+import io
+import json
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple
+
+import numpy as np
+import scipy.stats
+
+from asd_lib.data.datadir import load_data_dir
+from asd_lib.metrics.auc import partial_auc, roc_auc
+from asd_lib.metrics.dcase2020 import clip_file_name, read_score_csv
+from asd_lib.utils.fileio import atomic_write
+
+logger = logging.getLogger(__name__)
+
+MAX_FPR = 0.1
+EPS = float(np.finfo(float).eps)  # the evaluator's sys.float_info.epsilon
+DOMAINS = ("source", "target")
+LABEL_VALUES = {"normal": 0, "anomaly": 1}
+DOMAIN_VALUES = {"source": 0, "target": 1}
+_SECTION_PATTERN = re.compile(r"section_[0-9]+")
+
+# result.csv vocabulary of the official evaluator
+SECTION_COLUMNS = (
+    "AUC (all)", "AUC (source)", "AUC (target)", "pAUC",
+    "precision (source)", "precision (target)", "recall (source)", "recall (target)",
+    "F1 score (source)", "F1 score (target)",
+)
+MEAN_COLUMNS = ("AUC", "pAUC", "precision", "recall", "F1 score")
+MEAN_ROWS = ("arithmetic mean", "harmonic mean", "source harmonic mean", "target harmonic mean")
+OVERALL_SUFFIX = " over all machine types, sections, and domains"
+
+Group = Tuple[str, str]  # (machine type, section such as "section_00")
+
+
+@dataclass(frozen=True)
+class SectionClips:
+    """Ground truth and system output of one (machine, section), sorted by file name."""
+
+    y_true: np.ndarray  # 1 anomaly, 0 normal
+    domain: np.ndarray  # 0 source, 1 target
+    score: np.ndarray
+    decision: np.ndarray  # 1 anomaly, 0 normal
+
+
+@dataclass(frozen=True)
+class DomainScore:
+    """AUC of one domain (its normal clips + all anomalies) and its decision metrics."""
+
+    auc: float
+    precision: float
+    recall: float
+    f1: float
+    n_normal: int
+    n_anomaly: int
+
+
+@dataclass(frozen=True)
+class SectionScore:
+    """Every number of one (machine type, section)."""
+
+    machine: str
+    section: str
+    auc_all: float
+    pauc: float
+    source: DomainScore
+    target: DomainScore
+
+    @property
+    def hmean(self) -> float:
+        """Floored harmonic mean of this section's AUC (source), AUC (target) and pAUC."""
+        return floored_hmean([self.source.auc, self.target.auc, self.pauc])
+
+
+class Means(NamedTuple):
+    """One mean row of result.csv: (AUC, pAUC, precision, recall, F1 score)."""
+
+    auc: float
+    pauc: float
+    precision: float
+    recall: float
+    f1: float
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The four mean rows of a block of result.csv, in :data:`MEAN_ROWS` order."""
+
+    amean: Means
+    hmean: Means
+    hmean_source: Means
+    hmean_target: Means
+
+    def rows(self) -> Tuple[Tuple[str, Means], ...]:
+        """(row label, means) pairs in result.csv order."""
+        return tuple(zip(MEAN_ROWS, (self.amean, self.hmean, self.hmean_source, self.hmean_target)))
+
+
+@dataclass(frozen=True)
+class Dcase2024Result:
+    """Every number of one scored set; ``machines`` pairs each type with its summary."""
+
+    max_fpr: float
+    sections: Tuple[SectionScore, ...]
+    machines: Tuple[Tuple[str, Summary], ...]
+    overall: Summary
+    official_score: float
+    official_score_ci95: float
+
+
+# ---------------------------------------------------------------------------- inputs
+
+
+def official_csv_name(kind: str, machine: str, section: str) -> str:
+    """Official file name of the 2023/2024 evaluator, ``kind`` being ``anomaly_score`` or
+    ``decision_result``: e.g. ``anomaly_score_fan_section_00_test.csv``."""
+    return f"{kind}_{machine}_{section}_test.csv"
+
+
+def load_ground_truth(data_dir) -> Optional[Dict[Group, Dict[str, Tuple[int, int]]]]:
+    """``{(machine, section): {file name: (label, domain)}}`` (label 1 = anomaly, domain
+    1 = target); None when the data dir has no ``utt2label``."""
+    data_dir = Path(data_dir)
+    if not (data_dir / "utt2label").is_file():
+        return None
+    tables = load_data_dir(
+        data_dir, require=("wav.scp", "utt2machine", "utt2section", "utt2domain", "utt2label")
+    )
+    truth: Dict[Group, Dict[str, Tuple[int, int]]] = {}
+    for utt, wav_entry in tables["wav.scp"].items():
+        machine, section = tables["utt2machine"][utt], tables["utt2section"][utt]
+        if not _SECTION_PATTERN.fullmatch(section):
+            raise ValueError(
+                f"{data_dir / 'utt2section'}: {utt} has section {section!r}, but DCASE "
+                "2022-2024 sections look like 'section_00'; is this a DCASE 2024 data dir?"
+            )
+        group = truth.setdefault((machine, section), {})
+        file_name = clip_file_name(wav_entry)
+        if file_name in group:
+            raise ValueError(
+                f"{data_dir / 'wav.scp'}: file name {file_name!r} occurs twice for {machine} "
+                f"{section}; scores could not be matched"
+            )
+        group[file_name] = (
+            LABEL_VALUES[tables["utt2label"][utt]],
+            DOMAIN_VALUES[tables["utt2domain"][utt]],
+        )
+    return truth
+
+
+def read_decision_csv(path) -> Dict[str, int]:
+    """``{file name: 0 or 1}`` from an official ``file_name,decision`` CSV (no header)."""
+    decisions = {}
+    for name, value in read_score_csv(path).items():
+        if value not in (0.0, 1.0):
+            raise ValueError(
+                f"{path}: decision of {name} is {value!r}; decision_result files hold 0 "
+                "(normal) or 1 (anomaly) per clip"
+            )
+        decisions[name] = int(value)
+    return decisions
+
+
+def _aligned(names: Sequence[str], rows: Mapping[str, float], csv_path, what: str) -> np.ndarray:
+    """``rows`` in the order of ``names``; ValueError naming ``csv_path`` on any mismatch."""
+    unknown = sorted(set(rows) - set(names))
+    missing = sorted(set(names) - set(rows))
+    if len(rows) != len(names) or unknown or missing:
+        raise ValueError(
+            f"{csv_path}: {len(rows)} rows for {len(names)} test clips of {what}; "
+            f"{len(unknown)} file names unknown to the data dir (e.g. {unknown[:3]}), "
+            f"{len(missing)} clips without a row (e.g. {missing[:3]}); re-run inference "
+            "(stage 4) on the same data dir"
+        )
+    return np.array([rows[n] for n in names], dtype=float)
+
+
+def load_sections(data_dir, score_dir) -> Optional[Dict[Group, SectionClips]]:
+    """Pair every (machine, section) of the data dir with its score and decision CSVs;
+    None without ``utt2label``. A missing CSV or a clip count mismatch is an error."""
+    truth = load_ground_truth(data_dir)
+    if truth is None:
+        return None
+    score_dir = Path(score_dir)
+    sections = {}
+    for machine, section in sorted(truth):
+        clips = truth[(machine, section)]
+        names = sorted(clips)
+        paths = {
+            kind: score_dir / official_csv_name(kind, machine, section)
+            for kind in ("anomaly_score", "decision_result")
+        }
+        for path in paths.values():
+            if not path.is_file():
+                raise ValueError(
+                    f"{path} is missing: the official evaluator needs both the anomaly score "
+                    f"and the decision file of {machine} {section} of {data_dir}; run "
+                    "inference (stage 4) with training scores for the decision threshold"
+                )
+        what = f"{machine} {section}"
+        sections[(machine, section)] = SectionClips(
+            y_true=np.array([clips[n][0] for n in names], dtype=int),
+            domain=np.array([clips[n][1] for n in names], dtype=int),
+            score=_aligned(names, read_score_csv(paths["anomaly_score"]),
+                           paths["anomaly_score"], what),
+            decision=_aligned(names, read_decision_csv(paths["decision_result"]),
+                              paths["decision_result"], what).astype(int),
+        )
+    expected = {official_csv_name("anomaly_score", m, s) for m, s in truth}
+    for path in sorted(score_dir.glob("anomaly_score_*_test.csv")):
+        if path.name not in expected:
+            logger.warning("%s has no ground truth in %s; ignored", path, data_dir)
+    return sections
+
+
+# ------------------------------------------------------------------------- metrics
+
+
+def floored_hmean(values, axis=None):
+    """Harmonic mean of ``values`` each floored at machine epsilon (as the evaluator does
+    with ``scipy.stats.hmean(numpy.maximum(x, eps))``), so that a 0 gives a tiny mean
+    instead of a division error."""
+    result = scipy.stats.hmean(np.maximum(np.asarray(values, dtype=float), EPS), axis=axis)
+    return float(result) if np.ndim(result) == 0 else result
+
+
+def decision_metrics(y_true, decision) -> Tuple[float, float, float]:
+    """(precision, recall, F1) of 0/1 decisions, each denominator floored at ``EPS``."""
+    y_true, decision = np.asarray(y_true), np.asarray(decision)
+    tp = int(np.sum((y_true == 1) & (decision == 1)))
+    fp = int(np.sum((y_true == 0) & (decision == 1)))
+    fn = int(np.sum((y_true == 1) & (decision == 0)))
+    precision = tp / max(tp + fp, EPS)
+    recall = tp / max(tp + fn, EPS)
+    f1 = 2.0 * precision * recall / max(precision + recall, EPS)
+    return precision, recall, f1
+
+
+def _guarded(what: str, fn: Callable[..., float], *args) -> float:
+    """``fn(*args)``, its ValueError (e.g. one class only) re-raised naming ``what``."""
+    try:
+        return fn(*args)
+    except ValueError as err:
+        raise ValueError(f"{what}: {err}") from None
+
+
+def section_score(machine: str, section: str, clips: SectionClips,
+                  max_fpr: float = MAX_FPR) -> SectionScore:
+    """Official numbers of one (machine, section) (module docstring)."""
+    what = f"{machine} {section}"
+    domains = {}
+    for index, domain in enumerate(DOMAINS):
+        in_domain = clips.domain == index
+        auc_clips = in_domain | (clips.y_true == 1)
+        precision, recall, f1 = decision_metrics(clips.y_true[in_domain],
+                                                 clips.decision[in_domain])
+        domains[domain] = DomainScore(
+            auc=_guarded(f"{what} AUC ({domain})", roc_auc,
+                         clips.y_true[auc_clips], clips.score[auc_clips]),
+            precision=precision,
+            recall=recall,
+            f1=f1,
+            n_normal=int(np.sum(in_domain & (clips.y_true == 0))),
+            n_anomaly=int(np.sum(in_domain & (clips.y_true == 1))),
+        )
+    return SectionScore(
+        machine=machine,
+        section=section,
+        auc_all=_guarded(f"{what} AUC (all)", roc_auc, clips.y_true, clips.score),
+        pauc=_guarded(f"{what} pAUC", partial_auc, clips.y_true, clips.score, max_fpr),
+        **domains,
+    )
+
+
+def summarise(rows: Sequence[SectionScore]) -> Summary:
+    """The four mean rows over ``rows``, each metric listed for every row's source then
+    every row's target (pAUC, which has no domain, listed twice), as the evaluator does."""
+    table = np.array(
+        [
+            [r.source.auc for r in rows] + [r.target.auc for r in rows],
+            [r.pauc for r in rows] * 2,
+            [r.source.precision for r in rows] + [r.target.precision for r in rows],
+            [r.source.recall for r in rows] + [r.target.recall for r in rows],
+            [r.source.f1 for r in rows] + [r.target.f1 for r in rows],
+        ],
+        dtype=float,
+    )
+    n = len(rows)
+    return Summary(
+        amean=Means(*map(float, np.mean(table, axis=1))),
+        hmean=Means(*map(float, floored_hmean(table, axis=1))),
+        hmean_source=Means(*map(float, floored_hmean(table[:, :n], axis=1))),
+        hmean_target=Means(*map(float, floored_hmean(table[:, n:], axis=1))),
+    )
+
+
+def jackknife_ci95(fn: Callable[[np.ndarray, np.ndarray], float], y_true, score) -> float:
+    """95 % half-width of the evaluator's delete-one jackknife of ``fn(y_true, score)``.
+
+    Following the evaluator (after Mesaros et al., IEEE/ACM TASLP 27(6), 2019, sec. IV):
+    ``theta_i`` = ``fn`` without clip i, ``sigma = sqrt(sum_i (theta_i - mean theta)^2 /
+    (N (N - 1)))`` and the half-width ``t_{0.975, N-1} * sigma``. (Its sigma is the
+    textbook jackknife standard error divided by N - 1; we keep the official formula.)
+    """
+    y_true, score = np.asarray(y_true), np.asarray(score, dtype=float)
+    n = y_true.size
+    keep = np.ones(n, dtype=bool)
+    thetas = np.empty(n)
+    for i in range(n):
+        keep[i] = False
+        thetas[i] = fn(y_true[keep], score[keep])
+        keep[i] = True
+    sigma = np.sqrt(np.sum((thetas - np.mean(thetas)) ** 2) / (n * (n - 1)))
+    t_crit = abs(scipy.stats.t.ppf((1 - 0.95) / 2, n - 1))
+    return float(t_crit * sigma)
+
+
+def evaluate(sections: Mapping[Group, SectionClips], max_fpr: float = MAX_FPR) -> Dcase2024Result:
+    """Official scores of ``{(machine, section): clips}`` (module docstring)."""
+    if not sections:
+        raise ValueError("nothing to score: no (machine type, section) groups")
+    groups = sorted(sections)
+    rows = tuple(section_score(m, s, sections[(m, s)], max_fpr) for m, s in groups)
+    machines = tuple(
+        (machine, summarise([r for r in rows if r.machine == machine]))
+        for machine in dict.fromkeys(m for m, _ in groups)
+    )
+    # the official score's list: every AUC (source), then every AUC (target), every pAUC
+    all_values = ([r.source.auc for r in rows] + [r.target.auc for r in rows]
+                  + [r.pauc for r in rows])
+    y_all = np.concatenate([sections[g].y_true for g in groups])
+    score_all = np.concatenate([sections[g].score for g in groups])
+    ci95 = np.mean([
+        jackknife_ci95(roc_auc, y_all, score_all),
+        jackknife_ci95(lambda y, s: partial_auc(y, s, max_fpr), y_all, score_all),
+    ])
+    return Dcase2024Result(
+        max_fpr=max_fpr,
+        sections=rows,
+        machines=machines,
+        overall=summarise(rows),
+        official_score=floored_hmean(all_values),
+        official_score_ci95=float(ci95),
+    )
+
+
+def score_dcase2024(data_dir, score_dir, max_fpr: float = MAX_FPR) -> Optional[Dcase2024Result]:
+    """Score one set; None (logged) when the data dir has no ground truth (utt2label)."""
+    sections = load_sections(data_dir, score_dir)
+    if sections is None:
+        logger.info(
+            "%s has no utt2label: ground truth is absent, so %s is not scored",
+            data_dir,
+            score_dir,
+        )
+        return None
+    return evaluate(sections, max_fpr)
+
+
+# ------------------------------------------------------------------------- outputs
+
+
+def _section_values(row: SectionScore) -> Tuple[float, ...]:
+    """The values of :data:`SECTION_COLUMNS` for one section."""
+    s, t = row.source, row.target
+    return (row.auc_all, s.auc, t.auc, row.pauc,
+            s.precision, t.precision, s.recall, t.recall, s.f1, t.f1)
+
+
+def format_result_csv(result: Dcase2024Result) -> str:
+    """result.csv in the evaluator's layout: per machine type ``<M>`` / section header /
+    one row per section (number without ``section_``) / mean header / 4 mean rows / blank;
+    then the 4 overall mean rows, the official score and its ci95. Numbers as repr."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    mean_header = ["", "", *MEAN_COLUMNS]
+    for machine, summary in result.machines:
+        writer.writerow([machine])
+        writer.writerow(["section", *SECTION_COLUMNS])
+        for row in result.sections:
+            if row.machine == machine:
+                number = row.section.split("_", 1)[1]
+                writer.writerow([number, *map(repr, _section_values(row))])
+        writer.writerow(mean_header)
+        for label, means in summary.rows():
+            writer.writerow([label, "", *map(repr, means)])
+        writer.writerow([])
+    writer.writerow(mean_header)
+    for label, means in result.overall.rows():
+        writer.writerow([label + OVERALL_SUFFIX, "", *map(repr, means)])
+    writer.writerow([])
+    writer.writerow(["official score", "", repr(result.official_score)])
+    writer.writerow(["official score ci95", "", repr(result.official_score_ci95)])
+    writer.writerow([])
+    return buffer.getvalue()
+
+
+def _pct(value: float) -> str:
+    return f"{100.0 * value:.2f}"
+
+
+def format_markdown(result: Dcase2024Result) -> str:
+    """A Markdown table in % (per machine type, arithmetic and harmonic mean over types)
+    with its definitions and the official score."""
+    n = len(result.sections)
+    note = (
+        "DCASE 2024 Task 2, official evaluator metrics. AUC-s / AUC-t: AUC over the normal "
+        "clips of the source / target domain plus all anomalous clips of the section; "
+        "pAUC: McClish-standardised partial AUC over all clips of the section with "
+        f"max_fpr = {result.max_fpr:g} (scikit-learn `roc_auc_score(y, s, "
+        f"max_fpr={result.max_fpr:g})`); hmean: harmonic mean of AUC-s, AUC-t and pAUC, "
+        "each floored at machine epsilon. P / R / F1 (-s source, -t target): precision, "
+        "recall and F1 of the decision files over that domain's clips (reported, not "
+        "ranked). The last two rows are the arithmetic and the (floored) harmonic mean "
+        f"over the {n} rows above. Values in %."
+    )
+    several = len(result.machines) != n
+    rows = [
+        "| Machine type | AUC-s | AUC-t | pAUC | hmean | P-s | R-s | F1-s | P-t | R-t | F1-t |",
+        "|:--|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    columns = []
+    for r in result.sections:
+        values = (r.source.auc, r.target.auc, r.pauc, r.hmean,
+                  r.source.precision, r.source.recall, r.source.f1,
+                  r.target.precision, r.target.recall, r.target.f1)
+        columns.append(values)
+        label = f"{r.machine} {r.section}" if several else r.machine
+        rows.append(f"| {label} | " + " | ".join(map(_pct, values)) + " |")
+    table = np.array(columns)
+    amean = np.mean(table, axis=0)
+    hmean = floored_hmean(table, axis=0)
+    hmean[3] = result.official_score  # the hmean of per-row hmeans is the official score
+    rows.append("| Arithmetic mean | " + " | ".join(map(_pct, amean)) + " |")
+    rows.append("| Harmonic mean | " + " | ".join(map(_pct, hmean)) + " |")
+    score = (
+        "Official score (harmonic mean of every AUC-s, AUC-t and pAUC): "
+        f"{_pct(result.official_score)} (official score ci95: "
+        f"{_pct(result.official_score_ci95)})."
+    )
+    return note + "\n\n" + "\n".join(rows) + "\n\n" + score + "\n"
+
+
+def _means_dict(means: Means) -> dict:
+    return dict(zip(MEAN_COLUMNS, means))
+
+
+def _summary_dict(summary: Summary) -> dict:
+    return {label: _means_dict(means) for label, means in summary.rows()}
+
+
+def result_to_dict(result: Dcase2024Result) -> dict:
+    """Every number of ``result`` (fractions, not %) for result.json."""
+    machine_types = {}
+    for machine, summary in result.machines:
+        sections = {}
+        for row in result.sections:
+            if row.machine == machine:
+                entry = dict(zip(SECTION_COLUMNS, _section_values(row)))
+                entry["hmean (AUC (source), AUC (target), pAUC)"] = row.hmean
+                for domain in DOMAINS:
+                    counts = getattr(row, domain)
+                    entry[f"n_normal ({domain})"] = counts.n_normal
+                    entry[f"n_anomaly ({domain})"] = counts.n_anomaly
+                sections[row.section] = entry
+        machine_types[machine] = {"sections": sections, **_summary_dict(summary)}
+    return {
+        "dataset": "dcase2024",
+        "pauc_definition": "McClish-standardised partial AUC (sklearn roc_auc_score max_fpr)",
+        "max_fpr": result.max_fpr,
+        "auc_definition": "AUC (d): normal clips of domain d plus all anomalous clips",
+        "machine_types": machine_types,
+        "overall": _summary_dict(result.overall),
+        "official_score": result.official_score,
+        "official_score_definition": (
+            "harmonic mean of every AUC (source), AUC (target) and pAUC, each floored at "
+            "machine epsilon"
+        ),
+        "official_score_ci95": result.official_score_ci95,
+    }
+
+
+def write_results(result: Dcase2024Result, out_dir) -> List[Path]:
+    """Write ``result.csv``, ``result.md`` and ``result.json`` atomically into ``out_dir``."""
+    stem = Path(out_dir) / "result"
+    contents = {
+        stem.with_suffix(".csv"): format_result_csv(result),
+        stem.with_suffix(".md"): format_markdown(result),
+        stem.with_suffix(".json"): json.dumps(result_to_dict(result), indent=2) + "\n",
+    }
+    for path, text in contents.items():
+        with atomic_write(path, newline="") as f:
+            f.write(text)
+        logger.info("wrote %s", path)
+    return list(contents)
