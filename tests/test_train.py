@@ -1,5 +1,7 @@
 """Training loop: configuration checks, schedules, held-out split, resume equals uninterrupted."""
 import math
+import os
+import signal
 
 import kaldiio
 import numpy as np
@@ -157,10 +159,10 @@ def test_resume_after_interruption_equals_uninterrupted_run(tmp_path, dumped, mo
     original = trainer_module.Trainer._run_epoch
     calls = {"n": 0}
 
-    def interrupted(self, stage, objectives, optimizer, train_mode, global_epoch):
+    def interrupted(self, s, stage, optimizer, train_mode, global_epoch, partial=None):
         if train_mode and global_epoch == 3:
             raise KeyboardInterrupt  # killed during the third epoch
-        return original(self, stage, objectives, optimizer, train_mode, global_epoch)
+        return original(self, s, stage, optimizer, train_mode, global_epoch, partial)
 
     monkeypatch.setattr(trainer_module.Trainer, "_run_epoch", interrupted)
     with pytest.raises(KeyboardInterrupt):
@@ -173,6 +175,48 @@ def test_resume_after_interruption_equals_uninterrupted_run(tmp_path, dumped, mo
     for part in ("model", "head"):
         for key, value in full[part].items():
             assert torch.equal(value, resumed[part][key]), key
+
+
+def test_sigterm_checkpoints_mid_epoch_and_resume_is_bit_exact(tmp_path, dumped, monkeypatch):
+    """SIGTERM during epoch 2 (after its 2nd batch): a mid-epoch checkpoint, exit 143, and
+    the resumed run ends with exactly the weights of an uninterrupted one."""
+    conf = write_config(tmp_path / "c.yaml", epochs=3)
+    args = ["--config", str(conf), "--train_dir", str(dumped)]
+    train.main(args + ["--exp_dir", str(tmp_path / "full")])
+
+    original = trainer_module.Trainer._run_epoch
+    state = {"epoch": 0, "batches": 0}
+
+    def counting(self, s, stage, optimizer, train_mode, global_epoch, partial=None):
+        state["epoch"] = global_epoch if train_mode else state["epoch"]
+        state["batches"] = 0
+        return original(self, s, stage, optimizer, train_mode, global_epoch, partial)
+
+    def stop_after_second_batch_of_epoch_2(self):
+        state["batches"] += 1
+        if state["epoch"] == 2 and state["batches"] == 2:
+            os.kill(os.getpid(), signal.SIGTERM)  # what a scheduler sends
+        return self.stop_requested
+
+    handler_before = signal.getsignal(signal.SIGTERM)
+    monkeypatch.setattr(trainer_module.Trainer, "_run_epoch", counting)
+    monkeypatch.setattr(trainer_module.Trainer, "_should_stop", stop_after_second_batch_of_epoch_2)
+    with pytest.raises(SystemExit) as exit_info:
+        train.main(args + ["--exp_dir", str(tmp_path / "resumed")])
+    assert exit_info.value.code == 143
+    saved = torch.load(tmp_path / "resumed" / "checkpoint.pth", weights_only=True)
+    assert saved["global_epoch"] == 1 and saved["partial"]["batches_done"] == 2
+    assert signal.getsignal(signal.SIGTERM) is handler_before  # the trainer restored it
+    monkeypatch.setattr(trainer_module.Trainer, "_run_epoch", original)
+    monkeypatch.undo()
+    train.main(args + ["--exp_dir", str(tmp_path / "resumed")])
+
+    full, resumed = weights(tmp_path / "full"), weights(tmp_path / "resumed")
+    for part in ("model", "head"):
+        for key, value in full[part].items():
+            assert torch.equal(value, resumed[part][key]), key
+    history = (tmp_path / "resumed" / "train_history.csv").read_text().splitlines()
+    assert len(history) == 4  # header + 3 epochs, epoch 2 recorded once
 
 
 def test_resume_with_changed_config_is_refused(tmp_path, dumped):

@@ -8,11 +8,16 @@ epochs; each starts from the weights the previous one left.
 Reproducibility: every epoch reseeds torch with ``seed + global_epoch`` before shuffling,
 augmenting and the forward passes, so a run resumed from the checkpoint of epoch N
 continues exactly as the uninterrupted run would (bit-exact on CPU).
+
+Pre-emption: on SIGTERM (what Slurm and SGE send before killing a job) the trainer finishes
+the current batch, writes a mid-epoch checkpoint (weights, optimiser, RNG state, batches
+done) and exits with status 143; the next run continues from that batch, again bit-exact.
 """
 import csv
 import logging
 import math
 import os
+import signal
 import time
 from pathlib import Path
 from typing import Dict, List, Optional
@@ -31,6 +36,8 @@ from asd_lib.data.samplers import SAMPLERS
 from asd_lib.losses import HEADS, OBJECTIVES
 from asd_lib.models import MODELS
 from asd_lib.train.checkpoint import load_safe, load_weights, point_link, save_atomic
+from asd_lib.train.distributed import (DistContext, ShardedBatches, all_reduce_sum, barrier,
+                                       init_distributed)
 from asd_lib.train.optim import OPTIMIZERS, SCHEDULERS
 from asd_lib.train.ema import WeightEma
 from asd_lib.train.stages import Stage
@@ -82,20 +89,22 @@ def held_out_split(labels: List[int], fraction: float, seed: int):
     return train, valid
 
 
-def select_device(ngpu: int, num_threads: int = 0) -> torch.device:
+def select_device(ngpu: int, num_threads: int = 0, ctx: DistContext = DistContext()) -> torch.device:
     """CPU for ``ngpu`` 0 (using ``num_threads`` threads, 0 = every core this process may
-    use, since path.sh sets OMP_NUM_THREADS=1 for the parallel data jobs), else CUDA."""
+    use, since path.sh sets OMP_NUM_THREADS=1 for the parallel data jobs), else the CUDA
+    device of this process (one per process under torchrun)."""
     if ngpu == 0:
-        torch.set_num_threads(num_threads or len(os.sched_getaffinity(0)))
+        cores = len(os.sched_getaffinity(0))
+        torch.set_num_threads(num_threads or max(1, cores // ctx.world_size))
         return torch.device("cpu")
     if not torch.cuda.is_available():
         raise RuntimeError("--ngpu > 0 but CUDA is not available; use --ngpu 0 for the CPU")
-    if ngpu > 1:
+    if ngpu > 1 and not ctx.enabled:
         raise RuntimeError(
-            "--ngpu > 1 needs distributed training, which this version does not have yet; "
-            "use --ngpu 1"
-        )
-    return torch.device("cuda", 0)
+            f"--ngpu {ngpu} needs one process per GPU: launch with "
+            f"'torchrun --standalone --nproc_per_node {ngpu} -m asd_lib.bin.train ...' "
+            "(asd.sh does this for --ngpu > 1)")
+    return torch.device("cuda", ctx.local_rank)
 
 
 def correct_count(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -103,6 +112,46 @@ def correct_count(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     fraction of its patches that are correct."""
     hits = (logits.argmax(-1) == labels.view(-1, *([1] * (logits.dim() - 2)))).float()
     return hits.flatten(1).mean(1).sum() if hits.dim() > 1 else hits.sum()
+
+
+class SkipBatches:
+    """A batch sampler without its first ``skip`` batches (resuming mid-epoch)."""
+
+    def __init__(self, batches, skip: int):
+        self.batches, self.skip = batches, skip
+
+    def __len__(self) -> int:
+        return max(0, len(self.batches) - self.skip)
+
+    def __iter__(self):
+        for b, batch in enumerate(self.batches):
+            if b >= self.skip:
+                yield batch
+
+
+class Interrupted(Exception):
+    """SIGTERM arrived; a mid-epoch checkpoint has been written."""
+
+
+class TrainingSystem(nn.Module):
+    """Model, head and the loss terms' own modules in one module, so DDP sees every
+    parameter; ``forward`` runs one stage's weighted loss terms on a step."""
+
+    def __init__(self, model: nn.Module, head: Optional[nn.Module], loss_modules: nn.ModuleDict):
+        super().__init__()
+        self.model = model
+        self.head = head
+        self.loss_modules = loss_modules
+
+    def forward(self, step: Step, terms):
+        forward(self.model, step)
+        loss = torch.zeros((), device=step.labels.device)
+        logits = None
+        for term, objective in terms:
+            value, term_logits = objective(step, self.head)
+            loss = loss + term.weight * value
+            logits = term_logits if term_logits is not None else logits
+        return loss, logits
 
 
 class Trainer:
@@ -116,7 +165,8 @@ class Trainer:
         self.args = args
         self.stages = stages
         self.exp_dir = Path(exp_dir or args.exp_dir)
-        self.device = select_device(args.ngpu, args.num_threads)
+        self.ctx = init_distributed(args.ngpu)
+        self.device = select_device(args.ngpu, args.num_threads, self.ctx)
         self.train_set = DumpedSet(args.train_dir)
         keep = range(len(self.train_set.utts))
         if machines is not None:
@@ -138,17 +188,19 @@ class Trainer:
         self.loss_modules = nn.ModuleDict({
             f"{s}_{j}": objective for s, terms in enumerate(self.objectives)
             for j, (_, objective) in enumerate(terms) if isinstance(objective, nn.Module)})
-        for module in self._modules():
-            module.to(self.device)
+        self.system = TrainingSystem(self.model, self.head, self.loss_modules).to(self.device)
+        self.runner = self.system
+        if self.ctx.enabled:
+            self.runner = nn.parallel.DistributedDataParallel(
+                self.system, device_ids=[self.device.index] if args.ngpu else None,
+                find_unused_parameters=True)
         self.ema = (WeightEma([self.model] + ([self.head] if self.head else []), args.ema_decay)
                     if args.ema_decay > 0 else None)
         self.train_idx, self.valid_idx = held_out_split(self.labels, args.valid_fraction, args.seed)
         self.history: List[Dict] = []
         self.best_loss = math.inf
         self.writer = None
-
-    def _modules(self) -> List[nn.Module]:
-        return [m for m in (self.model, self.head, self.loss_modules) if m is not None]
+        self.stop_requested = False
 
     def _clip_length(self) -> int:
         return int(WaveformDataset(self.locations[:1])[0][0].shape[0])
@@ -164,58 +216,66 @@ class Trainer:
                      len(self.class_names), len(self.labels), self.num_samples,
                      len(self.train_idx), len(self.valid_idx))
 
-    def _loader(self, indices, stage: Stage, train: bool, generator) -> DataLoader:
-        dataset = WaveformDataset([self.locations[i] for i in indices],
-                                  [self.labels[i] for i in indices])
+    def _batches(self, indices, stage: Stage, train: bool, generator):
         labels = [self.labels[i] for i in indices]
-        if train:
-            sampler = SAMPLERS.build(stage.sampler, labels=labels, batch_size=stage.batch_size,
-                                     generator=generator, **stage.sampler_conf)
-        else:
-            sampler = SAMPLERS.build("random", labels=labels, batch_size=stage.batch_size,
-                                     generator=generator)
-        return DataLoader(dataset, batch_sampler=sampler, num_workers=self.args.num_workers,
-                          pin_memory=self.device.type == "cuda")
+        name, conf = (stage.sampler, stage.sampler_conf) if train else ("random", {})
+        batches = SAMPLERS.build(name, labels=labels, batch_size=stage.batch_size,
+                                 generator=generator, **conf)
+        return ShardedBatches(batches, self.ctx) if self.ctx.enabled else batches
 
     # ------------------------------------------------------------------ one epoch
-    def _run_epoch(self, s: int, stage: Stage, optimizer, train: bool, global_epoch: int):
+    def _run_epoch(self, s: int, stage: Stage, optimizer, train: bool, global_epoch: int,
+                   partial: Optional[dict] = None):
+        """Train (or evaluate on the held-out split) for one epoch; ``partial`` is the
+        state of an epoch interrupted by SIGTERM, continued from its next batch."""
         indices = self.train_idx if train else self.valid_idx
         if not indices:
             return {"loss": float("nan"), "acc": float("nan")}
         generator = torch.Generator().manual_seed(self.args.seed + global_epoch)
-        loader = self._loader(indices, stage, train, generator)
+        done = partial["batches_done"] if partial else 0
+        dataset = WaveformDataset([self.locations[i] for i in indices],
+                                  [self.labels[i] for i in indices])
+        loader = DataLoader(dataset, num_workers=self.args.num_workers,
+                            batch_sampler=SkipBatches(self._batches(indices, stage, train, generator), done),
+                            pin_memory=self.device.type == "cuda")
         augments = [AUGMENTS.build(a["name"], **a.get("conf", {})) for a in stage.augments]
-        for module in self._modules():
-            module.train(train)
-        total_loss = torch.zeros((), device=self.device)
-        total_correct = torch.zeros((), device=self.device)
-        count = 0
-        bar = tqdm(loader, desc=f"epoch {global_epoch} {'train' if train else 'held-out'}",
-                   disable=not progress_enabled(), leave=False)
+        self.system.train(train)
+        totals = torch.zeros(3, dtype=torch.float64, device=self.device)  # loss, correct, count
+        batches = iter(loader)  # (creating the iterator draws from the RNG, so restore after)
+        if partial:
+            totals += torch.as_tensor(partial["totals"], dtype=torch.float64, device=self.device)
+            torch.set_rng_state(partial["rng"])
+        bar = tqdm(batches, desc=f"epoch {global_epoch} {'train' if train else 'held-out'}",
+                   total=len(loader), disable=not progress_enabled(), leave=False)
         with torch.set_grad_enabled(train):
-            for wave, label, _ in bar:
+            for b, (wave, label, _) in enumerate(bar, start=done + 1):
                 step = Step(wave.to(self.device, non_blocking=True),
                             label.to(self.device, non_blocking=True))
                 for augment in augments if train else []:
                     step = augment(step)
-                forward(self.model, step)
-                loss = torch.zeros((), device=self.device)
-                logits = None
-                for term, objective in self.objectives[s]:
-                    value, term_logits = objective(step, self.head)
-                    loss = loss + term.weight * value
-                    logits = term_logits if term_logits is not None else logits
+                loss, logits = self.runner(step, self.objectives[s])
                 if train:
                     optimizer.zero_grad(set_to_none=True)
                     loss.backward()
                     optimizer.step()
                     if self.ema is not None:
                         self.ema.update()
-                total_loss += loss.detach() * len(step.labels)
+                totals[0] += loss.detach() * len(step.labels)
                 if logits is not None:
-                    total_correct += correct_count(logits, step.labels)
-                count += len(step.labels)
-        return {"loss": float(total_loss) / count, "acc": float(total_correct) / count}
+                    totals[1] += correct_count(logits.detach(), step.labels)
+                totals[2] += len(step.labels)
+                if train and self._should_stop():
+                    raise Interrupted({"batches_done": b, "totals": totals.tolist(),
+                                       "rng": torch.get_rng_state()})
+        totals = all_reduce_sum(totals, self.ctx).tolist()
+        return {"loss": totals[0] / totals[2], "acc": totals[1] / totals[2]}
+
+    def _should_stop(self) -> bool:
+        """Whether SIGTERM arrived (on any process: all of them stop at the same batch)."""
+        if not self.ctx.enabled:
+            return self.stop_requested
+        flag = torch.tensor([float(self.stop_requested)], device=self.device)
+        return bool(all_reduce_sum(flag, self.ctx).item() > 0)
 
     # ------------------------------------------------------------------ checkpoints
     def _weights(self) -> dict:
@@ -226,10 +286,9 @@ class Trainer:
         return {"model": self.model.state_dict(),
                 "head": self.head.state_dict() if self.head else {}}
 
-    def _save(self, stage_index, epoch_in_stage, global_epoch, optimizer, scheduler, is_best):
-        snapshot = self.exp_dir / "snapshots" / f"epoch{global_epoch}.pth"
-        save_atomic(self._weights(), snapshot)
-        save_atomic({
+    def _full_state(self, stage_index, epoch_in_stage, global_epoch, optimizer, scheduler,
+                    partial=None) -> dict:
+        return {
             "model": self.model.state_dict(),
             "head": self.head.state_dict() if self.head else {},
             "losses": self.loss_modules.state_dict(),
@@ -237,13 +296,21 @@ class Trainer:
             "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
             "stage_index": stage_index, "epoch_in_stage": epoch_in_stage,
             "global_epoch": global_epoch, "best_loss": self.best_loss,
-            "history": self.history,
-        }, self.exp_dir / "checkpoint.pth")
-        point_link(self.exp_dir / "latest.pth", snapshot)
-        if is_best:
-            point_link(self.exp_dir / "best.pth", snapshot)
-        self._prune_snapshots()
-        self._write_history()
+            "history": self.history, "partial": partial,
+        }
+
+    def _save(self, stage_index, epoch_in_stage, global_epoch, optimizer, scheduler, is_best):
+        if self.ctx.is_main:
+            snapshot = self.exp_dir / "snapshots" / f"epoch{global_epoch}.pth"
+            save_atomic(self._weights(), snapshot)
+            save_atomic(self._full_state(stage_index, epoch_in_stage, global_epoch, optimizer,
+                                         scheduler), self.exp_dir / "checkpoint.pth")
+            point_link(self.exp_dir / "latest.pth", snapshot)
+            if is_best:
+                point_link(self.exp_dir / "best.pth", snapshot)
+            self._prune_snapshots()
+            self._write_history()
+        barrier(self.ctx)
 
     def _prune_snapshots(self) -> None:
         keep = {(self.exp_dir / name).resolve() for name in ("latest.pth", "best.pth")
@@ -276,22 +343,26 @@ class Trainer:
             self.ema.load_state_dicts(state["ema"])
         self.best_loss = state["best_loss"]
         self.history = list(state["history"])
-        logging.info("resuming from %s: stage %d (%s), epoch %d done (global epoch %d)",
-                     path, state["stage_index"], self.stages[state["stage_index"]].name,
-                     state["epoch_in_stage"], state["global_epoch"])
+        where = (f"batch {state['partial']['batches_done']} of epoch {state['global_epoch'] + 1}"
+                 if state.get("partial") else f"the end of global epoch {state['global_epoch']}")
+        logging.info("resuming from %s: stage %d (%s), at %s", path, state["stage_index"],
+                     self.stages[state["stage_index"]].name, where)
         return state["stage_index"], state["epoch_in_stage"], state["global_epoch"], state
 
     # ------------------------------------------------------------------ main loop
     def run(self) -> None:
-        self.exp_dir.mkdir(parents=True, exist_ok=True)
-        self.write_metadata()
+        if self.ctx.is_main:
+            self.exp_dir.mkdir(parents=True, exist_ok=True)
+            self.write_metadata()
+        barrier(self.ctx)
         stage_index, done_in_stage, global_epoch, state = self._resume_point()
         if stage_index == len(self.stages) - 1 and done_in_stage >= self.stages[-1].epochs:
             logging.info("training already complete (%d epochs); nothing to do", global_epoch)
             return
         from torch.utils.tensorboard import SummaryWriter
 
-        self.writer = SummaryWriter(str(self.exp_dir / "tensorboard"))
+        self.writer = SummaryWriter(str(self.exp_dir / "tensorboard")) if self.ctx.is_main else None
+        previous = signal.signal(signal.SIGTERM, self._on_sigterm)
         try:
             for s in range(stage_index, len(self.stages)):
                 stage = self.stages[s]
@@ -301,9 +372,15 @@ class Trainer:
                 global_epoch = self._run_stage(s, stage, start, global_epoch,
                                                state if s == stage_index else None)
         finally:
-            self.writer.close()
+            signal.signal(signal.SIGTERM, previous)
+            if self.writer is not None:
+                self.writer.close()
         logging.info("training finished after %d epochs; best held-out loss %.4f",
                      global_epoch, self.best_loss)
+
+    def _on_sigterm(self, signum, frame) -> None:
+        logging.warning("SIGTERM: checkpointing after the current batch, then exiting")
+        self.stop_requested = True
 
     def _run_stage(self, s: int, stage: Stage, start: int, global_epoch: int,
                    state: Optional[dict]) -> int:
@@ -315,7 +392,8 @@ class Trainer:
         optimizer = OPTIMIZERS.build(stage.optim, params=params, **stage.optim_conf)
         scheduler = SCHEDULERS.build(stage.scheduler, optimizer=optimizer, epochs=stage.epochs,
                                      **stage.scheduler_conf)
-        if state is not None and start > 0:
+        partial = state.get("partial") if state is not None else None
+        if state is not None and (start > 0 or partial):
             optimizer.load_state_dict(state["optimizer"])
             scheduler.load_state_dict(state["scheduler"])
         logging.info("stage %d/%d %r: epochs %d-%d, batch %d (%s sampler), %s lr %g, "
@@ -327,7 +405,18 @@ class Trainer:
             torch.manual_seed(self.args.seed + global_epoch)
             tic = time.time()
             lr = optimizer.param_groups[0]["lr"]
-            train_stats = self._run_epoch(s, stage, optimizer, True, global_epoch)
+            try:
+                train_stats = self._run_epoch(s, stage, optimizer, True, global_epoch, partial)
+            except Interrupted as stop:
+                if self.ctx.is_main:
+                    save_atomic(self._full_state(s, epoch, global_epoch - 1, optimizer,
+                                                 scheduler, stop.args[0]),
+                                self.exp_dir / "checkpoint.pth")
+                barrier(self.ctx)
+                logging.warning("checkpoint written at batch %d of epoch %d; exiting (143)",
+                                stop.args[0]["batches_done"], global_epoch)
+                raise SystemExit(143) from None
+            partial = None
             if self.ema is not None:
                 with self.ema.swapped_in():
                     valid_stats = self._run_epoch(s, stage, None, False, global_epoch)
@@ -343,8 +432,9 @@ class Trainer:
                       "valid_loss": valid_stats["loss"], "valid_acc": valid_stats["acc"],
                       "seconds": round(time.time() - tic, 2)}
             self.history.append(record)
-            for key in ("lr", "train_loss", "train_acc", "valid_loss", "valid_acc"):
-                self.writer.add_scalar(key, record[key], global_epoch)
+            if self.writer is not None:
+                for key in ("lr", "train_loss", "train_acc", "valid_loss", "valid_acc"):
+                    self.writer.add_scalar(key, record[key], global_epoch)
             self._save(s, epoch + 1, global_epoch, optimizer, scheduler, is_best)
             logging.info(
                 "epoch %d (%s %d/%d): train loss %.4f acc %.3f | held-out loss %.4f acc %.3f | "
