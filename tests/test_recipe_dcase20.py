@@ -98,3 +98,13 @@ def test_stages_0_to_5_with_a_killed_and_resumed_training(recipe):
         assert isinstance(result, dict) and result
     rows = (exp / "best/dev_test/anomaly_score_fan_id_00.csv").read_text().splitlines()
     assert len(rows) == 4 and all(r.split(",")[0].endswith(".wav") for r in rows)
+
+    # Stages 4 and 5 are complete: a re-run skips them; new weights re-run inference.
+    again = run(recipe, f"--stage 4 --stop-stage 5 {TINY}").stderr
+    assert "exp/train_stgram_mfn.debug/best/dev_test is complete; skipped" in again
+    assert "best/eval_test is scored; skipped" in again
+    scores_before = (exp / "best/dev_test/utt2score").read_text()
+    redo = run(recipe, f"--stage 4 --stop-stage 5 --inference_checkpoint latest {TINY}").stderr
+    assert "latest/dev_test is complete; skipped" not in redo
+    assert (exp / "latest/dev_test/result.json").exists()
+    assert (exp / "best/dev_test/utt2score").read_text() == scores_before

@@ -3,6 +3,9 @@
 # the corpus-specific options. Stages:
 #   0 corpus (download or synthesise)   1 data preparation      2 dump fixed-length waveforms
 #   3 training                          4 inference             5 scoring
+#   6 ensemble of several experiments (needs --ensemble_systems)
+# Stages 2, 4 and 5 write a .done marker last, keyed on their inputs and options, and
+# skip work whose marker matches; stage 3 resumes from its checkpoint.
 set -euo pipefail
 
 log() {
@@ -15,7 +18,7 @@ printf -v run_args '%q ' "$0" "$@"  # kept for the experiment's run.sh
 stage=0                # first stage to run
 stop_stage=5           # last stage to run
 nj=4                   # parallel jobs for data steps (capped at the number of clips)
-ngpu=0                 # 0: CPU; 1: one GPU
+ngpu=0                 # 0: CPU; N >= 1: N GPUs (N > 1: DistributedDataParallel via torchrun)
 # Corpus and data (stages 0-2)
 dataset=dcase2020      # dcase2020 or dcase2024: official file names and metrics
 download=false         # true: fetch the official archives in stage 0
@@ -34,6 +37,11 @@ asd_exp=""             # experiment dir (default: exp/<config name><tag>)
 # Inference and scoring (stages 4-5)
 inference_checkpoint=best  # best, latest or epochN
 infer_args=""          # extra options for asd_lib.bin.infer
+# Ensemble (stage 6)
+ensemble_systems=""    # inference dirs to fuse, e.g. "exp/a/best exp/b/best" (2 or more)
+ensemble_tag=""        # output dir exp/ensemble_<tag>/best (default tag: the fusion)
+ensemble_fusion=mean   # mean or max of the per-section standardised scores
+ensemble_weights=""    # comma-separated weight per system for mean fusion (default: all 1)
 
 help_message="Usage: $0 [options]   e.g. $0 --stage 0 --stop-stage 5 --train_config conf/x.yaml"
 
@@ -62,6 +70,11 @@ if [ -z "${asd_exp}" ]; then
     asd_exp=exp/$(basename "${train_config:-none}" .yaml)${tag}
 fi
 infer_dir=${asd_exp}/${inference_checkpoint}
+
+# Skip-or-run markers: "done_key DIR KEY" is true when DIR/.done holds KEY.
+done_key() { [ -f "$1/.done" ] && [ "$(cat "$1/.done")" = "$2" ]; }
+# md5 of the given files' contents (missing files count as empty)
+files_md5() { cat "$@" 2>/dev/null | md5sum | cut -c1-32; }
 
 # Data dirs of this run that exist: the training set, then the test sets.
 existing_sets() {
@@ -93,7 +106,7 @@ if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
     for dset in $(existing_sets); do
         _dir=dump/${dset}
         _key="$(md5sum < "data/${dset}/wav.scp" | cut -c1-32) sr=${sample_rate} sec=${segment_sec} short=${short_clip}"
-        if [ -f "${_dir}/.done" ] && [ "$(cat "${_dir}/.done")" = "${_key}" ]; then
+        if done_key "${_dir}" "${_key}"; then
             log "dump/${dset} is complete; skipped"
             continue
         fi
@@ -131,26 +144,41 @@ if [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ]; then
         printf 'cd %q && %s "$@"\n' "$(pwd)" "${run_args}"
     } > "${asd_exp}/run.sh"
     chmod +x "${asd_exp}/run.sh"
+    _train="python -m asd_lib.bin.train"
+    if [ "${ngpu}" -gt 1 ]; then
+        _train="python -m torch.distributed.run --standalone --nproc_per_node ${ngpu} -m asd_lib.bin.train"
+    fi
     # shellcheck disable=SC2086
     ${cuda_cmd} --gpu "${ngpu}" "${asd_exp}/log/train.log" \
-        python -m asd_lib.bin.train --config "${train_config}" --train_dir "dump/${train_set}" \
+        ${_train} --config "${train_config}" --train_dir "dump/${train_set}" \
             --exp_dir "${asd_exp}" --ngpu "${ngpu}" ${train_args}
     grep -E "epoch [0-9]+ \(|training (finished|already)" "${asd_exp}/log/train.log" | tail -n 3 >&2 || true
 fi
 
 if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
     log "Stage 4: inference with ${asd_exp}/${inference_checkpoint}.pth into ${infer_dir}/<set>"
+    # The weights used: the snapshot file(s) the checkpoint name points to.
+    _weights=$(find -L "${asd_exp}" -maxdepth 2 -name "${inference_checkpoint}.pth" | LC_ALL=C sort \
+        | xargs -r md5sum | md5sum | cut -c1-32)
     for dset in $(existing_sets); do
         _opts=""
+        _key="${_weights} $(files_md5 "dump/${dset}/feats.scp") ${dataset} ${infer_args}"
         if [ "${dset}" != "${train_set}" ]; then
             _opts="--train_dir dump/${train_set} --train_scores ${infer_dir}/${train_set}/utt2score"
+            _key+=" $(files_md5 "${infer_dir}/${train_set}/utt2score")"
         fi
+        if done_key "${infer_dir}/${dset}" "${_key}"; then
+            log "${infer_dir}/${dset} is complete; skipped"
+            continue
+        fi
+        rm -f "${infer_dir}/${dset}/.done"
         # shellcheck disable=SC2086
-        ${cuda_cmd} --gpu "${ngpu}" "${infer_dir}/${dset}/log/infer.log" \
+        ${cuda_cmd} --gpu "$(( ngpu > 0 ? 1 : 0 ))" "${infer_dir}/${dset}/log/infer.log" \
             python -m asd_lib.bin.infer --exp_dir "${asd_exp}" \
                 --checkpoint "${inference_checkpoint}" --data_dir "dump/${dset}" \
-                --out_dir "${infer_dir}/${dset}" --dataset "${dataset}" --ngpu "${ngpu}" \
-                ${_opts} ${infer_args}
+                --out_dir "${infer_dir}/${dset}" --dataset "${dataset}" \
+                --ngpu "$(( ngpu > 0 ? 1 : 0 ))" ${_opts} ${infer_args}
+        echo "${_key}" > "${infer_dir}/${dset}/.done"
     done
 fi
 
@@ -158,14 +186,45 @@ if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
     log "Stage 5: scoring with the official ${dataset} metrics"
     for dset in $(existing_sets); do
         [ "${dset}" = "${train_set}" ] && continue
-        ${decode_cmd} "${infer_dir}/${dset}/log/score.log" \
-            python -m asd_lib.bin.score --dataset "${dataset}" --data_dir "dump/${dset}" \
-                --score_dir "${infer_dir}/${dset}"
+        _key="$(files_md5 "${infer_dir}/${dset}"/anomaly_score_*.csv "${infer_dir}/${dset}"/decision_result_*.csv) $(files_md5 "dump/${dset}"/utt2*)"
+        if done_key "${infer_dir}/${dset}/scoring" "${_key}"; then
+            log "${infer_dir}/${dset} is scored; skipped"
+        else
+            rm -f "${infer_dir}/${dset}/scoring/.done"
+            ${decode_cmd} "${infer_dir}/${dset}/log/score.log" \
+                python -m asd_lib.bin.score --dataset "${dataset}" --data_dir "dump/${dset}" \
+                    --score_dir "${infer_dir}/${dset}"
+            mkdir -p "${infer_dir}/${dset}/scoring"
+            echo "${_key}" > "${infer_dir}/${dset}/scoring/.done"
+        fi
         if [ -f "${infer_dir}/${dset}/result.md" ]; then
             log "Results of ${asd_exp} on ${dset} (${infer_dir}/${dset}/result.md):"
             cat "${infer_dir}/${dset}/result.md"
         else
             log "${dset}: no ground truth (utt2label), scores written but not evaluated"
+        fi
+    done
+fi
+
+if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ] && [ -n "${ensemble_systems}" ]; then
+    _ens_dir=exp/ensemble_${ensemble_tag:-${ensemble_fusion}}/best
+    log "Stage 6: ${ensemble_fusion} ensemble of ${ensemble_systems} into ${_ens_dir}"
+    _opts=""
+    if [ -n "${ensemble_weights}" ]; then _opts="--weights ${ensemble_weights}"; fi
+    # shellcheck disable=SC2086
+    ${decode_cmd} "${_ens_dir}/log/ensemble.log" \
+        python -m asd_lib.bin.ensemble --systems ${ensemble_systems} \
+            --train_set "${train_set}" --sets "${test_sets}" --data_root dump \
+            --fusion "${ensemble_fusion}" --dataset "${dataset}" \
+            --out_dir "${_ens_dir}" ${_opts}
+    for dset in ${test_sets}; do
+        [ -f "${_ens_dir}/${dset}/utt2score" ] || continue
+        ${decode_cmd} "${_ens_dir}/${dset}/log/score.log" \
+            python -m asd_lib.bin.score --dataset "${dataset}" --data_dir "dump/${dset}" \
+                --score_dir "${_ens_dir}/${dset}"
+        if [ -f "${_ens_dir}/${dset}/result.md" ]; then
+            log "Results of the ensemble on ${dset} (${_ens_dir}/${dset}/result.md):"
+            cat "${_ens_dir}/${dset}/result.md"
         fi
     done
 fi
