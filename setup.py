@@ -10,6 +10,7 @@ setup(
     install_requires=[
         "torch==2.9.1",
         "torchaudio==2.9.1",
+        "torchvision==0.24.1",
         "numpy",
         "scipy",
         "scikit-learn",
@@ -20,6 +21,8 @@ setup(
         "tqdm",
         "matplotlib",
         "tensorboard",
+        "onnx",
+        "onnxruntime",
     ],
     extras_require={"test": ["pytest", "pytest-timeout"]},
 )

@@ -1,39 +1,57 @@
-"""Every training config of every recipe loads and builds (a dry run without data)."""
+"""Every training config of every recipe loads and builds (a dry run without data): the
+model (each machine type's, for one model per type) embeds a batch, the head gives one
+logit row per embedding, and every loss term, augmentation, optimiser and schedule builds."""
 from pathlib import Path
 
 import pytest
 import torch
 
 from asd_lib.bin import train
-from asd_lib.losses.objectives import OBJECTIVES
+from asd_lib.data import ssl_augment  # noqa: F401  (registers id_mixup, spectral_warp)
+from asd_lib.data.augment import AUGMENTS
+from asd_lib.losses import OBJECTIVES
 from asd_lib.train.optim import OPTIMIZERS, SCHEDULERS
 from asd_lib.train.stages import parse_stages
+from asd_lib.train.step import as_output
 from asd_lib.train.trainer import build_model
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = sorted(p for p in (REPO / "egs").glob("*/asd1/conf/**/*.yaml")
                  if p.name.startswith("train_"))
+NUM_CLASSES = 41
 
 
 def test_there_are_configs():
-    assert len(CONFIGS) >= 4
+    assert len(CONFIGS) >= 10
+
+
+def dry_run(args) -> None:
+    num_samples = args.sample_rate * 3
+    stages = parse_stages(args.stages)
+    model, head = build_model(args.model, args.model_conf, args.head, args.head_conf,
+                              num_samples=num_samples, sample_rate=args.sample_rate,
+                              num_classes=NUM_CLASSES)
+    embedding = as_output(model(torch.zeros(2, num_samples, dtype=torch.int16)))["embedding"]
+    assert embedding.shape[0] == 2 and embedding.shape[-1] == model.embedding_dim
+    params = list(model.parameters())
+    if head is not None:
+        logits = head(embedding, torch.tensor([0, NUM_CLASSES - 1]))
+        assert logits.shape[:-1] == embedding.shape[:-1]
+        assert logits.shape[-1] % NUM_CLASSES == 0
+        params += list(head.parameters())
+    for stage in stages:
+        for term in stage.losses:
+            OBJECTIVES.build(term.name, **term.conf)
+        for augment in stage.augments:
+            AUGMENTS.build(augment["name"], **augment.get("conf", {}))
+        optimizer = OPTIMIZERS.build(stage.optim, params=params, **stage.optim_conf)
+        SCHEDULERS.build(stage.scheduler, optimizer=optimizer, epochs=stage.epochs,
+                         **stage.scheduler_conf)
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: str(p.relative_to(REPO / "egs")))
 def test_config_dry_run(path):
     args = train.get_parser().parse_args(
         ["--config", str(path), "--train_dir", "unused", "--exp_dir", "unused"])
-    stages = parse_stages(args.stages)
-    model, head = build_model(args.model, args.model_conf, args.head, args.head_conf,
-                              num_samples=args.sample_rate * 2, sample_rate=args.sample_rate,
-                              num_classes=41)
-    embedding = model(torch.zeros(2, args.sample_rate * 2, dtype=torch.int16))
-    assert embedding.shape == (2, model.embedding_dim)
-    assert head(embedding, torch.tensor([0, 40])).shape == (2, 41)
-    params = list(model.parameters()) + list(head.parameters())
-    for stage in stages:
-        for term in stage.losses:
-            OBJECTIVES.build(term.name, **term.conf)
-        optimizer = OPTIMIZERS.build(stage.optim, params=params, **stage.optim_conf)
-        SCHEDULERS.build(stage.scheduler, optimizer=optimizer, epochs=stage.epochs,
-                         **stage.scheduler_conf)
+    for part in [args] + [train.part_args(args, m) for m in sorted(args.split_overrides)]:
+        dry_run(part)

@@ -30,6 +30,7 @@ from tqdm import tqdm
 
 from torch import nn
 
+from asd_lib.data import ssl_augment  # noqa: F401  (registers id_mixup, spectral_warp)
 from asd_lib.data.augment import AUGMENTS
 from asd_lib.data.dataset import DumpedSet, WaveformDataset
 from asd_lib.data.samplers import SAMPLERS
