@@ -96,6 +96,8 @@ def test_stages_0_to_5_with_a_killed_and_resumed_training(recipe):
             assert f"{machine}\nid,AUC,pAUC\n" in text
         assert (out / "result.md").read_text().count("|") > 20
         assert isinstance(result, dict) and result
+    assert (exp / "best/dev_test/plots/roc_fan.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "plots/roc_fan.png" in (exp / "report.md").read_text()
     rows = (exp / "best/dev_test/anomaly_score_fan_id_00.csv").read_text().splitlines()
     assert len(rows) == 4 and all(r.split(",")[0].endswith(".wav") for r in rows)
 

@@ -37,6 +37,7 @@ asd_exp=""             # experiment dir (default: exp/<config name><tag>)
 # Inference and scoring (stages 4-5)
 inference_checkpoint=best  # best, latest or epochN
 infer_args=""          # extra options for asd_lib.bin.infer
+plot=true              # stage 5 also draws ROC, score and t-SNE plots and exp/<tag>/report.md
 # Ensemble (stage 6)
 ensemble_systems=""    # inference dirs to fuse, e.g. "exp/a/best exp/b/best" (2 or more)
 ensemble_tag=""        # output dir exp/ensemble_<tag>/best (default tag: the fusion)
@@ -186,7 +187,7 @@ if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
     log "Stage 5: scoring with the official ${dataset} metrics"
     for dset in $(existing_sets); do
         [ "${dset}" = "${train_set}" ] && continue
-        _key="$(files_md5 "${infer_dir}/${dset}"/anomaly_score_*.csv "${infer_dir}/${dset}"/decision_result_*.csv) $(files_md5 "dump/${dset}"/utt2*)"
+        _key="$(files_md5 "${infer_dir}/${dset}"/anomaly_score_*.csv "${infer_dir}/${dset}"/decision_result_*.csv) $(files_md5 "dump/${dset}"/utt2*) plot=${plot}"
         if done_key "${infer_dir}/${dset}/scoring" "${_key}"; then
             log "${infer_dir}/${dset} is scored; skipped"
         else
@@ -194,6 +195,13 @@ if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
             ${decode_cmd} "${infer_dir}/${dset}/log/score.log" \
                 python -m asd_lib.bin.score --dataset "${dataset}" --data_dir "dump/${dset}" \
                     --score_dir "${infer_dir}/${dset}"
+            if [ "${plot}" = true ] && [ -f "dump/${dset}/utt2label" ]; then
+                ${decode_cmd} "${infer_dir}/${dset}/log/plot.log" \
+                    python -m asd_lib.bin.plot_results --exp_dir "${asd_exp}" \
+                        --score_dir "${infer_dir}/${dset}" --data_dir "dump/${dset}" \
+                        --dataset "${dataset}" --train_dir "dump/${train_set}" \
+                        --train_scores "${infer_dir}/${train_set}/utt2score"
+            fi
             mkdir -p "${infer_dir}/${dset}/scoring"
             echo "${_key}" > "${infer_dir}/${dset}/scoring/.done"
         fi
@@ -204,6 +212,9 @@ if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
             log "${dset}: no ground truth (utt2label), scores written but not evaluated"
         fi
     done
+    if [ "${plot}" = true ] && [ -f "${asd_exp}/report.md" ]; then
+        log "Report with plots: ${asd_exp}/report.md"
+    fi
 fi
 
 if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ] && [ -n "${ensemble_systems}" ]; then

@@ -1,0 +1,192 @@
+"""Stage 5 plots, the per-experiment report.md and the aggregated results table."""
+import dataclasses
+import json
+import os
+import re
+import shutil
+import struct
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from asd_lib.bin import plot_results, show_results
+from asd_lib.inference import CSV_NAMES, section_thresholds
+from asd_lib.report.aggregate import collect_results, format_tables, sort_rows
+from asd_lib.report.plots import histogram_edges, read_history, tsne_map
+from asd_lib.report.report import plot_scored_set
+from asd_lib.report.scored_set import load_scored_set, thresholds_from_decisions
+from report_fixtures import TAG, tiny_experiment
+
+REPO = Path(__file__).resolve().parents[1]
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def recipe(tmp_path_factory):
+    root = tiny_experiment(tmp_path_factory)
+    exp = root / "exp" / TAG
+    plot_results.main(["--exp_dir", str(exp), "--score_dir", str(exp / "best/dev_test"),
+                       "--data_dir", str(root / "dump/dev_test"),
+                       "--train_dir", str(root / "dump/train"),
+                       "--train_scores", str(exp / "best/train/utt2score"), "--verbose", "0"])
+    return root
+
+
+def png_size(path: Path):
+    """(width, height) from the IHDR chunk, after checking the PNG signature."""
+    head = path.read_bytes()[:24]
+    assert head[:8] == PNG_SIGNATURE, path
+    assert head[12:16] == b"IHDR"
+    return struct.unpack(">II", head[16:24])
+
+
+def test_plots_are_pngs_of_the_figure_sizes(recipe):
+    exp = recipe / "exp" / TAG
+    plots = exp / "best/dev_test/plots"
+    # figure size in inches x 100 dpi; histograms: 4 sections -> one row of 4 panels
+    expected = {plots / "roc_fan.png": (550, 500), plots / "scores_fan.png": (1440, 290),
+                plots / "tsne_fan.png": (600, 500), exp / "plots/training_curves.png": (1200, 360)}
+    for path, size in expected.items():
+        assert png_size(path) == size, path
+        assert path.stat().st_size > 10_000, path
+    assert sorted(p.name for p in plots.iterdir()) == ["roc_fan.png", "scores_fan.png",
+                                                       "tsne_fan.png"]
+
+
+def test_report_embeds_every_plot_beside_the_result_table(recipe):
+    exp = recipe / "exp" / TAG
+    report = (exp / "report.md").read_text()
+    links = re.findall(r"\]\(([^)]+)\)", report)
+    assert all((exp / link).is_file() for link in links), links
+    plots = [f"best/dev_test/plots/{kind}_fan.png" for kind in ("roc", "scores", "tsne")]
+    assert sorted(links) == plots + ["config.yaml", "plots/training_curves.png"]
+    auc = json.loads((exp / "best/dev_test/result.json").read_text())["average"]["AUC"]
+    table_row = f"| fan | Average | {100 * auc:.2f} |"
+    assert table_row in report
+    assert report.index(table_row) < report.index("best/dev_test/plots/roc_fan.png")
+    assert "./asd.sh --train_config conf/train_tiny.yaml" in report
+
+
+def test_thresholds_from_decisions_decide_as_the_training_fit(recipe):
+    exp = recipe / "exp" / TAG
+    scored = load_scored_set(exp / "best/dev_test", recipe / "dump/dev_test")
+    recovered = thresholds_from_decisions(exp / "best/dev_test", scored, CSV_NAMES["dcase2020"])
+    fitted = section_thresholds(exp / "best/train/utt2score", recipe / "dump/train")
+    assert recovered, "no section had both decisions"
+    for group, members in scored.groups().items():
+        if group in recovered:
+            scores = scored.scores[members]
+            assert np.array_equal(scores > recovered[group], scores > fitted[group]), group
+
+
+def test_a_set_without_ground_truth_gets_no_roc(recipe, tmp_path):
+    exp = recipe / "exp" / TAG
+    scored = dataclasses.replace(load_scored_set(exp / "best/dev_test", recipe / "dump/dev_test"),
+                                 labels=None)
+    shutil.copytree(exp / "best/dev_test", tmp_path / "eval_test")
+    written = plot_scored_set(scored, tmp_path / "eval_test", {}, "best/eval_test")
+    assert sorted(p.name for p in written) == ["scores_fan.png", "tsne_fan.png"]
+    # the earlier ROC plot of the copied dir no longer matches the set: removed
+    assert sorted(p.name for p in (tmp_path / "eval_test/plots").iterdir()) == [
+        "scores_fan.png", "tsne_fan.png"]
+
+
+def test_load_scored_set_names_a_missing_score(tmp_path, recipe):
+    exp = recipe / "exp" / TAG
+    lines = (exp / "best/dev_test/utt2score").read_text().splitlines()
+    (tmp_path / "utt2score").write_text("\n".join(lines[1:]) + "\n")
+    with pytest.raises(ValueError, match=r"utt2score: clips differ .*\(1 without a score"):
+        load_scored_set(tmp_path, recipe / "dump/dev_test")
+
+
+def test_histogram_bins_go_logarithmic_for_scores_over_decades():
+    edges, log_axis = histogram_edges(np.array([1e-4, 1e-3, 1e-2, 1e-1, 1.0]), threshold=None)
+    assert log_axis and edges[0] == pytest.approx(1e-4) and edges[-1] == pytest.approx(1.0)
+    assert np.allclose(np.diff(np.log10(edges)), 4 / 5)  # 5 log-equal bins over 4 decades
+    edges, log_axis = histogram_edges(np.array([-1.0, 0.0, 1.0, 2.0, 3.0]), threshold=5.0)
+    assert not log_axis and edges[0] == -1.0 and edges[-1] == 5.0
+
+
+def test_tsne_keeps_separated_clusters_apart_and_is_seeded():
+    rng = np.random.default_rng(0)
+    centres = np.eye(16)[:2] * 10
+    points = np.concatenate([c + 0.3 * rng.standard_normal((12, 16)) for c in centres])
+    coords = tsne_map(points, seed=0)
+    assert coords.shape == (24, 2)
+    assert np.array_equal(coords, tsne_map(points, seed=0))
+    distances = np.linalg.norm(coords[:, None] - coords[None], axis=2)
+    np.fill_diagonal(distances, np.inf)
+    nearest = distances.argmin(axis=1)
+    assert np.array_equal(nearest // 12, np.arange(24) // 12)
+    with pytest.raises(ValueError, match="at least 5 embeddings"):
+        tsne_map(points[:4])
+
+
+def test_read_history_names_missing_columns(tmp_path):
+    path = tmp_path / "train_history.csv"
+    path.write_text("epoch,loss\n1,0.5\n")
+    with pytest.raises(ValueError, match=r"train_history.csv: columns \['lr', 'train_loss'"):
+        read_history(path)
+
+
+def make_result(root: Path, tag: str, dset: str, data: dict, workdir: str = "recipe") -> None:
+    score_dir = root / tag / "best" / dset
+    score_dir.mkdir(parents=True)
+    (score_dir / "result.json").write_text(json.dumps(data))
+    (root / tag / "run.sh").write_text(
+        f'#!/usr/bin/env bash\ncd {root.parent / workdir} && ./asd.sh --tag {tag} "$@"\n')
+
+
+def dcase2020_result(auc, pauc, mauc):
+    return {"dataset": "dcase2020", "average": {"AUC": auc, "pAUC": pauc, "mAUC": mauc}}
+
+
+def test_results_table_has_one_row_per_experiment_and_set(tmp_path):
+    exp = tmp_path / "exp"
+    make_result(exp, "a", "dev_test", dcase2020_result(0.80, 0.70, 0.60))
+    make_result(exp, "b", "dev_test", dcase2020_result(0.90, 0.75, 0.65))
+    make_result(exp, "b", "eval_test", dcase2020_result(0.85, 0.72, None))
+    make_result(exp, "c", "dev_test", {
+        "dataset": "dcase2024", "official_score": 0.6123,
+        "overall": {"source harmonic mean": {"AUC": 0.7}, "target harmonic mean": {"AUC": 0.5},
+                    "harmonic mean": {"pAUC": 0.55}}})
+    rows = sort_rows(collect_results([exp], tmp_path), sort_by="AUC")
+    assert [(r.experiment, r.dset) for r in rows if r.dataset == "dcase2020"] == [
+        ("b", "dev_test"), ("a", "dev_test"), ("b", "eval_test")]
+    text = format_tables(rows)
+    assert ("| b | best | dev_test | 90.00 | 75.00 | 65.00 | `cd recipe && ./asd.sh --tag b` |"
+            in text)
+    assert "| b | best | eval_test | 85.00 | 72.00 |  |" in text
+    assert "| c | best | dev_test | 61.23 | 70.00 | 50.00 | 55.00 |" in text
+    assert text.count("\n| a |") + text.count("\n| b |") + text.count("\n| c |") == 4
+    by_score = sort_rows(rows, sort_by="Official score")  # a dcase2024 column only
+    assert [r.experiment for r in by_score] == ["c", "a", "b", "b"]
+    with pytest.raises(ValueError, match="'hmean' is no column of the tables"):
+        sort_rows(rows, sort_by="hmean")
+
+
+def test_result_json_without_headline_is_named(tmp_path):
+    make_result(tmp_path / "exp", "a", "dev_test", {"dataset": "dcase2020", "average": {}})
+    with pytest.raises(ValueError, match=r"a/best/dev_test/result.json: no average/AUC"):
+        collect_results([tmp_path / "exp"], tmp_path)
+
+
+def test_show_results_sh_lists_the_tiny_experiment(recipe):
+    proc = subprocess.run([str(REPO / "utils/show_results.sh"), "exp"], cwd=recipe,
+                          capture_output=True, text=True,
+                          env={**os.environ, "PYTHON": str(REPO / "tools/venv/bin/python")})
+    assert proc.returncode == 0, proc.stderr
+    auc = json.loads((recipe / "exp" / TAG / "best/dev_test/result.json").read_text())
+    row = (f"| {TAG} | best | dev_test | {100 * auc['average']['AUC']:.2f} | "
+           f"{100 * auc['average']['pAUC']:.2f} | {100 * auc['average']['mAUC']:.2f} | "
+           "`./asd.sh --train_config conf/train_tiny.yaml --test_sets dev_test\\ eval_test "
+           "--stage 0 --stop-stage 5` |")
+    assert row in proc.stdout.splitlines()
+
+
+def test_show_results_without_results_is_an_error(tmp_path):
+    (tmp_path / "exp").mkdir()
+    with pytest.raises(ValueError, match="no \\*/\\*/\\*/result.json under"):
+        show_results.main([str(tmp_path / "exp")])
