@@ -172,7 +172,8 @@ def backend_scores(backend: str, conf: dict, data: DumpedSet, embeddings: np.nda
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; choose one of "
                          f"{sorted(FORWARD_SCORES) + BACKENDS.names()}")
-    groups, domains, classes = group_keys(data), domains_of(data), data.column("utt2class")
+    groups, domains = group_keys(data), domains_of(data)
+    classes = data.column("utt2class") if train is None else None  # cross-fitting only
     scores = np.empty(len(groups))
     members = defaultdict(list)
     for i, key in enumerate(groups):
@@ -231,19 +232,28 @@ def embed_set(models: Dict[Optional[str], TrainedModel], data: DumpedSet, batch_
               num_workers: int = 0):
     """Embeddings and forward-pass scores of every clip of ``data``, each clip through its
     machine type's model when there is one model per type."""
-    classes = data.column("utt2class")
-    machines = data.column("utt2machine") if None not in models else [None] * len(classes)
-    embeddings, scores = [None] * len(classes), np.zeros(len(classes))
+    machines = data.column("utt2machine")
+    if None in models:
+        machines = [None] * len(machines)
+    # Only the class-based scores need each clip's class (and a class the model knows);
+    # embedding back-ends score per section, so test clips need no class (DCASE 2024 eval).
+    needs_class = score in ("neg_log_prob", "neg_prob")
+    classes = data.column("utt2class") if needs_class else None
+    embeddings, scores = [None] * len(machines), np.zeros(len(machines))
     for part, trained in models.items():
         idx = [i for i, m in enumerate(machines) if m == part]
         if not idx:
             continue
-        unknown = sorted({classes[i] for i in idx} - set(trained.classes))
-        if unknown:
-            raise ValueError(f"{data.path}/utt2class: classes {unknown[:5]} were not trained; "
-                             "the model knows only the classes of its training set")
-        emb, sc = embed_and_score(trained, [data.locations[i] for i in idx],
-                                  [trained.classes[classes[i]] for i in idx],
+        labels = [0] * len(idx)
+        if needs_class:
+            unknown = sorted({classes[i] for i in idx} - set(trained.classes))
+            if unknown:
+                raise ValueError(
+                    f"{data.path}/utt2class: classes {unknown[:5]} were not trained; the "
+                    f"{score} score needs each clip's training class: use an embedding "
+                    "back-end (e.g. --backend kmeans_membank) for sets with unseen classes")
+            labels = [trained.classes[classes[i]] for i in idx]
+        emb, sc = embed_and_score(trained, [data.locations[i] for i in idx], labels,
                                   batch_size or trained.config["infer_batch_size"], score,
                                   num_workers)
         for j, i in enumerate(idx):

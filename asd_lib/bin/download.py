@@ -3,6 +3,7 @@
 Example::
 
     python -m asd_lib.bin.download --dataset dcase2020 --download_dir downloads --corpus_dir corpus
+    python -m asd_lib.bin.download --dataset dcase2024 --download_dir downloads --corpus_dir corpus
 """
 import argparse
 import logging
@@ -19,7 +20,8 @@ MIRROR_ENV = "ASD_ZENODO_MIRROR"
 def get_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description="Fetch every archive of a corpus (resuming partial files with HTTP Range), "
-        "check its published MD5 sum, unzip it into the official layout and mark it done.",
+        "check its published MD5 sum (DCASE 2024 publishes none: the zip's CRCs are checked), "
+        "unzip it into the official layout and mark it done.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("--dataset", choices=DATASETS, required=True, help="corpus name")
@@ -27,7 +29,8 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--corpus_dir", required=True, help="where dev_data/ and eval_data/ go")
     parser.add_argument("--machines", default="", help="comma-separated machine types; empty: all")
     parser.add_argument("--mirror", default=os.environ.get(MIRROR_ENV) or None,
-                        help=f"replaces https://zenodo.org in every URL (default: ${MIRROR_ENV})")
+                        help="replaces the host (https://zenodo.org; for the DCASE 2024 eval list "
+                        f"https://raw.githubusercontent.com) in every URL (default: ${MIRROR_ENV})")
     parser.add_argument("--verbose", type=int, default=1, help="0: warnings, 1: info, 2: debug")
     return parser
 

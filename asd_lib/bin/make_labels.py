@@ -1,15 +1,21 @@
 """Write utt2class (training-class labels) for data dirs.
 
-Example::
+Examples::
 
     python -m asd_lib.bin.make_labels --scheme machine_section data/train data/dev_test
+    python -m asd_lib.bin.make_labels --scheme machine_section_attr --fit_dir data/train \\
+        data/train data/dev_test data/eval_test
+    python -m asd_lib.bin.make_labels --scheme cluster --fit_dir data/train --num_clusters 8 \\
+        data/train data/dev_test
 """
 import argparse
 import logging
 
-from asd_lib.corpus.labels import SCHEMES, make_labels
+from asd_lib.corpus.labels import ALL_SCHEMES, CLUSTER_METHODS, ClusterConfig, label_dirs
 from asd_lib.utils.cli import run_main
 from asd_lib.utils.log import setup_logging
+
+DEFAULTS = ClusterConfig()
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -19,8 +25,20 @@ def get_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("data_dirs", nargs="+", metavar="DIR", help="data directories")
-    parser.add_argument("--scheme", choices=sorted(SCHEMES), default="machine_section",
-                        help="how a clip's class is formed (machine_section: e.g. fan_id_00)")
+    parser.add_argument("--scheme", choices=ALL_SCHEMES, default="machine_section",
+                        help="how a clip's class is formed: machine_section (fan_id_00), machine, "
+                        "machine_section_attr (fan_section_00_m-n_X; the domain where attributes "
+                        "are hidden), domain (fan_m-n_X / gearbox_source), cluster (log-mel "
+                        "statistics clustered per machine type)")
+    parser.add_argument("--fit_dir", action="append", default=[], metavar="DIR",
+                        help="training data dir (repeatable): the cluster scheme is fitted on it, "
+                        "and a type whose clips there are all noAttribute counts as hidden")
+    parser.add_argument("--num_clusters", type=int, default=DEFAULTS.num_clusters,
+                        help="cluster scheme: clusters per machine type")
+    parser.add_argument("--cluster_method", choices=CLUSTER_METHODS, default=DEFAULTS.method,
+                        help="cluster scheme: Gaussian mixture (diagonal) or k-means")
+    parser.add_argument("--cluster_seed", type=int, default=DEFAULTS.seed,
+                        help="cluster scheme: random state of the clustering")
     parser.add_argument("--verbose", type=int, default=1, help="0: warnings, 1: info, 2: debug")
     return parser
 
@@ -28,8 +46,9 @@ def get_parser() -> argparse.ArgumentParser:
 def main(cmd=None) -> None:
     args = get_parser().parse_args(cmd)
     setup_logging(args.verbose)
-    for data_dir in args.data_dirs:
-        classes = make_labels(data_dir, args.scheme)
+    cluster = ClusterConfig(args.num_clusters, args.cluster_method, args.cluster_seed)
+    labels = label_dirs(args.data_dirs, args.scheme, args.fit_dir, cluster)
+    for data_dir, classes in labels.items():
         logging.info("%s/utt2class: %d utterances, %d classes", data_dir, len(classes),
                      len(set(classes.values())))
 

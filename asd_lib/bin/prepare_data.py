@@ -3,6 +3,7 @@
 Example::
 
     python -m asd_lib.bin.prepare_data --dataset dcase2020 --corpus_dir corpus --data_dir data
+    python -m asd_lib.bin.prepare_data --dataset dcase2024 --corpus_dir corpus --data_dir data
 """
 import argparse
 import logging
@@ -16,7 +17,8 @@ from asd_lib.utils.log import setup_logging
 def get_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description="Scan an official DCASE corpus tree, check every file name and wav "
-        "header, and write data/<set>/{wav.scp,utt2machine,utt2section,utt2domain[,utt2label]}.",
+        "header, and write data/<set>/{wav.scp,utt2machine,utt2section,utt2domain"
+        "[,utt2attr][,utt2label]}.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("--dataset", choices=DATASETS, required=True, help="corpus name")
@@ -24,6 +26,9 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data_dir", default="data", help="output folder of the data dirs")
     parser.add_argument("--use_additional", type=str2bool, default=True,
                         help="add eval_data/<M>/train (additional training set) to train")
+    parser.add_argument("--separate_eval_train", type=str2bool, default=False,
+                        help="dcase2024: write the additional training set to data/eval_train "
+                        "instead of adding it to data/train")
     parser.add_argument("--machines", default="",
                         help="comma-separated machine types; empty: every type in the corpus")
     parser.add_argument("--verbose", type=int, default=1, help="0: warnings, 1: info, 2: debug")
@@ -34,8 +39,13 @@ def main(cmd=None) -> None:
     args = get_parser().parse_args(cmd)
     setup_logging(args.verbose)
     corpus = get_dataset(args.dataset)
+    options = {}
+    if args.separate_eval_train:
+        if args.dataset != "dcase2024":
+            raise ValueError("--separate_eval_train applies to --dataset dcase2024 only")
+        options["separate_eval_train"] = True
     counts = corpus.prepare_data(args.corpus_dir, args.data_dir, use_additional=args.use_additional,
-                                 machines=corpus.parse_machines(args.machines))
+                                 machines=corpus.parse_machines(args.machines), **options)
     logging.info("prepared %s", ", ".join(f"{k}: {v}" for k, v in counts.items()))
 
 

@@ -1,12 +1,12 @@
 """Corpus-specific code: official constants, layouts, downloads, synthetic corpora.
 
-One module per corpus (``dcase2020``; ``dcase2024`` goes beside it), each exposing
-``MACHINE_TYPES``, ``parse_machines``, ``remote_files`` and ``prepare_data``.
+One module per corpus (``dcase2020``, ``dcase2024``), each exposing ``MACHINE_TYPES``,
+``parse_machines``, ``remote_files``, ``validators`` and ``prepare_data``.
 """
 import importlib
 from types import ModuleType
 
-DATASETS = ("dcase2020",)
+DATASETS = ("dcase2020", "dcase2024")
 
 
 def get_dataset(name: str) -> ModuleType:

@@ -7,7 +7,8 @@ For each :class:`asd_lib.corpus.dcase2020.RemoteFile`:
    file's size; a server that ignores ``Range`` (answers 200) restarts the file cleanly;
 3. verify the MD5 sum; on a mismatch delete the file and download it once more, then fail
    naming the file. A file without a published sum gets a warning and a check that it is
-   non-empty (plus the corpus' own ``validate`` hook, e.g. parsing the eval list);
+   non-empty (plus the corpus' own ``validate`` hook, e.g. parsing the eval list, or
+   :func:`check_zip` for the DCASE 2024 archives, whose MD5 sums are not published);
 4. unzip into ``<corpus_dir>/<target>`` (merging, so the two eval_data zips of a type share
    ``eval_data/<M>``) or copy a plain file to ``<corpus_dir>/<target>``;
 5. write the ``.done`` marker last.
@@ -20,6 +21,7 @@ import time
 import urllib.error
 import urllib.request
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Callable, Dict, Optional, Sequence
 
@@ -128,6 +130,29 @@ def _safe_members(archive: zipfile.ZipFile, name: str):
             raise ValueError(f"{name}: unsafe member path {info.filename!r}; refusing to extract")
         if parts and parts[0] != "__MACOSX":
             yield info
+
+
+def check_zip(path, top: str) -> int:
+    """Integrity check of an archive without a published checksum: it must open as a zip
+    (a truncated download loses the central directory at its end), every member must match
+    its stored CRC32 (``ZipFile.testzip`` reads them all), and every file must lie under
+    ``<top>/`` (``__MACOSX`` ignored). Returns the number of files."""
+    fix = "it is deleted; re-run to download it again"
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+            names = [i.filename for i in archive.infolist()
+                     if not i.is_dir() and Path(i.filename).parts[0] != "__MACOSX"]
+    except (zipfile.BadZipFile, zlib.error, EOFError) as err:
+        raise ValueError(f"{path}: not a complete zip archive ({err}); {fix}") from err
+    if bad is not None:
+        raise ValueError(f"{path}: member {bad} fails its CRC32 check (corrupt download); {fix}")
+    outside = [n for n in names if Path(n).parts[0] != top]
+    if not names or outside:
+        found = f"e.g. {outside[0]}" if outside else "no files"
+        raise ValueError(f"{path}: expected the files of {top}/ ({found}); the server sent "
+                         f"another archive: check the URL or --mirror ({fix})")
+    return len(names)
 
 
 def extract(zip_path: Path, target: Path) -> int:

@@ -25,7 +25,7 @@ import logging
 import multiprocessing
 import zlib
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import soundfile
@@ -81,7 +81,7 @@ def shaped_noise(n: int, resonances, tilt: float, rng: np.random.Generator,
         shape += gain * np.exp(-0.5 * ((f - fc) / bw) ** 2)
     shape *= np.maximum(f, 20.0) ** (-tilt / 2)
     spec = shape * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size))
-    return _unit_rms(np.fft.irfft(spec, n))
+    return unit_rms(np.fft.irfft(spec, n))
 
 
 def click(modes, rng: np.random.Generator) -> np.ndarray:
@@ -121,11 +121,11 @@ def stroke_envelope(n: int, times: np.ndarray, length: float) -> np.ndarray:
     return np.minimum(pulse_train(n, times, win), 1.0)
 
 
-def _unit_rms(x: np.ndarray) -> np.ndarray:
+def unit_rms(x: np.ndarray) -> np.ndarray:
     return x / (np.sqrt(np.mean(x ** 2)) + 1e-12)
 
 
-def _db(value: float) -> float:
+def db_to_gain(value: float) -> float:
     return 10 ** (value / 20)
 
 
@@ -137,7 +137,7 @@ def _decay_partials(rng, count, slope, multipliers=None):
             for i, m in enumerate(mults)]
 
 
-def _resonances(rng, count, lo, hi, bw=(0.05, 0.25), gain=(0.5, 2.0)):
+def random_resonances(rng, count, lo, hi, bw=(0.05, 0.25), gain=(0.5, 2.0)):
     out = []
     for _ in range(count):
         fc = float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
@@ -145,7 +145,7 @@ def _resonances(rng, count, lo, hi, bw=(0.05, 0.25), gain=(0.5, 2.0)):
     return out
 
 
-def _modes(rng, count, lo, hi, tau=(0.002, 0.012)):
+def random_modes(rng, count, lo, hi, tau=(0.002, 0.012)):
     return [(float(np.exp(rng.uniform(np.log(lo), np.log(hi)))), float(rng.uniform(*tau)),
              float(rng.uniform(0.4, 1.0))) for _ in range(count)]
 
@@ -156,7 +156,7 @@ def fan_params(rng):
     partials = [(float(k), float(rng.uniform(0.05, 0.2))) for k in (1, 2)]
     partials += _decay_partials(rng, 4, rng.uniform(0.8, 1.8), blades * np.arange(1, 5))
     return dict(f0=f_rot, partials=partials, wow=(rng.uniform(0.002, 0.01), rng.uniform(0.2, 1)),
-                tonal_db=rng.uniform(-8, -2), resonances=_resonances(rng, 2, 300, 3000),
+                tonal_db=rng.uniform(-8, -2), resonances=random_resonances(rng, 2, 300, 3000),
                 tilt=rng.uniform(0.3, 1.0), noise_mod=(rng.uniform(0, 0.1), f_rot),
                 faults=("sideband", "impulses", "drift", "resonance", "noise_burst"))
 
@@ -166,7 +166,7 @@ def pump_params(rng):
     f0 = rng.uniform(20, 50)
     return dict(f0=f0, partials=_decay_partials(rng, 12, rng.uniform(0.5, 1.5)),
                 wow=(rng.uniform(0.002, 0.01), rng.uniform(0.1, 0.5)), tonal_db=rng.uniform(-3, 3),
-                resonances=_resonances(rng, 2, 150, 1500), tilt=rng.uniform(0.8, 1.5),
+                resonances=random_resonances(rng, 2, 150, 1500), tilt=rng.uniform(0.8, 1.5),
                 noise_mod=(rng.uniform(0.2, 0.5), rng.uniform(0.2, 1.5)),
                 faults=("sideband", "drift", "noise_burst", "resonance", "impulses"))
 
@@ -176,10 +176,10 @@ def slider_params(rng):
     period = rng.uniform(0.25, 0.8)
     return dict(f0=rng.uniform(30, 80), partials=_decay_partials(rng, 4, 1.0),
                 wow=(0.005, 0.5), tonal_db=rng.uniform(-14, -8),
-                resonances=_resonances(rng, 1, 400, 4000), tilt=rng.uniform(0.2, 0.8),
+                resonances=random_resonances(rng, 1, 400, 4000), tilt=rng.uniform(0.2, 0.8),
                 noise_mod=(0.0, 1.0), period=period, jitter=rng.uniform(0.01, 0.04),
                 stroke=rng.uniform(0.4, 0.8) * period, stroke_db=rng.uniform(-2, 2),
-                modes=_modes(rng, 2, 1000, 6000), click_db=rng.uniform(-4, 2),
+                modes=random_modes(rng, 2, 1000, 6000), click_db=rng.uniform(-4, 2),
                 faults=("impulses", "timing", "noise_burst", "resonance", "sideband"))
 
 
@@ -187,10 +187,10 @@ def valve_params(rng):
     """Solenoid valve: periodic open / close clicks with a short flow hiss in between."""
     period = rng.uniform(0.2, 0.7)
     return dict(f0=50.0, partials=[], wow=(0.0, 1.0), tonal_db=-60.0,
-                resonances=_resonances(rng, 1, 2000, 6000), tilt=rng.uniform(0.0, 0.5),
+                resonances=random_resonances(rng, 1, 2000, 6000), tilt=rng.uniform(0.0, 0.5),
                 noise_mod=(0.0, 1.0), period=period, jitter=rng.uniform(0.005, 0.03),
                 stroke=rng.uniform(0.2, 0.5) * period, stroke_db=rng.uniform(-10, -4),
-                modes=_modes(rng, 3, 800, 7000), click_db=rng.uniform(4, 8),
+                modes=random_modes(rng, 3, 800, 7000), click_db=rng.uniform(4, 8),
                 close_ratio=rng.uniform(0.3, 0.8),
                 faults=("impulses", "timing", "resonance", "noise_burst"))
 
@@ -202,7 +202,7 @@ def toycar_params(rng):
     partials += [(ratio, float(rng.uniform(0.3, 0.8))), (2 * ratio, float(rng.uniform(0.05, 0.3)))]
     return dict(f0=rng.uniform(40, 110), partials=partials,
                 wow=(rng.uniform(0.005, 0.02), rng.uniform(0.3, 1.0)), tonal_db=rng.uniform(-2, 4),
-                resonances=_resonances(rng, 1, 100, 600), tilt=rng.uniform(1.2, 2.0),
+                resonances=random_resonances(rng, 1, 100, 600), tilt=rng.uniform(1.2, 2.0),
                 noise_mod=(rng.uniform(0.05, 0.2), rng.uniform(0.3, 2.0)),
                 faults=("drift", "sideband", "impulses", "resonance", "noise_burst"))
 
@@ -211,11 +211,11 @@ def toyconveyor_params(rng):
     """Toy conveyor: motor hum, periodic roller / belt-joint clicks, belt friction noise."""
     return dict(f0=rng.uniform(50, 100), partials=_decay_partials(rng, 5, 1.2),
                 wow=(rng.uniform(0.002, 0.01), rng.uniform(0.2, 1.0)), tonal_db=rng.uniform(-4, 2),
-                resonances=_resonances(rng, 1, 300, 2000), tilt=rng.uniform(0.5, 1.2),
+                resonances=random_resonances(rng, 1, 300, 2000), tilt=rng.uniform(0.5, 1.2),
                 noise_mod=(rng.uniform(0.0, 0.1), 1.0), period=rng.uniform(0.05, 0.25),
-                jitter=rng.uniform(0.01, 0.03), modes=_modes(rng, 2, 500, 3000, (0.005, 0.02)),
-                click_db=rng.uniform(-6, 0), faults=("timing", "impulses", "noise_burst",
-                                                     "resonance", "sideband"))
+                jitter=rng.uniform(0.01, 0.03),
+                modes=random_modes(rng, 2, 500, 3000, (0.005, 0.02)), click_db=rng.uniform(-6, 0),
+                faults=("timing", "impulses", "noise_burst", "resonance", "sideband"))
 
 
 MACHINE_MODELS = {
@@ -274,12 +274,12 @@ def _fault_signal(q: Dict, n: int, rng: np.random.Generator) -> np.ndarray:
     fault, s = q.get("fault"), q.get("severity", 0.0)
     if fault == "impulses":
         times = rng.uniform(0, n / SR, size=int(rng.integers(1, 5 + int(3 * n / SR))))
-        kernel = click(_modes(rng, 2, 1000, 7000, (0.001, 0.006)), rng)
-        return 8.0 * s * pulse_train(n, times, _unit_rms(kernel) * 0.5, rng.uniform(0.5, 1.0, times.size))
+        kernel = click(random_modes(rng, 2, 1000, 7000, (0.001, 0.006)), rng)
+        return 8.0 * s * pulse_train(n, times, unit_rms(kernel) * 0.5, rng.uniform(0.5, 1.0, times.size))
     if fault == "noise_burst":
         length = rng.uniform(0.1, 0.4) * n / SR
         env = stroke_envelope(n, np.array([rng.uniform(0, n / SR - length)]), length)
-        band = _resonances(rng, 1, 300, 6000, bw=(0.1, 0.3), gain=(1, 1))
+        band = random_resonances(rng, 1, 300, 6000, bw=(0.1, 0.3), gain=(1, 1))
         return 3.0 * s * env * shaped_noise(n, band, 0.0, rng)
     return np.zeros(n)
 
@@ -297,21 +297,21 @@ def render_machine(q: Dict, n: int, rng: np.random.Generator) -> np.ndarray:
         t = np.arange(n) / SR
         noise *= 1 + depth * np.sin(2 * np.pi * rate * t + rng.uniform(0, 2 * np.pi))
     if np.any(tonal):
-        x = noise + _db(q["tonal_db"]) * _unit_rms(tonal)
+        x = noise + db_to_gain(q["tonal_db"]) * unit_rms(tonal)
     else:
         x = noise
     if transient:
         times = event_times(n, q["period"], q["jitter"], rng, q.get("drop", 0.0), drift)
         if "stroke" in q:  # noise strokes (slider movement, valve flow) gate the noise part
             gate = stroke_envelope(n, times, q["stroke"])
-            x = x * (0.15 + _db(q["stroke_db"]) * gate)
-        clicks = pulse_train(n, times, _unit_rms(click(q["modes"], rng)),
+            x = x * (0.15 + db_to_gain(q["stroke_db"]) * gate)
+        clicks = pulse_train(n, times, unit_rms(click(q["modes"], rng)),
                              _click_amps(q, times))
-        x = x + _db(q["click_db"]) * clicks * 0.3
+        x = x + db_to_gain(q["click_db"]) * clicks * 0.3
         if "am" in q:  # sidebands on transient machines: modulate the whole signal
             depth, rate = q["am"]
             x *= 1 + depth * np.sin(2 * np.pi * rate * np.arange(n) / SR)
-    x = _unit_rms(x)
+    x = unit_rms(x)
     return x + _fault_signal(q, n, rng)
 
 
@@ -325,14 +325,15 @@ def _click_amps(q: Dict, times: np.ndarray) -> np.ndarray:
 
 def background(n: int, rng: np.random.Generator) -> np.ndarray:
     """Factory background: tilted noise, mains hum, and occasional distant clanks."""
-    x = shaped_noise(n, _resonances(rng, 2, 100, 4000, gain=(0.2, 1.0)), rng.uniform(0.8, 1.8), rng)
+    x = shaped_noise(n, random_resonances(rng, 2, 100, 4000, gain=(0.2, 1.0)),
+                     rng.uniform(0.8, 1.8), rng)
     hum = harmonic(n, rng.choice((50.0, 60.0)), [(k, 1 / k) for k in (1, 2, 3)], rng)
-    x += _db(rng.uniform(-20, -8)) * _unit_rms(hum)
+    x += db_to_gain(rng.uniform(-20, -8)) * unit_rms(hum)
     times = rng.uniform(0, n / SR, size=rng.poisson(n / SR))
     if times.size:
-        kernel = _unit_rms(click(_modes(rng, 2, 200, 3000, (0.01, 0.05)), rng))
+        kernel = unit_rms(click(random_modes(rng, 2, 200, 3000, (0.01, 0.05)), rng))
         x += 0.3 * pulse_train(n, times, kernel, rng.uniform(0.2, 1.0, times.size))
-    return _unit_rms(x)
+    return unit_rms(x)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -360,29 +361,39 @@ def synthesize(spec: ClipSpec) -> np.ndarray:
     n = int(round(spec.seconds * SR))
     machine = render_machine(q, n, rng)
     snr = rng.uniform(*spec.snr_db)
-    x = machine + _db(-snr) * background(n, rng)
-    x *= _db(q["level_db"]) / np.sqrt(np.mean(x ** 2))
+    return mix_clip(machine, background(n, rng), snr, q["level_db"])
+
+
+def mix_clip(machine: np.ndarray, noise: np.ndarray, snr_db: float, level_db: float) -> np.ndarray:
+    """``machine + 10^(-snr/20) noise`` (both unit RMS) scaled to ``level_db`` dB RMS, then
+    scaled down if needed so that no sample exceeds 0.98."""
+    x = machine + db_to_gain(-snr_db) * noise
+    x *= db_to_gain(level_db) / np.sqrt(np.mean(x ** 2))
     peak = np.max(np.abs(x))
     return x * (0.98 / peak) if peak > 0.98 else x
 
 
-def write_clip(spec: ClipSpec) -> str:
-    """Synthesize ``spec`` and write it as 16 kHz mono int16 wav, atomically."""
-    x = synthesize(spec)
-    path = Path(spec.path)
-    with atomic_write(path, "wb") as f:
+def write_wav(path, x: np.ndarray) -> None:
+    """Write ``x`` as a 16 kHz mono int16 wav, atomically."""
+    with atomic_write(Path(path), "wb") as f:
         soundfile.write(f, x, SR, subtype="PCM_16", format="WAV")
+
+
+def write_clip(spec: ClipSpec) -> str:
+    """Synthesize ``spec`` and write it to ``spec.path``."""
+    write_wav(spec.path, synthesize(spec))
     return spec.path
 
 
-def write_clips(specs: Sequence[ClipSpec], nj: int = 1) -> None:
-    """Write all clips, in ``nj`` processes (output does not depend on ``nj``)."""
+def write_clips(specs: Sequence, nj: int = 1, writer: Callable = write_clip) -> None:
+    """Write all clips with ``writer(spec)`` (a module-level function), in ``nj`` processes;
+    the output does not depend on ``nj``."""
     if nj <= 1:
         for spec in specs:
-            write_clip(spec)
+            writer(spec)
         return
     with multiprocessing.get_context("fork").Pool(nj) as pool:
-        for _ in pool.imap_unordered(write_clip, specs, chunksize=16):
+        for _ in pool.imap_unordered(writer, specs, chunksize=16):
             pass
 
 
@@ -452,14 +463,14 @@ def write_dcase2020(out, seed: int, sizes: Dcase2020Sizes = Dcase2020Sizes(),
     args = dict(layout="dcase2020", seed=seed, sizes=dataclasses.asdict(sizes),
                 machines=list(machines), severity=list(severity))
     out = Path(out)
-    if _claim_out_dir(out, args):
+    if claim_out_dir(out, args):
         logger.info("%s already holds this synthetic corpus; nothing to do", out)
         return 0
     specs, rows = plan_dcase2020(out, seed, sizes, machines, severity)
     logger.info("writing %d clips to %s with %d job(s)", len(specs), out, nj)
     write_clips(specs, nj)
     dcase2020.write_eval_list(out / dcase2020.EVAL_LIST_NAME, rows)
-    _write_marker(out, args, complete=True)
+    write_marker(out, args, complete=True)
     return len(specs)
 
 
@@ -472,7 +483,7 @@ def _check_sizes(sizes: Dcase2020Sizes, severity) -> None:
         raise ValueError(f"--anomaly_severity must be LO,HI with 0 <= LO <= HI, got {lo},{hi}")
 
 
-def _claim_out_dir(out: Path, args: Dict) -> bool:
+def claim_out_dir(out: Path, args: Dict) -> bool:
     """True when ``out`` already holds a complete corpus made with ``args``."""
     marker = out / MARKER
     if marker.is_file():
@@ -485,11 +496,11 @@ def _claim_out_dir(out: Path, args: Dict) -> bool:
     elif out.exists() and any(out.iterdir()):
         raise ValueError(f"{out} is not empty and was not written by make_synthetic; "
                          "remove it or choose another --out")
-    _write_marker(out, args, complete=False)
+    write_marker(out, args, complete=False)
     return False
 
 
-def _write_marker(out: Path, args: Dict, complete: bool) -> None:
+def write_marker(out: Path, args: Dict, complete: bool) -> None:
     with atomic_write(out / MARKER) as f:
         json.dump({"args": args, "complete": complete}, f, indent=1)
 
@@ -504,4 +515,5 @@ def parse_severity(text: str) -> Tuple[float, float]:
 
 
 LAYOUTS = {"dcase2020": write_dcase2020}
-"""Layout name -> writer; a DCASE 2024 writer (sections, attributes) goes beside it."""
+"""Layout name -> writer ``(out, seed, sizes, machines, severity, nj) -> clip count``;
+:mod:`asd_lib.corpus.synthetic2024` adds ``dcase2024`` when imported."""
