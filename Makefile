@@ -17,12 +17,13 @@ demo: install
 		--local_data_opts "--synth_duration 1" --train_config conf/train_stgram_mfn.demo.yaml
 
 test: install shellcheck
-	$(PYTHON) -m pytest tests -q --timeout 1200
+	$(PYTHON) -m pytest tests -q -rs --timeout 1200
 
 # Lints every shell script when shellcheck is installed (.ci/run installs it).
 shellcheck:
 	@if command -v shellcheck >/dev/null; then \
-		shellcheck -x --source-path=SCRIPTDIR utils/*.sh egs/TEMPLATE/asd1/*.sh egs/*/asd1/run.sh egs/*/asd1/local/*.sh \
+		shellcheck -x --source-path=SCRIPTDIR utils/*.sh egs/TEMPLATE/asd1/*.sh egs/*/asd1/run.sh \
+			egs/*/asd1/cmd.sh egs/*/asd1/local/*.sh tests/slurm/*.sh .ci/run \
 			&& echo "shellcheck: clean"; \
 	else echo "shellcheck not installed: skipped (apt-get install shellcheck)"; fi
 

@@ -34,6 +34,8 @@ cp "${template}/cmd.sh" "${target}/cmd.sh"
 for f in run.sh conf local; do
     cp -r "${source_recipe}/${f}" "${target}/${f}"
 done
+# scheduler options are shared by every recipe, like cmd.sh
+cp "${template}/conf/slurm.conf" "${template}/conf/queue.conf" "${target}/conf/"
 for f in asd.sh path.sh db.sh; do
     ln -s "$(realpath --relative-to="${target}" "${template}/${f}")" "${target}/${f}"
 done
