@@ -4,13 +4,17 @@ Two published log compressions are supported:
 
 * ``log="clamp"``: ``10 * log10(max(S, 1e-10))`` -- STgram-MFN (Liu et al., ICASSP 2022,
   public code liuyoude/STgram-MFN), no normalisation afterwards.
-* ``log="offset"``: ``10 * log10(S + eps)`` with ``eps = torch.finfo(float32).eps`` --
-  TASTgram / Noisy-ArcMix (Choi & Choi, ICASSP 2024) and OS-SCL.
+* ``log="offset"``: ``10 * log10(S + eps)``, ``eps`` = the ``offset`` argument, by default
+  ``torch.finfo(float32).eps`` -- TASTgram / Noisy-ArcMix (Choi & Choi, ICASSP 2024) and
+  OS-SCL; the public Noisy-ArcMix code adds Python's float epsilon (``sys.float_info.epsilon``,
+  2.22e-16), which ``offset`` reproduces.
 
 ``S`` is the power mel spectrogram of torchaudio's ``MelSpectrogram``.  The STgram
 defaults (16 kHz, n_fft = win = 1024, hop 512, 128 HTK mels, no filter norm, centred
 frames with reflect padding) turn a 10 s clip into 128 x 313.
 """
+from typing import Optional
+
 import torch
 from torch import nn
 import torchaudio
@@ -42,7 +46,7 @@ class LogMel(nn.Module):
     """Waveform ``[B, T]`` -> log-mel ``[B, n_mels, frames]`` in dB.
 
     Args mirror ``torchaudio.transforms.MelSpectrogram``; ``log`` picks the compression
-    (see the module docstring).
+    and ``offset`` the ``eps`` of ``log="offset"`` (see the module docstring).
     """
 
     def __init__(
@@ -58,6 +62,7 @@ class LogMel(nn.Module):
         mel_scale: str = "htk",
         norm=None,
         log: str = "clamp",
+        offset: Optional[float] = None,
     ):
         super().__init__()
         if log not in LOG_MODES:
@@ -67,7 +72,9 @@ class LogMel(nn.Module):
         self.n_mels = n_mels
         self.center = center
         self.log = log
-        self.offset = torch.finfo(torch.float32).eps
+        self.offset = torch.finfo(torch.float32).eps if offset is None else float(offset)
+        if self.offset <= 0:
+            raise ValueError(f"LogMel: offset must be > 0 (log of zero), got {offset}")
         self.melspec = torchaudio.transforms.MelSpectrogram(
             sample_rate=sample_rate,
             n_fft=n_fft,

@@ -30,12 +30,12 @@ from tqdm import tqdm
 
 from torch import nn
 
-from asd_lib.data import ssl_augment  # noqa: F401  (registers id_mixup, spectral_warp)
 from asd_lib.data.augment import AUGMENTS
 from asd_lib.data.dataset import DumpedSet, WaveformDataset
 from asd_lib.data.samplers import SAMPLERS
 from asd_lib.losses import HEADS, OBJECTIVES
 from asd_lib.models import MODELS
+from asd_lib.models.attr_text import clip_texts
 from asd_lib.train.checkpoint import load_safe, load_weights, point_link, save_atomic
 from asd_lib.train.distributed import (DistContext, ShardedBatches, all_reduce_sum, barrier,
                                        init_distributed)
@@ -184,6 +184,10 @@ class Trainer:
         self.model, self.head = build_model(
             args.model, args.model_conf, args.head, args.head_conf,
             self.num_samples, args.sample_rate, len(self.class_names))
+        self.texts = None  # attribute texts, for models that take them (System-3)
+        if getattr(self.model, "needs_attributes", False):
+            texts = clip_texts(self.train_set)
+            self.texts = [texts[i] for i in keep]
         self.objectives = [[(term, OBJECTIVES.build(term.name, **term.conf))
                             for term in stage.losses] for stage in stages]
         self.loss_modules = nn.ModuleDict({
@@ -249,9 +253,11 @@ class Trainer:
         bar = tqdm(batches, desc=f"epoch {global_epoch} {'train' if train else 'held-out'}",
                    total=len(loader), disable=not progress_enabled(), leave=False)
         with torch.set_grad_enabled(train):
-            for b, (wave, label, _) in enumerate(bar, start=done + 1):
+            for b, (wave, label, item) in enumerate(bar, start=done + 1):
                 step = Step(wave.to(self.device, non_blocking=True),
                             label.to(self.device, non_blocking=True))
+                if self.texts is not None:
+                    step.model_kwargs["attributes"] = [self.texts[indices[j]] for j in item.tolist()]
                 for augment in augments if train else []:
                     step = augment(step)
                 loss, logits = self.runner(step, self.objectives[s])
@@ -394,6 +400,10 @@ class Trainer:
         scheduler = SCHEDULERS.build(stage.scheduler, optimizer=optimizer, epochs=stage.epochs,
                                      **stage.scheduler_conf)
         partial = state.get("partial") if state is not None else None
+        if start == 0 and not partial:
+            # "best" is chosen within the last stage reached: an earlier stage's criterion
+            # (e.g. CLP-SCF's SupCon) is not comparable with this one's.
+            self.best_loss = math.inf
         if state is not None and (start > 0 or partial):
             optimizer.load_state_dict(state["optimizer"])
             scheduler.load_state_dict(state["scheduler"])

@@ -1,0 +1,32 @@
+"""TASTgram-MFN: Choi & Choi, "Noisy-ArcMix: Additive noisy angular margin loss combined
+with mixup for anomalous sound detection", ICASSP 2024 (public code soonhyeon/Noisy-ArcMix).
+
+Three stacked maps, in the order of the paper and code: the Tgram of the (mixed) waveform,
+the Slaney log-mel and its parameter-free temporal attention (TAgram), embedded by the
+Liu_8 MobileFaceNet.  Trained with the ``noisy_arcmix`` objective and waveform + log-mel
+mixup (``conf/tuning/train_tastgram_noisy_arcmix.yaml``).
+"""
+from typing import Optional, Sequence
+
+from asd_lib.models.feature_stack import FeatureStackMFN
+from asd_lib.models.registry import MODELS
+
+TASTGRAM_INPUTS = ("tgram", "mel", "tagram")
+
+
+@MODELS.register("tastgram")
+class TASTgramMFN(FeatureStackMFN):
+    """Waveform ``[B, num_samples]`` (+ ``mix``) -> embedding ``[B, embedding_dim]``."""
+
+    def __init__(
+        self,
+        num_samples: int,
+        sample_rate: int = 16000,
+        inputs: Sequence[str] = TASTGRAM_INPUTS,
+        embedding_dim: int = 128,
+        table: str = "liu8",
+        mel_conf: Optional[dict] = None,
+        tgram_conf: Optional[dict] = None,
+    ):
+        super().__init__(num_samples, sample_rate, inputs, embedding_dim, table, mel_conf,
+                         tgram_conf)
