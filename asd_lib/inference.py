@@ -33,6 +33,7 @@ from asd_lib.backends.neg_log_prob import neg_log_prob
 from asd_lib.backends.threshold import gamma_threshold
 from asd_lib.data.dataset import DumpedSet, WaveformDataset
 from asd_lib.metrics import dcase2020, dcase2024
+from asd_lib.models.attr_text import clip_texts
 from asd_lib.train.checkpoint import load_safe, load_weights
 from asd_lib.train.step import as_output
 from asd_lib.train.trainer import build_model, read_model_info, select_device
@@ -110,17 +111,20 @@ def load_trained(exp_dir, checkpoint: str, device) -> Dict[Optional[str], Traine
 
 @torch.no_grad()
 def embed_and_score(trained: TrainedModel, locations: List[str], labels: List[int],
-                    batch_size: int, score: str, num_workers: int = 0):
+                    batch_size: int, score: str, num_workers: int = 0,
+                    texts: Optional[List[str]] = None):
     """Embeddings ``[N, E]`` (patch embeddings averaged) and forward-pass scores ``[N]``
-    (``None`` when ``score`` is an embedding back-end) for clips at ark ``locations``."""
+    (``None`` when ``score`` is an embedding back-end) for clips at ark ``locations``;
+    ``texts`` are the clips' attribute texts for models that take them."""
     loader = DataLoader(WaveformDataset(locations, labels), batch_size=batch_size,
                         shuffle=False, num_workers=num_workers)
     scorer = FORWARD_SCORES.get(score)
     margin = trained.config.get("score_margin", True)
     embeddings, scores = [], []
-    for wave, label, _ in tqdm(loader, desc="inference", disable=not progress_enabled()):
+    for wave, label, item in tqdm(loader, desc="inference", disable=not progress_enabled()):
         wave, label = wave.to(trained.device), label.to(trained.device)
-        out = as_output(trained.model(wave))
+        kwargs = {} if texts is None else {"attributes": [texts[j] for j in item.tolist()]}
+        out = as_output(trained.model(wave, **kwargs))
         embedding = out["embedding"]
         if scorer is not None:
             logits = None
@@ -253,9 +257,13 @@ def embed_set(models: Dict[Optional[str], TrainedModel], data: DumpedSet, batch_
                     f"{score} score needs each clip's training class: use an embedding "
                     "back-end (e.g. --backend kmeans_membank) for sets with unseen classes")
             labels = [trained.classes[classes[i]] for i in idx]
+        texts = None
+        if getattr(trained.model, "needs_attributes", False):
+            all_texts = clip_texts(data)
+            texts = [all_texts[i] for i in idx]
         emb, sc = embed_and_score(trained, [data.locations[i] for i in idx], labels,
                                   batch_size or trained.config["infer_batch_size"], score,
-                                  num_workers)
+                                  num_workers, texts)
         for j, i in enumerate(idx):
             embeddings[i] = emb[j]
             if sc is not None:

@@ -108,7 +108,11 @@ if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
         _dir=dump/${dset}
         _key="$(md5sum < "data/${dset}/wav.scp" | cut -c1-32) sr=${sample_rate} sec=${segment_sec} short=${short_clip}"
         if done_key "${_dir}" "${_key}"; then
-            log "dump/${dset} is complete; skipped"
+            # the waveforms are current; labels may have changed (another label scheme)
+            for f in utt2class utt2domain utt2attr utt2label; do
+                if [ -f "data/${dset}/${f}" ]; then cp "data/${dset}/${f}" "${_dir}/${f}"; fi
+            done
+            log "dump/${dset} is complete; skipped (labels refreshed)"
             continue
         fi
         rm -rf "${_dir}"
@@ -163,7 +167,7 @@ if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
         | xargs -r md5sum | md5sum | cut -c1-32)
     for dset in $(existing_sets); do
         _opts=""
-        _key="${_weights} $(files_md5 "dump/${dset}/feats.scp") ${dataset} ${infer_args}"
+        _key="${_weights} $(files_md5 "dump/${dset}/feats.scp" "dump/${dset}"/utt2*) ${dataset} ${infer_args}"
         if [ "${dset}" != "${train_set}" ]; then
             _opts="--train_dir dump/${train_set} --train_scores ${infer_dir}/${train_set}/utt2score"
             _key+=" $(files_md5 "${infer_dir}/${train_set}/utt2score")"
