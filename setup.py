@@ -23,6 +23,7 @@ setup(
         "tensorboard",
         "onnx",
         "onnxruntime",
+        "transformers",
     ],
     extras_require={"test": ["pytest", "pytest-timeout"]},
 )

@@ -7,7 +7,6 @@ import pytest
 import torch
 
 from asd_lib.bin import train
-from asd_lib.data import ssl_augment  # noqa: F401  (registers id_mixup, spectral_warp)
 from asd_lib.data.augment import AUGMENTS
 from asd_lib.losses import OBJECTIVES
 from asd_lib.train.optim import OPTIMIZERS, SCHEDULERS
@@ -28,9 +27,12 @@ def test_there_are_configs():
 def dry_run(args) -> None:
     num_samples = args.sample_rate * 3
     stages = parse_stages(args.stages)
-    model, head = build_model(args.model, args.model_conf, args.head, args.head_conf,
-                              num_samples=num_samples, sample_rate=args.sample_rate,
-                              num_classes=NUM_CLASSES)
+    try:
+        model, head = build_model(args.model, args.model_conf, args.head, args.head_conf,
+                                  num_samples=num_samples, sample_rate=args.sample_rate,
+                                  num_classes=NUM_CLASSES)
+    except FileNotFoundError as err:  # pretrained weights not downloaded (tests/test_w2v2_ast.py
+        pytest.skip(str(err))         # builds these configs from tiny local copies)
     embedding = as_output(model(torch.zeros(2, num_samples, dtype=torch.int16)))["embedding"]
     assert embedding.shape[0] == 2 and embedding.shape[-1] == model.embedding_dim
     params = list(model.parameters())

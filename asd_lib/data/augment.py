@@ -36,3 +36,8 @@ class Mixup:
         step.mix = Mix(lam=lam, perm=perm.to(step.labels.device))
         step.model_kwargs["mix"] = step.mix
         return step
+
+
+# Augmentations of other modules register themselves when imported; importing them here
+# makes every one available wherever AUGMENTS is.
+from asd_lib.data import speed_perturb, ssl_augment  # noqa: E402,F401  pylint: disable=C0413
