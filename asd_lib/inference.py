@@ -17,7 +17,9 @@ The anomaly score comes from the experiment's ``backend`` (config key, or ``--ba
   on the other half), so their scores, which set the decision thresholds, are not scores
   of clips against themselves.
 """
+import contextlib
 import logging
+import os
 from collections import defaultdict
 from pathlib import Path
 from typing import Dict, List, Optional
@@ -304,13 +306,22 @@ def run_inference(exp_dir, checkpoint: str, data_dir, out_dir, dataset: str, ngp
 
 
 def write_embeddings(out_dir: Path, utts: List[str], embeddings: np.ndarray) -> None:
-    """``embeddings.ark/scp`` (float32 vectors), the scp renamed into place last."""
+    """``embeddings.ark/scp`` (float32 vectors), written as stage 2 writes its dump: the
+    archive under a temporary name, the old scp removed just before the new archive
+    replaces the old one, the new scp last; an interrupted write (kill -9, full disk)
+    leaves the previous pair intact or no scp, never an scp pointing into another archive."""
     ark, scp = out_dir / "embeddings.ark", out_dir / "embeddings.scp"
-    tmp_scp = out_dir / ".embeddings.scp.tmp"
-    with kaldiio.WriteHelper(f"ark,scp:{ark},{tmp_scp}") as writer:
+    lines = []
+    with atomic_write(ark, "wb") as f:
         for utt, vector in zip(utts, embeddings):
-            writer(utt, vector.astype(np.float32))
-    tmp_scp.replace(scp)
+            # A Kaldi archive entry is "<key> <object>"; the scp offset is the object's.
+            offset = f.tell() + len(f"{utt} ".encode("utf-8"))
+            kaldiio.save_ark(f, {utt: vector.astype(np.float32)})
+            lines.append(f"{utt} {ark}:{offset}\n")
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(scp)
+    with atomic_write(scp) as f:
+        f.writelines(lines)
 
 
 def read_embeddings(scp, utts: List[str]) -> np.ndarray:

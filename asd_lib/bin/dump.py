@@ -1,5 +1,8 @@
 """Stage 2: dump the clips of a ``wav.scp`` as fixed-length int16 waveforms to ark/scp.
 
+The ``wav.scp`` is checked first (Kaldi text rules, every audio file present and
+non-empty), so a bad line is reported with its line number before anything is written.
+
 Example (one job of ``JOB=1:nj``)::
 
     python -m asd_lib.bin.dump --wav_scp data/train/split/wav.3.scp \\
@@ -8,6 +11,7 @@ Example (one job of ``JOB=1:nj``)::
 import argparse
 
 from asd_lib.data.audio import SHORT_CLIP_MODES, dump_wav_scp
+from asd_lib.data.datadir import check_wav_scp
 from asd_lib.utils.cli import run_main
 from asd_lib.utils.log import setup_logging
 
@@ -38,6 +42,7 @@ def get_parser() -> argparse.ArgumentParser:
 def main(cmd=None) -> None:
     args = get_parser().parse_args(cmd)
     setup_logging(args.verbose)
+    check_wav_scp(args.wav_scp)
     dump_wav_scp(
         args.wav_scp, args.out_prefix, sample_rate=args.sample_rate,
         segment_sec=args.segment_sec, short_clip=args.short_clip,

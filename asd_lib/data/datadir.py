@@ -34,11 +34,12 @@ class DataDirError(ValueError):
     """A data directory breaks the format; the message names the file and the fix."""
 
 
-def _read_table(path: Path) -> List[Tuple[int, str, str]]:
+def _read_table(path: Path, require_sorted: bool = True) -> List[Tuple[int, str, str]]:
     """Read ``path`` strictly as ``(line number, key, value)`` rows.
 
-    Checks, in order: readable, not empty, no CR characters, UTF-8, every line ``key value``,
-    unique keys, keys sorted in C-locale byte order.
+    Checks, in order: readable, not empty, no CR characters, UTF-8, every line ``key value``
+    (the value is the rest of the line, spaces included), unique keys, and with
+    ``require_sorted`` keys sorted in C-locale byte order.
     """
     try:
         raw = path.read_bytes()
@@ -51,7 +52,11 @@ def _read_table(path: Path) -> List[Tuple[int, str, str]]:
             f"{path}: file is empty; remove it or re-run data preparation for this set"
         )
     if b"\r" in raw:
-        raise DataDirError(f"{path}: Windows line endings (CR characters): run dos2unix {path}")
+        lineno = raw[:raw.index(b"\r")].count(b"\n") + 1
+        raise DataDirError(
+            f"{path}: Windows line endings (CR characters, the first on line {lineno}): "
+            f"run dos2unix {path}"
+        )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -63,7 +68,7 @@ def _read_table(path: Path) -> List[Tuple[int, str, str]]:
         lines.pop()
 
     rows: List[Tuple[int, str, str]] = []
-    seen = set()
+    seen: Dict[str, int] = {}
     prev_key: Optional[bytes] = None
     for lineno, line in enumerate(lines, 1):
         parts = line.split(maxsplit=1)
@@ -75,16 +80,16 @@ def _read_table(path: Path) -> List[Tuple[int, str, str]]:
         key, value = parts
         if key in seen:
             raise DataDirError(
-                f"{path}:{lineno}: duplicate key {key!r}; keys must be unique "
-                "(remove the duplicate line or re-run data preparation)"
+                f"{path}:{lineno}: duplicate key {key!r} (also on line {seen[key]}); keys "
+                "must be unique (remove one of the two lines or re-run data preparation)"
             )
         key_bytes = key.encode("utf-8")
-        if prev_key is not None and key_bytes < prev_key:
+        if require_sorted and prev_key is not None and key_bytes < prev_key:
             raise DataDirError(
                 f"{path}:{lineno}: not sorted ({key!r} after {prev_key.decode('utf-8')!r}): "
                 f"run `LC_ALL=C sort -k1,1 -o {path} {path}`"
             )
-        seen.add(key)
+        seen[key] = lineno
         prev_key = key_bytes
         rows.append((lineno, key, value.rstrip()))
     return rows
@@ -116,14 +121,28 @@ def _check_audio(path: Path, rows: Iterable[Tuple[int, str, str]]) -> None:
             continue
         if not os.path.isfile(value):
             raise DataDirError(
-                f"{path}:{lineno}: audio file {value} of {key!r} does not exist; "
-                "fix the corpus path (db.sh) and re-run data preparation"
+                f"{path}:{lineno}: audio file {value} of {key!r} does not exist; fix this "
+                "line (or the corpus path in db.sh and re-run data preparation)"
             )
         if os.path.getsize(value) == 0:
             raise DataDirError(
-                f"{path}:{lineno}: audio file {value} of {key!r} is empty; "
-                "re-download or re-extract the corpus"
+                f"{path}:{lineno}: audio file {value} of {key!r} is empty (0 bytes); "
+                f"re-extract or re-download it, or remove line {lineno} from {path.name}"
             )
+
+
+def check_wav_scp(path) -> int:
+    """Check one ``wav.scp`` on its own, as stage 2 reads it (a split part may be given),
+    and return its number of lines.
+
+    The rules of :func:`validate_data_dir` for one file, without the sort order, plus
+    what ``check_audio`` checks: every plain path names an existing non-empty file.
+    Raises :class:`DataDirError` naming the file, the line and the fix.
+    """
+    path = Path(path)
+    rows = _read_table(path, require_sorted=False)
+    _check_audio(path, rows)
+    return len(rows)
 
 
 def validate_data_dir(

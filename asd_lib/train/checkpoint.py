@@ -7,6 +7,7 @@
 
 Everything is loaded with ``torch.load(..., weights_only=True)``.
 """
+import io
 import os
 from pathlib import Path
 
@@ -16,9 +17,18 @@ from asd_lib.utils.fileio import atomic_write
 
 
 def save_atomic(obj, path) -> None:
-    """``torch.save`` to a temporary file beside ``path``, then rename onto it."""
+    """``torch.save`` to memory, then write the bytes to a temporary file beside ``path``
+    and rename it onto ``path``.
+
+    Serialising first keeps write errors plain: torch's archive writer turns an error of
+    the file it writes into a bare ``RuntimeError``, while here a full disk raises the
+    ``OSError`` of :func:`~asd_lib.utils.fileio.atomic_write` naming ``path``, with the
+    partial file removed and the previous ``path`` still loadable.
+    """
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
     with atomic_write(path, "wb") as f:
-        torch.save(obj, f)
+        f.write(buffer.getbuffer())
 
 
 def load_safe(path, map_location="cpu"):

@@ -53,6 +53,22 @@ def _check_keys(where: str, given: Dict[str, Any], cls) -> None:
         raise ConfigError(f"{where}: unknown key(s) {unknown}; allowed: {sorted(allowed)}")
 
 
+def _numeric_conf(where: str, conf: Any) -> Dict[str, Any]:
+    """Optimiser or scheduler arguments: text is read as a number (YAML 1.1 reads ``1e-4``,
+    written without a dot, as text) or is an error naming the key."""
+    if not isinstance(conf, dict):
+        raise ConfigError(f"{where}: expected a mapping, got {conf!r}")
+    checked = {}
+    for key, value in conf.items():
+        if isinstance(value, str):
+            try:
+                value = float(value)
+            except ValueError:
+                raise ConfigError(f"{where}.{key} must be a number, got {value!r}") from None
+        checked[key] = value
+    return checked
+
+
 def parse_stages(raw: Any) -> List[Stage]:
     """Validate the ``stages`` config value and turn it into :class:`Stage` objects."""
     if not isinstance(raw, list) or not raw:
@@ -76,6 +92,8 @@ def parse_stages(raw: Any) -> List[Stage]:
             if not isinstance(aug, dict) or set(aug) - {"name", "conf"} or "name" not in aug:
                 raise ConfigError(f"{where}.augments[{j}]: expected {{name: ..., conf: {{...}}}}")
         stage = Stage(**{**entry, "losses": losses})
+        stage.optim_conf = _numeric_conf(f"{where}.optim_conf", stage.optim_conf)
+        stage.scheduler_conf = _numeric_conf(f"{where}.scheduler_conf", stage.scheduler_conf)
         if not isinstance(stage.epochs, int) or stage.epochs < 1:
             raise ConfigError(f"{where}: epochs must be a positive integer, got {stage.epochs!r}")
         if not isinstance(stage.batch_size, int) or stage.batch_size < 1:

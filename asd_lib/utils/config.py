@@ -8,6 +8,7 @@ e.g. ``--model_conf '{table: liu8}'``. The resolved configuration is written bac
 experiment directory with the package version, and inference reads it from there.
 """
 import argparse
+import difflib
 from pathlib import Path
 from typing import Any, Dict, Optional, Sequence
 
@@ -75,22 +76,66 @@ class ConfigParser(configargparse.ArgumentParser):
         return super().parse_args(args, namespace)
 
     def apply_yaml_defaults(self, path) -> None:
+        """Set the parser defaults from the YAML file ``path``, each value checked against
+        its option: an unknown key or a value of the wrong type is a :class:`ConfigError`
+        naming the file and the key."""
         data = load_yaml(path)
-        dests = {a.dest: a for a in self._actions}
+        dests = {a.dest: a for a in self._actions if a.dest not in ("help", "config")}
+        values = {}
         for key, value in data.items():
-            if key == "config" or key not in dests:
-                known = ", ".join(sorted(d for d in dests if d not in ("help", "config")))
-                raise ConfigError(f"{path}: unknown key {key!r}; known keys: {known}")
-            action = dests[key]
-            if action.type is not None and isinstance(value, str) and action.type is not yaml_value:
-                value = action.type(value)
-            if action.type in (int, float) and isinstance(value, (int, float)):
-                value = action.type(value)
-            if action.type is str2bool and not isinstance(value, bool):
-                raise ConfigError(f"{path}: {key} must be true or false, got {value!r}")
-            if action.choices is not None and value not in action.choices:
-                raise ConfigError(f"{path}: {key} must be one of {list(action.choices)}, got {value!r}")
-        self.set_defaults(**{k: v for k, v in data.items()})
+            if key not in dests:
+                close = difflib.get_close_matches(str(key), dests, n=1, cutoff=0.75)
+                hint = f"did you mean {close[0]!r}? " if close else ""
+                raise ConfigError(f"{path}: unknown key {key!r}; {hint}known keys: "
+                                  f"{', '.join(sorted(dests))}")
+            values[key] = _check_value(path, key, value, dests[key])
+        self.set_defaults(**values)
+
+
+def _check_value(path, key: str, value: Any, action: argparse.Action) -> Any:
+    """``value`` of config key ``key`` converted to the option's type, or a ConfigError."""
+    kind = action.type
+    if kind is yaml_value or (value is None and action.default is None):
+        return value
+    if value is None:
+        raise ConfigError(f"{path}: {key} has no value; give one or remove the line")
+    if kind is str2bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"{path}: {key} must be true or false, got {value!r}")
+    if kind in (int, float):
+        number = _to_number(value, kind)
+        if number is None:
+            name = "an integer" if kind is int else "a number"
+            raise ConfigError(f"{path}: {key} must be {name}, got {value!r}")
+        value = number
+    elif kind is None and not isinstance(value, str):
+        raise ConfigError(f"{path}: {key} must be a string, got {value!r}")
+    elif kind is not None and isinstance(value, str):
+        try:
+            value = kind(value)
+        except (ValueError, TypeError, argparse.ArgumentTypeError) as exc:
+            raise ConfigError(f"{path}: {key}: {exc}") from exc
+    if action.choices is not None and value not in action.choices:
+        raise ConfigError(f"{path}: {key} must be one of {list(action.choices)}, got {value!r}")
+    return value
+
+
+def _to_number(value: Any, kind: type):
+    """``value`` as ``kind`` (int or float), or None. Numeric strings are accepted because
+    YAML 1.1 reads ``1e-4`` (no dot) as text; booleans and non-integral ints are not."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        try:
+            value = float(value) if kind is float else int(value)
+        except ValueError:
+            return None
+    if not isinstance(value, (int, float)):
+        return None
+    if kind is int and isinstance(value, float) and not value.is_integer():
+        return None
+    return kind(value)
 
 
 def save_config(args: argparse.Namespace, path) -> None:

@@ -1,0 +1,35 @@
+"""Fixtures of the fault suite: a trained toy experiment shared by the training,
+inference and checkpoint cases (two epochs, one thread: runs are bit-reproducible)."""
+import sys
+from pathlib import Path
+
+import pytest
+
+# tests/ on sys.path, whether pytest was given tests/ or tests/faults/: the toy data
+# set and config of the trainer tests are reused.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from test_train import make_dumped_set, write_config  # noqa: E402
+
+from asd_lib.bin import train  # noqa: E402
+from faultkit import EPOCHS  # noqa: E402
+
+
+class Experiment:
+    """A toy dumped set, its training config and a finished training run."""
+
+    def __init__(self, root: Path):
+        # 5 clips per class, 1 held out: 12 training clips, batches of 8 and 4.
+        self.data = make_dumped_set(root / "train", per_class=5)
+        self.config = write_config(root / "train.yaml", epochs=EPOCHS)
+        self.exp = root / "exp"
+        train.main(self.train_args(self.exp))
+
+    def train_args(self, exp_dir) -> list:
+        return ["--config", str(self.config), "--train_dir", str(self.data),
+                "--exp_dir", str(exp_dir), "--num_threads", "1", "--verbose", "0"]
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory):
+    return Experiment(tmp_path_factory.mktemp("trained"))

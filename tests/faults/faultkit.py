@@ -1,0 +1,96 @@
+"""Helpers shared by the fault tests: entry points in subprocesses, directory snapshots."""
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List
+
+import numpy as np
+import soundfile as sf
+
+from asd_lib.utils import fileio
+
+REPO = Path(__file__).resolve().parents[2]
+KILLPOINT = Path(__file__).resolve().parent / "killpoint.py"
+SR = 16000
+EPOCHS = 2  # of the shared toy training run (conftest.py)
+
+
+def entry_env() -> Dict[str, str]:
+    """Environment of an entry point run: one thread (results equal the in-process runs)."""
+    return {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
+
+
+def run_entry(module: str, args: List[str], cwd, timeout: int = 300) -> subprocess.CompletedProcess:
+    """``python -m <module> <args>`` to completion, output captured."""
+    return subprocess.run([sys.executable, "-m", module, *map(str, args)], cwd=cwd,
+                          env=entry_env(), capture_output=True, text=True, timeout=timeout)
+
+
+def run_killed_before_rename(target: str, module: str, args: List[str], cwd,
+                             timeout: int = 300) -> subprocess.CompletedProcess:
+    """Run ``module`` under :mod:`killpoint`: SIGKILL just before ``target`` is renamed
+    into place. Fails unless the process died of that signal."""
+    proc = subprocess.run([sys.executable, str(KILLPOINT), target, module, *map(str, args)],
+                          cwd=cwd, env=entry_env(), capture_output=True, text=True,
+                          timeout=timeout)
+    assert proc.returncode == -signal.SIGKILL, (proc.returncode, proc.stderr[-3000:])
+    return proc
+
+
+def kill_when(proc: subprocess.Popen, ready, timeout: float = 300) -> None:
+    """Poll ``ready()`` every millisecond while ``proc`` runs; SIGKILL ``proc`` as soon as
+    it holds. Fails if ``proc`` ends first or the time runs out."""
+    deadline = time.monotonic() + timeout
+    while not ready():
+        assert proc.poll() is None, f"ended ({proc.returncode}) before the kill point"
+        assert time.monotonic() < deadline, "the kill point was never reached"
+        time.sleep(0.001)
+    proc.kill()
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+
+
+def as_new_process(monkeypatch) -> None:
+    """Make the next in-process entry-point call behave like a new process: atomic_write
+    sweeps each directory of dead writers' temporary files once per process."""
+    monkeypatch.setattr(fileio, "_SWEPT_DIRS", set())
+
+
+def snapshot(directory) -> Dict[str, object]:
+    """Every entry under ``directory``: file bytes, or ``("link", target)`` for symlinks."""
+    directory = Path(directory)
+    state = {}
+    for path in sorted(directory.rglob("*")):
+        key = str(path.relative_to(directory))
+        if path.is_symlink():
+            state[key] = ("link", os.readlink(path))
+        elif path.is_file():
+            state[key] = path.read_bytes()
+    return state
+
+
+def temp_files(directory) -> List[str]:
+    """Names of the temporary files (``.<name>...tmp``) under ``directory``."""
+    return sorted(str(p.relative_to(directory)) for p in Path(directory).rglob(".*.tmp"))
+
+
+def write_wav(path, samples, sr: int = SR, subtype: str = "PCM_16") -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(path, samples, sr, subtype=subtype)
+    return path
+
+
+def write_scp(path, rows) -> Path:
+    """A Kaldi text file from ``(key, value)`` rows, in the order given."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f"{key} {value}\n" for key, value in rows))
+    return path
+
+
+def tone(freq: float, num: int, sr: int = SR, amp: float = 0.3) -> np.ndarray:
+    return amp * np.sin(2 * np.pi * freq * np.arange(num) / sr)

@@ -1,0 +1,110 @@
+"""Bad ``wav.scp`` files: each is caught by stage 1 (``validate_data_dir``) and again by
+stage 2 (``dump``, which checks its wav.scp first), with the line, the file and the fix,
+before anything is written; a path with spaces works end to end.
+
+Windows line endings are an error (``run dos2unix``), not silently accepted: a CR would
+otherwise end up inside paths and values.
+"""
+import subprocess
+import sys
+
+import kaldiio
+import numpy as np
+import pytest
+
+from asd_lib.bin import dump as dump_bin
+from asd_lib.data.datadir import DataDirError, validate_data_dir
+from asd_lib.utils.fileio import read_kv
+from faultkit import REPO, entry_env, run_entry, snapshot, write_scp, write_wav
+
+
+@pytest.fixture
+def data_dir(tmp_path):
+    """A data dir of three clips (keys a, b, c) whose wavs exist."""
+    data = tmp_path / "data" / "train"
+    wavs = [write_wav(tmp_path / "corpus" / f"{k}.wav", np.full(8, i, np.int16))
+            for i, k in enumerate("abc")]
+    write_scp(data / "wav.scp", zip("abc", wavs))
+    write_scp(data / "utt2machine", [(k, "fan") for k in "abc"])
+    write_scp(data / "utt2section", [(k, "id_00") for k in "abc"])
+    return data
+
+
+def both_stages_fail(tmp_path, data, message):
+    """Stage 1 and stage 2 both raise exactly ``message``; stage 2 writes nothing."""
+    with pytest.raises(DataDirError) as err:
+        validate_data_dir(data, check_audio=True)
+    assert str(err.value) == message
+    out = tmp_path / "dump"
+    with pytest.raises(DataDirError) as err:
+        dump_bin.main(["--wav_scp", str(data / "wav.scp"), "--out_prefix", str(out / "feats.1"),
+                       "--segment_sec", "0.0005", "--verbose", "0"])
+    assert str(err.value) == message
+    assert not out.exists()
+
+
+def test_missing_audio_file_names_the_line_and_the_file(tmp_path, data_dir):
+    missing = tmp_path / "corpus" / "b.wav"
+    missing.unlink()
+    scp = data_dir / "wav.scp"
+    both_stages_fail(tmp_path, data_dir,
+                     f"{scp}:2: audio file {missing} of 'b' does not exist; fix this line "
+                     "(or the corpus path in db.sh and re-run data preparation)")
+
+
+def test_duplicate_key_names_both_lines(tmp_path, data_dir):
+    scp = data_dir / "wav.scp"
+    lines = scp.read_text().splitlines(keepends=True)
+    scp.write_text("".join(lines + [lines[0]]))
+    message = (f"{scp}:4: duplicate key 'a' (also on line 1); keys must be unique "
+               "(remove one of the two lines or re-run data preparation)")
+    both_stages_fail(tmp_path, data_dir, message)
+    with pytest.raises(ValueError) as err:
+        read_kv(scp)
+    assert str(err.value) == message
+
+
+def test_windows_line_endings_ask_for_dos2unix(tmp_path, data_dir):
+    scp = data_dir / "wav.scp"
+    scp.write_bytes(scp.read_bytes().replace(b"\n", b"\r\n"))
+    both_stages_fail(tmp_path, data_dir,
+                     f"{scp}: Windows line endings (CR characters, the first on line 1): "
+                     f"run dos2unix {scp}")
+    with pytest.raises(ValueError) as err:
+        read_kv(scp)
+    assert str(err.value) == f"{scp}:1: Windows line ending (CR character); run dos2unix {scp}"
+
+
+def test_spaces_in_paths_work_through_validation_split_and_dump(tmp_path, monkeypatch):
+    """Kaldi's wav.scp value is the rest of the line: spaces in directories and names."""
+    clips = {f"fan-normal_id_00_{i:08d}": (np.arange(16) * (i + 1)).astype(np.int16)
+             for i in range(4)}
+    data = tmp_path / "data" / "train"
+    rows = [(utt, write_wav(tmp_path / "my corpus" / "fan id 00" / f"normal  {utt} .wav", x))
+            for utt, x in clips.items()]
+    write_scp(data / "wav.scp", rows)
+    write_scp(data / "utt2machine", [(utt, "fan") for utt in clips])
+    write_scp(data / "utt2section", [(utt, "id_00") for utt in clips])
+    shell_env = {**entry_env(), "PYTHON": sys.executable}
+    res = subprocess.run([REPO / "utils/validate_data_dir.sh", "--check-audio", "data/train"],
+                         cwd=tmp_path, env=shell_env, capture_output=True, text=True)
+    assert res.returncode == 0 and res.stdout == "validated data/train: 4 utterances\n", res.stderr
+    parts = ["dump/split/wav.1.scp", "dump/split/wav.2.scp"]
+    res = subprocess.run([REPO / "utils/split_scp.sh", "data/train/wav.scp", *parts],
+                         cwd=tmp_path, env=shell_env, capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    for n, part in enumerate(parts, 1):
+        res = run_entry("asd_lib.bin.dump", ["--wav_scp", part, "--out_prefix",
+                                             f"dump/split/feats.{n}", "--segment_sec", 16 / 16000],
+                        cwd=tmp_path)
+        assert res.returncode == 0, res.stderr
+    monkeypatch.chdir(tmp_path)  # the scp names its archive as given: dump/split/...
+    dumped = {}
+    for n in (1, 2):
+        dumped.update(kaldiio.load_scp(f"dump/split/feats.{n}.scp"))
+    assert sorted(dumped) == sorted(clips)
+    for utt, x in clips.items():
+        np.testing.assert_array_equal(dumped[utt], x)
+    assert sorted(snapshot(tmp_path / "dump")) == [  # complete outputs, no leftovers
+        "split/feats.1.ark", "split/feats.1.scp", "split/feats.2.ark", "split/feats.2.scp",
+        "split/wav.1.scp", "split/wav.2.scp"]

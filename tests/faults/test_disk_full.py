@@ -1,0 +1,146 @@
+"""A full disk while an output is written (simulated: the write raises ENOSPC part-way).
+
+The error names the file and the fix; the partial temporary file is removed; the
+previous file keeps its content: a training run stopped by a full disk resumes from its
+previous checkpoint and ends with exactly the weights of an uninterrupted run.
+"""
+import errno
+import logging
+import os
+from pathlib import Path
+
+import kaldiio
+import numpy as np
+import pytest
+import torch
+
+from asd_lib import inference
+from asd_lib.bin import infer, train
+from asd_lib.train.checkpoint import load_safe
+from asd_lib.utils.fileio import atomic_write
+from faultkit import EPOCHS, snapshot, temp_files
+
+
+class FillingDisk:
+    """A file whose disk holds only ``room`` more bytes: the write that passes that
+    point stores what fits, then raises ``OSError(ENOSPC)``."""
+
+    def __init__(self, f, room: int):
+        self._f, self._room = f, room
+
+    def write(self, data):
+        data = data if isinstance(data, str) else memoryview(data).cast("B")
+        if len(data) > self._room:
+            self._f.write(data[:self._room])
+            self._f.flush()
+            self._room = 0
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        self._room -= len(data)
+        return self._f.write(data)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._f.close()
+
+    def __getattr__(self, name):
+        return getattr(self._f, name)
+
+
+def fill_disk_on(monkeypatch, name: str, nth: int, room: int) -> dict:
+    """The ``nth`` temporary file of ``name`` opened by atomic_write fills the disk."""
+    real_fdopen, seen = os.fdopen, {"count": 0}
+
+    def fdopen(fd, *args, **kwargs):
+        f = real_fdopen(fd, *args, **kwargs)
+        if isinstance(fd, int) and Path(os.readlink(f"/proc/self/fd/{fd}")).name.startswith(
+                f".{name}."):
+            seen["count"] += 1
+            if seen["count"] == nth:
+                return FillingDisk(f, room)
+        return f
+
+    monkeypatch.setattr(os, "fdopen", fdopen)
+    return seen
+
+
+def no_space_message(path) -> str:
+    return (f"[Errno {errno.ENOSPC}] {path}: cannot write it (No space left on device); the "
+            f"partial file was removed and any previous {Path(path).name} is unchanged: free "
+            "disk space (or quota) and re-run the same command")
+
+
+def test_atomic_write_keeps_the_previous_file(tmp_path, monkeypatch):
+    path = tmp_path / "utt2score"
+    path.write_text("a 1.0\n")
+    fill_disk_on(monkeypatch, "utt2score", 1, room=10)
+    with pytest.raises(OSError) as err:
+        with atomic_write(path) as f:
+            f.write("a 2.0\nb 3.0\n" * 4)
+    assert err.value.errno == errno.ENOSPC and str(err.value) == no_space_message(path)
+    assert path.read_text() == "a 1.0\n" and temp_files(tmp_path) == []
+
+
+def test_full_disk_during_a_checkpoint_write_then_resume(trained, tmp_path, monkeypatch, caplog):
+    exp = tmp_path / "exp"
+    monkeypatch.setattr(train, "setup_logging", lambda verbose: None)  # keep caplog's handler
+    with monkeypatch.context() as full_disk, pytest.raises(OSError) as err:
+        # The checkpoint after the last epoch fails half-way (its first 64 KiB fit).
+        seen = fill_disk_on(full_disk, "checkpoint.pth", EPOCHS, room=1 << 16)
+        train.main(trained.train_args(exp))
+    assert seen["count"] == EPOCHS
+    assert err.value.errno == errno.ENOSPC
+    assert str(err.value) == no_space_message(exp / "checkpoint.pth")
+    assert temp_files(exp) == []
+    # The previous checkpoint is whole: it loads and says where to resume.
+    state = load_safe(exp / "checkpoint.pth")
+    assert state["global_epoch"] == EPOCHS - 1 and len(state["history"]) == EPOCHS - 1
+    assert (exp / "latest.pth").resolve().name == f"epoch{EPOCHS - 1}.pth"
+
+    with caplog.at_level(logging.INFO):
+        train.main(trained.train_args(exp))
+    assert any(m.startswith(f"resuming from {exp / 'checkpoint.pth'}: stage 0 (arcface), at "
+                            f"the end of global epoch {EPOCHS - 1}") for m in caplog.messages)
+    for name in ("latest.pth", "checkpoint.pth"):
+        resumed, full = torch.load(exp / name, weights_only=True), \
+            torch.load(trained.exp / name, weights_only=True)
+        for part in ("model", "head"):
+            for key, value in full[part].items():
+                assert torch.equal(value, resumed[part][key]), (name, key)
+    assert len((exp / "train_history.csv").read_text().splitlines()) == 1 + EPOCHS
+
+
+def save_ark_fills_disk(monkeypatch, after: int) -> None:
+    """kaldiio's save_ark (every name it is used under) stores ``after`` entries, then the
+    next one hits a full disk."""
+    real, calls = kaldiio.matio.save_ark, {"n": 0}
+
+    def save_ark(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] > after:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real(*args, **kwargs)
+
+    for module in (kaldiio, kaldiio.matio, kaldiio.highlevel):
+        monkeypatch.setattr(module, "save_ark", save_ark)
+
+
+def test_full_disk_while_writing_embeddings_keeps_the_previous_ones(trained, tmp_path,
+                                                                     monkeypatch):
+    out = tmp_path / "out"
+    args = ["--exp_dir", str(trained.exp), "--data_dir", str(trained.data), "--out_dir", str(out),
+            "--num_threads", "1", "--verbose", "0"]
+    infer.main(args + ["--checkpoint", "epoch1"])
+    before = snapshot(out)
+    old = kaldiio.load_scp(str(out / "embeddings.scp"))
+    old = {utt: old[utt] for utt in old}
+    save_ark_fills_disk(monkeypatch, after=3)
+    with pytest.raises(OSError) as err:
+        infer.main(args + ["--checkpoint", "latest"])
+    assert str(err.value) == no_space_message(out / "embeddings.ark")
+    assert snapshot(out) == before and temp_files(out) == []
+    table = kaldiio.load_scp(str(out / "embeddings.scp"))
+    for utt, vector in old.items():
+        np.testing.assert_array_equal(table[utt], vector)
+    assert inference.read_embeddings(out / "embeddings.scp", list(old)).shape == (len(old), 128)
