@@ -226,3 +226,19 @@ def test_resume_with_changed_config_is_refused(tmp_path, dumped):
     with pytest.raises(ConfigError, match="changed: stages"):
         train.main(["--config", str(write_config(tmp_path / "b.yaml", epochs=1, lr=5e-3)),
                     "--train_dir", str(dumped), "--exp_dir", str(exp)])
+
+
+def test_config_of_an_older_version_without_new_options_still_resumes(tmp_path, dumped):
+    """Options added later (absent from an older config.yaml) count as unchanged while they
+    keep their defaults; a non-default value is a change."""
+    exp = tmp_path / "exp"
+    args = ["--config", str(write_config(tmp_path / "a.yaml", epochs=1)), "--train_dir",
+            str(dumped), "--exp_dir", str(exp)]
+    train.main(args)
+    saved = yaml.safe_load((exp / "config.yaml").read_text())
+    for key in ("ema_decay", "backend", "backend_conf", "split_by", "split_overrides"):
+        del saved[key]
+    (exp / "config.yaml").write_text(yaml.safe_dump(saved))
+    train.main(args)  # nothing changed: resumes (and finds the run complete)
+    with pytest.raises(ConfigError, match="changed: ema_decay"):
+        train.main(args + ["--ema_decay", "0.5"])

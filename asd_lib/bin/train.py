@@ -71,8 +71,11 @@ def check_resume_compatible(args, path: Path) -> None:
         return
     saved = read_saved_config(path)
     current = {k: v for k, v in vars(args).items() if k != "config"}
+    # An option added by a later version is absent from older configs: unchanged when it
+    # still has its default (the behaviour the older version had).
+    defaults = vars(get_parser().parse_args(["--train_dir", "-", "--exp_dir", "-"]))
     changed = sorted(k for k in set(saved) | set(current)
-                     if k not in RUNTIME_KEYS and saved.get(k) != current.get(k))
+                     if k not in RUNTIME_KEYS and saved.get(k, defaults.get(k)) != current.get(k))
     if changed:
         raise ConfigError(
             f"{path}: this experiment was started with a different configuration "
