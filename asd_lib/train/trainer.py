@@ -345,8 +345,12 @@ class Trainer:
         load_weights(self.model, state["model"], "model", path)
         if self.head is not None:
             load_weights(self.head, state["head"], "head", path)
-        load_weights(self.loss_modules, state["losses"], "loss-term", path)
+        # (checkpoints of older versions have no loss-term modules, EMA or partial epoch)
+        load_weights(self.loss_modules, state.get("losses", {}), "loss-term", path)
         if self.ema is not None:
+            if not state.get("ema"):
+                raise ValueError(f"{path}: has no EMA weights but ema_decay is set; the "
+                                 "checkpoint was made with another config: retrain")
             self.ema.load_state_dicts(state["ema"])
         self.best_loss = state["best_loss"]
         self.history = list(state["history"])
