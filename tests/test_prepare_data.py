@@ -181,7 +181,7 @@ def test_missing_corpus_and_machine(tmp_path):
 def test_duplicate_utterance_ids(tmp_path):
     clip = dcase2020.Clip("fan-normal_id_00_00000000", tmp_path / "a.wav", "fan", "id_00", "normal")
     with pytest.raises(ValueError, match="duplicate utterance id 'fan-normal_id_00_00000000' in set train"):
-        dcase2020._check_unique("train", [clip, clip._replace(path=tmp_path / "b.wav")])
+        dcase2020.check_unique("train", [clip, clip._replace(path=tmp_path / "b.wav")])
 
 
 @pytest.mark.parametrize("text,message", [

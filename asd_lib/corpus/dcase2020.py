@@ -233,7 +233,7 @@ class Clip(NamedTuple):
     label: Optional[str]  # normal / anomaly / None (unlabelled eval test)
 
 
-def _visible_entries(directory: Path) -> List[Path]:
+def visible_entries(directory: Path) -> List[Path]:
     """Entries of a directory without hidden files (.DS_Store, AppleDouble ``._x.wav``) and
     the ``__MACOSX`` folder that some zip tools add."""
     return sorted(
@@ -241,7 +241,7 @@ def _visible_entries(directory: Path) -> List[Path]:
     )
 
 
-def _check_wav(path: Path) -> None:
+def check_wav(path: Path) -> None:
     """Reject a 0-byte, unreadable or 0-sample wav (header read with soundfile.info)."""
     fix = "re-extract the archive (or re-run stage 0) or delete the file"
     if path.stat().st_size == 0:
@@ -257,7 +257,7 @@ def _check_wav(path: Path) -> None:
 def _scan_dir(directory: Path, machine: str, pattern: re.Pattern, ids: Sequence[str]) -> List[Clip]:
     """List the wavs of one official folder, checking names, machine IDs and headers."""
     clips = []
-    for path in _visible_entries(directory):
+    for path in visible_entries(directory):
         if not path.name.lower().endswith(".wav"):
             logger.debug("ignoring non-wav file %s", path)
             continue
@@ -273,7 +273,7 @@ def _scan_dir(directory: Path, machine: str, pattern: re.Pattern, ids: Sequence[
                 f"{path}: machine ID {section} is not an ID of {directory} (expected one of "
                 f"{', '.join(ids)}); was the file copied into the wrong folder?"
             )
-        _check_wav(path)
+        check_wav(path)
         label = "normal" if pattern is TRAIN_NAME else match.groupdict().get("label")
         utt = f"{machine}-{path.name[:-len('.wav')]}"
         clips.append(Clip(utt, path.resolve(), machine, f"id_{section}", label))
@@ -284,7 +284,7 @@ def _scan_dir(directory: Path, machine: str, pattern: re.Pattern, ids: Sequence[
 
 def _machine_dirs(parent: Path) -> List[str]:
     """Machine-type folders under dev_data/ or eval_data/; unknown folders are an error."""
-    names = [p.name for p in _visible_entries(parent) if p.is_dir()]
+    names = [p.name for p in visible_entries(parent) if p.is_dir()]
     extra = sorted(set(names) - set(MACHINE_TYPES))
     if extra:
         raise ValueError(
@@ -344,11 +344,11 @@ def collect_sets(
     without_eval_test = []
     for m in machines:
         dev, ev = corpus / DEV_DIR / m, corpus / EVAL_DIR / m
-        sets["train"] += _scan_dir(_need_dir(dev / "train"), m, TRAIN_NAME, DEV_IDS[m])
-        sets["dev_test"] += _scan_dir(_need_dir(dev / "test"), m, DEV_TEST_NAME, DEV_IDS[m])
+        sets["train"] += _scan_dir(need_dir(dev / "train"), m, TRAIN_NAME, DEV_IDS[m])
+        sets["dev_test"] += _scan_dir(need_dir(dev / "test"), m, DEV_TEST_NAME, DEV_IDS[m])
         if use_additional:
             hint = "download the additional training set or pass --use_additional false"
-            sets["train"] += _scan_dir(_need_dir(ev / "train", hint), m, TRAIN_NAME, EVAL_IDS[m])
+            sets["train"] += _scan_dir(need_dir(ev / "train", hint), m, TRAIN_NAME, EVAL_IDS[m])
         if (ev / "test").is_dir():
             sets["eval_test"] += _scan_dir(ev / "test", m, EVAL_TEST_NAME, EVAL_IDS[m])
         else:
@@ -365,17 +365,17 @@ def collect_sets(
         else:
             logger.info("%s not found: eval_test gets no utt2label", eval_list)
     for name, clips in sets.items():
-        _check_unique(name, clips)
+        check_unique(name, clips)
     return sets
 
 
-def _need_dir(directory: Path, hint: str = CORPUS_HINT) -> Path:
+def need_dir(directory: Path, hint: str = CORPUS_HINT) -> Path:
     if not directory.is_dir():
         raise ValueError(f"{directory}: folder missing; {hint}")
     return directory
 
 
-def _check_unique(set_name: str, clips: List[Clip]) -> None:
+def check_unique(set_name: str, clips: List[Clip]) -> None:
     first: Dict[str, Path] = {}
     for clip in clips:
         if clip.utt in first:

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
 from asd_lib.corpus.dcase2020 import (
-    RemoteFile, _check_unique, _check_wav, _need_dir, _visible_entries,
+    RemoteFile, check_unique, check_wav, need_dir, visible_entries,
 )
 from asd_lib.corpus.download import check_zip
 from asd_lib.utils.fileio import atomic_write, write_kv
@@ -248,7 +248,7 @@ class Clip(NamedTuple):
 def _wavs(directory: Path) -> List[Path]:
     """The ``.wav`` entries of an official folder (hidden files and other files skipped)."""
     paths = []
-    for path in _visible_entries(directory):
+    for path in visible_entries(directory):
         if path.name.lower().endswith(".wav"):
             paths.append(path)
         else:
@@ -277,7 +277,7 @@ def _scan_named(directory: Path, machine: str, split: str) -> List[Clip]:
                              f"{', '.join(SECTIONS)}); was the file copied from another year?")
         if split == "train" and clip.label != "normal":
             raise ValueError(f"{path}: an anomalous clip in a training folder; remove it")
-        _check_wav(path)
+        check_wav(path)
         clips.append(Clip(f"{machine}-{path.name[:-len('.wav')]}", path.resolve(), machine,
                           f"section_{clip.section}", clip.domain, clip.attr, clip.label))
     return clips
@@ -292,7 +292,7 @@ def _scan_eval_test(directory: Path, machine: str) -> List[Clip]:
             raise _bad_name(path, "section_00_NNNN.wav")
         if match["section"] not in SECTIONS:
             raise ValueError(f"{path}: section {match['section']} is not a DCASE 2024 section")
-        _check_wav(path)
+        check_wav(path)
         clips.append(Clip(f"{machine}-{path.name[:-len('.wav')]}", path.resolve(), machine,
                           f"section_{match['section']}", None, None, None))
     return clips
@@ -324,7 +324,7 @@ def _label_eval_test(eval_list: Path, clips: List[Clip]) -> List[Clip]:
 
 def _machine_dirs(parent: Path, expected: Sequence[str]) -> List[str]:
     """Machine-type folders under dev_data/ or eval_data/; unknown folders are an error."""
-    names = [p.name for p in _visible_entries(parent) if p.is_dir()]
+    names = [p.name for p in visible_entries(parent) if p.is_dir()]
     wrong = sorted(set(names) - set(expected))
     if wrong:
         other = sorted(set(wrong) & set(MACHINE_TYPES))
@@ -361,13 +361,13 @@ def collect_sets(corpus_dir, use_additional: bool = True, machines: Optional[Seq
     without_eval_test = []
     for m in machines:
         if m in DEV_TYPES:
-            sets["train"] += _scan_named(_need_dir(dev / m / "train"), m, "train")
-            sets["dev_test"] += _scan_named(_need_dir(dev / m / "test"), m, "test")
+            sets["train"] += _scan_named(need_dir(dev / m / "train"), m, "train")
+            sets["dev_test"] += _scan_named(need_dir(dev / m / "test"), m, "test")
             continue
         if use_additional:
             hint = "download the additional training set or pass --use_additional false"
             target = "eval_train" if separate_eval_train else "train"
-            sets[target] += _scan_named(_need_dir(ev / m / "train", hint), m, "train")
+            sets[target] += _scan_named(need_dir(ev / m / "train", hint), m, "train")
         if (ev / m / "test").is_dir():
             sets["eval_test"] += _scan_eval_test(ev / m / "test", m)
         else:
@@ -385,7 +385,7 @@ def collect_sets(corpus_dir, use_additional: bool = True, machines: Optional[Seq
         raise ValueError(f"{corpus}: no training clips for {', '.join(machines)}; the additional "
                          "training set is needed for evaluation types (--use_additional true)")
     for name, clips in sets.items():
-        _check_unique(name, clips)
+        check_unique(name, clips)
     return sets
 
 
