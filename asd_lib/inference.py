@@ -27,13 +27,13 @@ from typing import Dict, List, Optional
 import kaldiio
 import numpy as np
 import torch
-from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from asd_lib.backends import BACKENDS
 from asd_lib.backends.neg_log_prob import neg_log_prob
 from asd_lib.backends.threshold import gamma_threshold
 from asd_lib.data.dataset import DumpedSet, WaveformDataset
+from asd_lib.data.loader import make_loader
 from asd_lib.metrics import dcase2020, dcase2024
 from asd_lib.models.attr_text import clip_texts
 from asd_lib.train.checkpoint import load_safe, load_weights
@@ -118,13 +118,14 @@ def embed_and_score(trained: TrainedModel, locations: List[str], labels: List[in
     """Embeddings ``[N, E]`` (patch embeddings averaged) and forward-pass scores ``[N]``
     (``None`` when ``score`` is an embedding back-end) for clips at ark ``locations``;
     ``texts`` are the clips' attribute texts for models that take them."""
-    loader = DataLoader(WaveformDataset(locations, labels), batch_size=batch_size,
-                        shuffle=False, num_workers=num_workers)
+    loader = make_loader(WaveformDataset(locations, labels), batch_size=batch_size,
+                         num_workers=num_workers, device=trained.device)
     scorer = FORWARD_SCORES.get(score)
     margin = trained.config.get("score_margin", True)
     embeddings, scores = [], []
     for wave, label, item in tqdm(loader, desc="inference", disable=not progress_enabled()):
-        wave, label = wave.to(trained.device), label.to(trained.device)
+        wave = wave.to(trained.device, non_blocking=True)
+        label = label.to(trained.device, non_blocking=True)
         kwargs = {} if texts is None else {"attributes": [texts[j] for j in item.tolist()]}
         out = as_output(trained.model(wave, **kwargs))
         embedding = out["embedding"]
@@ -132,12 +133,13 @@ def embed_and_score(trained: TrainedModel, locations: List[str], labels: List[in
             logits = None
             if trained.head is not None:
                 logits = trained.head(embedding, label if margin else None).float()
-            scores.append(scorer(out, logits, label).float().cpu())
+            scores.append(scorer(out, logits, label).float())
         if embedding.dim() == 3:
             embedding = embedding.mean(1)
-        embeddings.append(embedding.float().cpu())
-    embeddings = torch.cat(embeddings).numpy()
-    return embeddings, (torch.cat(scores).numpy().astype(np.float64) if scores else None)
+        embeddings.append(embedding.float())
+    loader.close()
+    embeddings = torch.cat(embeddings).cpu().numpy()  # one device-to-host copy at the end
+    return embeddings, (torch.cat(scores).cpu().numpy().astype(np.float64) if scores else None)
 
 
 def group_keys(data: DumpedSet) -> List[tuple]:

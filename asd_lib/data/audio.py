@@ -14,9 +14,11 @@ value and 16-bit files (read as int16 directly) round-trip bit for bit.
 
 The archive holds each clip as a NumPy ``.npy`` object (kaldiio ``write_function="numpy"``),
 which keeps the int16 dtype; Kaldi's own binary matrices are float-only.
-``kaldiio.load_scp(scp)[utt]`` and ``kaldiio.load_mat("ark:offset")`` return the array.
+``kaldiio.load_scp(scp)[utt]`` and ``kaldiio.load_mat("ark:offset")`` return the array;
+:func:`read_npy_entry` reads the same array with two ``pread`` calls and no extra copy.
 """
 import contextlib
+import functools
 import io
 import logging
 import os
@@ -24,7 +26,7 @@ import struct
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Optional, Tuple
+from typing import Optional, Tuple
 
 import kaldiio
 import numpy as np
@@ -35,12 +37,23 @@ from asd_lib.utils.fileio import atomic_write, read_kv
 from asd_lib.utils.log import progress_enabled
 
 INT16_SCALE = 32768.0
+# Sample formats that convert to int16 without rounding (8-bit codes scale exactly).
+EXACT_SUBTYPES = ("PCM_16", "PCM_U8", "PCM_S8")
 SHORT_CLIP_MODES = ("tile", "pad")
 _RIFF_UNKNOWN_SIZE = 0xFFFFFFFF
+NPY_ENTRY_TAG = b"NPY"
+_NPY_MAGIC = b"\x93NUMPY"
+# First read of an entry: tag, length field and .npy header fit in this (a 1-D int16
+# clip needs 3 + 1 + 3 + 128 bytes); a longer header is read again at its full size.
+_ENTRY_PREFIX_BYTES = 512
 
 
 class AudioError(ValueError):
     """A wav that cannot be used; the message names the file and the fix."""
+
+
+class NotNpyEntryError(ValueError):
+    """An ark entry that is not a NumPy object (e.g. a Kaldi binary matrix)."""
 
 
 @dataclass(frozen=True)
@@ -69,9 +82,9 @@ def read_wav(path, target_sr: int = 16000) -> np.ndarray:
 def read_wav_with_info(path, target_sr: int = 16000) -> Tuple[np.ndarray, WavInfo]:
     """Like :func:`read_wav`, also returning the file's own rate, channels and subtype."""
     name = str(path)
-    with _open_source(name) as fileobj:
+    with _open_source(name) as source:
         try:
-            with sf.SoundFile(fileobj) as snd:
+            with sf.SoundFile(source, closefd=False) as snd:
                 info = WavInfo(snd.samplerate, snd.channels, snd.subtype)
                 dtype = "int16" if snd.subtype == "PCM_16" else "float64"
                 frames = snd.read(dtype=dtype, always_2d=True)
@@ -92,6 +105,8 @@ def read_wav_with_info(path, target_sr: int = 16000) -> Tuple[np.ndarray, WavInf
         )
     if info.num_channels > 1:
         logging.info("%s: %d channels, kept the first", name, info.num_channels)
+    if info.subtype not in EXACT_SUBTYPES:
+        logging.info("%s: %s samples rounded to 16 bits", name, info.subtype)
     samples = np.ascontiguousarray(frames[:, 0])
     if info.sample_rate != target_sr:
         logging.info("%s: resampled %d -> %d Hz", name, info.sample_rate, target_sr)
@@ -183,9 +198,118 @@ def dump_wav_scp(
     return stats
 
 
+@dataclass(frozen=True)
+class NpyEntry:
+    """Where and what the array of one NumPy ark entry is."""
+
+    data_offset: int  # file offset of the raw data
+    shape: Tuple[int, ...]
+    dtype: np.dtype
+    fortran: bool
+
+    @property
+    def nbytes(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64)) * self.dtype.itemsize
+
+
+def locate_npy_entry(fd: int, offset: int, name: str = "ark") -> NpyEntry:
+    """Parse the NumPy object that :func:`dump_wav_scp` wrote at ``offset`` of an archive.
+
+    ``fd`` is an open file descriptor and ``offset`` the scp offset. kaldiio's entry is
+    ``b"NPY"``, one byte ``n``, the ``.npy`` file's length as ``n`` little-endian bytes,
+    then the ``.npy`` file (NumPy format 1.0 or 2.0: magic, version, header length,
+    header dict, raw data). One ``pread`` of the first bytes; another kind of entry
+    raises :class:`NotNpyEntryError`. ``name`` only labels error messages.
+    """
+    prefix = os.pread(fd, _ENTRY_PREFIX_BYTES, offset)
+    npy_start, data_start = _npy_entry_bounds(prefix, offset, name)
+    if data_start > len(prefix):
+        prefix = os.pread(fd, data_start, offset)
+        if len(prefix) < data_start:
+            raise _truncated(name, offset)
+    try:
+        shape, fortran, dtype = _parse_npy_header(prefix[npy_start:data_start])
+    except ValueError as err:
+        raise ValueError(f"{name}:{offset}: {err}; re-run stage 2 (dump)") from err
+    entry = NpyEntry(offset + data_start, shape, dtype, fortran)
+    npy_length = int.from_bytes(prefix[4:npy_start], "little")
+    if data_start - npy_start + entry.nbytes != npy_length:
+        raise ValueError(
+            f"{name}:{offset}: the .npy header ({dtype}, shape {shape}) does not match the "
+            f"entry length {npy_length}; the archive is corrupt: re-run stage 2 (dump)"
+        )
+    return entry
+
+
+def read_npy_data(fd: int, entry: NpyEntry, out: np.ndarray, name: str = "ark") -> None:
+    """Copy the entry's raw data into ``out`` (C-contiguous, ``entry.nbytes`` bytes), straight
+    from the page cache with one ``os.preadv``, which releases the GIL. ``pread`` never
+    moves a file position, so threads and forked processes may share ``fd``."""
+    if out.nbytes != entry.nbytes or not out.flags.c_contiguous:
+        raise ValueError(f"{name}: a buffer of {out.nbytes} contiguous bytes cannot take an "
+                         f"entry of {entry.nbytes}")
+    if not entry.nbytes:
+        return
+    if os.preadv(fd, [memoryview(out).cast("B")], entry.data_offset) != out.nbytes:
+        raise _truncated(name, entry.data_offset)
+
+
+def read_npy_entry(fd: int, offset: int, name: str = "ark") -> np.ndarray:
+    """The array of the NumPy ark entry at ``offset`` (a fresh array, read with two
+    ``pread`` calls and no intermediate buffer); equals ``kaldiio.load_mat(f"{name}:{offset}")``."""
+    entry = locate_npy_entry(fd, offset, name)
+    flat = np.empty(int(np.prod(entry.shape, dtype=np.int64)), dtype=entry.dtype)
+    read_npy_data(fd, entry, flat, name)
+    return flat.reshape(entry.shape, order="F" if entry.fortran else "C")
+
+
+def _npy_entry_bounds(prefix: bytes, offset: int, name: str) -> Tuple[int, int]:
+    """Byte positions (from the entry start) of the ``.npy`` file and of its data."""
+    if len(prefix) < 4:
+        raise _truncated(name, offset)
+    if prefix[:3] != NPY_ENTRY_TAG:
+        raise NotNpyEntryError(f"{name}:{offset}: not a NumPy ark entry (starts {prefix[:8]!r})")
+    npy_start = 4 + prefix[3]
+    if len(prefix) < npy_start + 12:
+        raise _truncated(name, offset)
+    if prefix[npy_start:npy_start + 6] != _NPY_MAGIC:
+        raise ValueError(f"{name}:{offset}: the entry holds no .npy file; the archive is "
+                         "corrupt or the scp offset is wrong: re-run stage 2 (dump)")
+    major = prefix[npy_start + 6]
+    if major == 1:
+        header_length = struct.unpack_from("<H", prefix, npy_start + 8)[0]
+        return npy_start, npy_start + 10 + header_length
+    if major == 2:
+        header_length = struct.unpack_from("<I", prefix, npy_start + 8)[0]
+        return npy_start, npy_start + 12 + header_length
+    raise ValueError(f"{name}:{offset}: .npy format version {major} is not supported (1 or "
+                     "2 expected); re-run stage 2 (dump) with this version of asd_lib")
+
+
+@functools.lru_cache(maxsize=64)
+def _parse_npy_header(header: bytes) -> Tuple[Tuple[int, ...], bool, np.dtype]:
+    """(shape, Fortran order, dtype) of a ``.npy`` header; every clip of one dump shares
+    the same header bytes, so the cache turns the per-item parse into a dict look-up."""
+    stream = io.BytesIO(header)
+    major, _ = np.lib.format.read_magic(stream)
+    read_header = (np.lib.format.read_array_header_1_0 if major == 1
+                   else np.lib.format.read_array_header_2_0)
+    shape, fortran, dtype = read_header(stream)
+    if dtype.hasobject:
+        raise ValueError(f"the .npy entry holds Python objects ({dtype}), not a plain array")
+    return shape, fortran, dtype
+
+
+def _truncated(name: str, offset: int) -> ValueError:
+    return ValueError(f"{name}:{offset}: the archive ends inside this entry (truncated); "
+                      "re-run stage 2 (dump)")
+
+
 @contextlib.contextmanager
 def _open_source(name: str):
-    """Yield a binary file object for a path or for the stdout of a ``cmd |`` entry."""
+    """Yield what libsndfile reads: an open file descriptor for a path (read natively,
+    without the Python callback per read that a file object costs: a quarter less CPU
+    per 10 s clip), or a file object holding the stdout of a ``cmd |`` entry."""
     if name.rstrip().endswith("|"):
         command = name.rstrip()[:-1].strip()
         proc = subprocess.run(command, shell=True, capture_output=True)
@@ -200,39 +324,39 @@ def _open_source(name: str):
         yield io.BytesIO(proc.stdout)
         return
     try:
-        fileobj = open(name, "rb")
+        fd = os.open(name, os.O_RDONLY)
     except OSError as err:
         raise AudioError(
             f"{name}: cannot open ({err.strerror}); fix the path in wav.scp "
             "or re-run data preparation"
         ) from err
-    with fileobj:
-        if os.fstat(fileobj.fileno()).st_size == 0:
+    try:
+        total = os.fstat(fd).st_size
+        if total == 0:
             raise AudioError(
                 f"{name}: the file is empty (0 bytes); re-extract or re-download it, "
                 "or remove it from wav.scp"
             )
-        _check_riff_data_complete(fileobj, name)
-        yield fileobj
+        _check_riff_data_complete(fd, total, name)
+        yield fd
+    finally:
+        os.close(fd)
 
 
-def _check_riff_data_complete(fileobj: BinaryIO, name: str) -> None:
+def _check_riff_data_complete(fd: int, total: int, name: str) -> None:
     """Fail when a RIFF/WAVE ``data`` chunk declares more bytes than the file holds.
 
     libsndfile reads such a file without error, silently returning the samples that
     are present. The layout walked here is the RIFF chunk list of the Microsoft WAVE
     format (``"RIFF" size "WAVE"``, then ``id size payload`` chunks padded to even size);
-    other containers are left to libsndfile.
+    other containers are left to libsndfile. ``pread`` leaves the file position at 0.
     """
-    total = os.fstat(fileobj.fileno()).st_size
-    head = fileobj.read(12)
-    fileobj.seek(0)
+    head = os.pread(fd, 12, 0)
     if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
         return
     position = 12
     while position + 8 <= total:
-        fileobj.seek(position)
-        chunk_id, size = struct.unpack("<4sI", fileobj.read(8))
+        chunk_id, size = struct.unpack("<4sI", os.pread(fd, 8, position))
         if chunk_id == b"data":
             present = total - position - 8
             if size != _RIFF_UNKNOWN_SIZE and size > present:
@@ -242,7 +366,6 @@ def _check_riff_data_complete(fileobj: BinaryIO, name: str) -> None:
                 )
             break
         position += 8 + size + (size & 1)
-    fileobj.seek(0)
 
 
 def _as_float(samples: np.ndarray) -> np.ndarray:

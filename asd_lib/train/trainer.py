@@ -25,13 +25,13 @@ from typing import Dict, List, Optional
 import numpy as np
 import torch
 import yaml
-from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from torch import nn
 
 from asd_lib.data.augment import AUGMENTS
 from asd_lib.data.dataset import DumpedSet, WaveformDataset
+from asd_lib.data.loader import make_loader
 from asd_lib.data.samplers import SAMPLERS
 from asd_lib.losses import HEADS, OBJECTIVES
 from asd_lib.models import MODELS
@@ -240,13 +240,13 @@ class Trainer:
         done = partial["batches_done"] if partial else 0
         dataset = WaveformDataset([self.locations[i] for i in indices],
                                   [self.labels[i] for i in indices])
-        loader = DataLoader(dataset, num_workers=self.args.num_workers,
-                            batch_sampler=SkipBatches(self._batches(indices, stage, train, generator), done),
-                            pin_memory=self.device.type == "cuda")
+        loader = make_loader(dataset, num_workers=self.args.num_workers, device=self.device,
+                             batch_sampler=SkipBatches(self._batches(indices, stage, train,
+                                                                     generator), done))
         augments = [AUGMENTS.build(a["name"], **a.get("conf", {})) for a in stage.augments]
         self.system.train(train)
         totals = torch.zeros(3, dtype=torch.float64, device=self.device)  # loss, correct, count
-        batches = iter(loader)  # (creating the iterator draws from the RNG, so restore after)
+        batches = iter(loader)
         if partial:
             totals += torch.as_tensor(partial["totals"], dtype=torch.float64, device=self.device)
             torch.set_rng_state(partial["rng"])
@@ -274,6 +274,7 @@ class Trainer:
                 if train and self._should_stop():
                     raise Interrupted({"batches_done": b, "totals": totals.tolist(),
                                        "rng": torch.get_rng_state()})
+        loader.close()
         totals = all_reduce_sum(totals, self.ctx).tolist()
         return {"loss": totals[0] / totals[2], "acc": totals[1] / totals[2]}
 

@@ -146,8 +146,6 @@ def test_24bit_is_rounded_to_int16(tmp_path, dump_logged):
     np.testing.assert_array_equal(clip, [0x1234, 0x1235, -0x1234, -0x1234, 32767, -32768, 0])
 
 
-@pytest.mark.xfail(strict=True, reason="needs the audio.py patch of the faults report "
-                   "(log lossy 24-bit/float -> int16 conversions)")
 def test_24bit_rounding_is_logged(tmp_path, dump_logged):
     wav = write_wav(tmp_path / "s24.wav", (PCM24 * 256).astype(np.int32), subtype="PCM_24")
     _, log = dump_logged(wav, len(PCM24))

@@ -1,0 +1,192 @@
+"""The whole benchmark: corpus, measurements, table rows and the schedule estimate."""
+import logging
+import math
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from typing import List, Optional, Tuple
+
+import torch
+
+from asd_lib.bench.corpus import NUM_IDS, SAMPLE_RATE, BenchCorpus, make_corpus, replicate
+from asd_lib.bench.datapath import dump_rates, loader_rates
+from asd_lib.bench.estimate import GpuSpec, Schedule, check_inputs, estimate_schedule
+from asd_lib.bench.memory import EpochSpec, epoch_peak_rss
+from asd_lib.bench.report import Row
+from asd_lib.bench.steps import (build_setup, inference_rates, precision_rates,
+                                 resident_batches, train_rates)
+from asd_lib.data.dataset import WaveformDataset
+from asd_lib.data.loader import make_loader
+
+# Targets on the ratios (issue 6): what a data path that never starves the GPU needs.
+TARGETS = {
+    "loader": (">=", 20.0),
+    "train_step": (">=", 0.9),
+    "dump": (">=", 0.7),
+    "inference": (">=", 5.0),
+    "memory": ("<=", 1.3),
+}
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    """Sizes and settings of one benchmark run (defaults: a few minutes on 2 CPU cores)."""
+
+    clip_sec: float = 10.0
+    clips_per_id: int = 8
+    batch_size: int = 8
+    loader_batch_size: int = 32
+    infer_batch_size: int = 0  # 0: batch_size
+    num_workers: int = -1  # -1: min(4, usable cores)
+    repeats: int = 5
+    loader_seconds: float = 1.0
+    memory_factor: int = 4
+    device: str = "auto"
+    num_threads: int = 0  # 0: every usable core
+    seed: int = 0
+    work_dir: Optional[str] = None
+    schedule: Schedule = field(default_factory=Schedule)
+    gpu: GpuSpec = field(default_factory=GpuSpec)
+
+    def resolved(self) -> "BenchOptions":
+        """Defaults filled in from this machine; bad values raise ValueError."""
+        cores = len(os.sched_getaffinity(0))
+        values = asdict(self)
+        values.update(schedule=self.schedule, gpu=self.gpu)
+        if self.device == "auto":
+            values["device"] = "cuda" if torch.cuda.is_available() else "cpu"
+        if self.num_workers < 0:
+            values["num_workers"] = min(4, cores)
+        values["num_threads"] = self.num_threads or cores
+        values["infer_batch_size"] = self.infer_batch_size or self.batch_size
+        for name in ("clips_per_id", "batch_size", "loader_batch_size", "repeats",
+                     "memory_factor"):
+            if values[name] < 1:
+                raise ValueError(f"--{name} {values[name]}: it must be at least 1")
+        if self.clip_sec <= 0 or self.loader_seconds < 0:
+            raise ValueError("--clip_sec must be positive and --loader_seconds not negative")
+        if values["batch_size"] < 2 or values["batch_size"] > NUM_IDS * self.clips_per_id:
+            raise ValueError(f"--batch_size {self.batch_size}: training needs 2 to "
+                             f"{NUM_IDS} x --clips_per_id = {NUM_IDS * self.clips_per_id} clips")
+        check_inputs(self.schedule, self.gpu)
+        return BenchOptions(**values)
+
+
+def run_benchmark(options: BenchOptions) -> Tuple[List[Row], dict]:
+    """Measure everything on this machine; the table rows and a context dict (device,
+    options, raw rates, schedule estimate)."""
+    opts = options.resolved()
+    device = torch.device(opts.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda but CUDA is not available; use --device cpu")
+    torch.set_num_threads(opts.num_threads)
+    context = dict(device=_describe(device), options=asdict(opts))
+    with tempfile.TemporaryDirectory(prefix="asd_bench.", dir=opts.work_dir) as tmp:
+        corpus = make_corpus(tmp, opts.clip_sec, opts.clips_per_id, opts.seed,
+                             nj=min(2, opts.num_threads))
+        rows, rates = _measure(corpus, opts, device)
+    context["rates"] = rates
+    context["estimate"] = estimate_schedule(opts.schedule, opts.gpu)
+    return rows, context
+
+
+def _measure(corpus: BenchCorpus, opts: BenchOptions, device: torch.device):
+    rates = {}
+    larger = replicate(corpus, opts.memory_factor, corpus.root / "dump" / "feats_larger")
+    logging.info("measuring: dump (%d clips)", len(larger.wav_paths))
+    rates["dump"] = dump_rates(larger, opts.clip_sec, opts.repeats)
+    logging.info("measuring: loaders (%d workers, batch %d, %d clips)", opts.num_workers,
+                 opts.loader_batch_size, len(larger.locations))
+    rates["loader"] = loader_rates(larger, opts.loader_batch_size, opts.num_workers, device,
+                                   opts.repeats, opts.loader_seconds, opts.seed)
+    logging.info("measuring: training steps")
+    setup = build_setup(corpus.num_samples, SAMPLE_RATE, corpus.num_classes, device, opts.seed)
+    loader = make_loader(WaveformDataset(corpus.locations, corpus.labels), opts.batch_size,
+                         shuffle=True, generator=torch.Generator().manual_seed(opts.seed),
+                         num_workers=opts.num_workers, device=device, drop_last=True)
+    batches = resident_batches(loader, device)
+    rates["train_step"] = train_rates(setup, loader, batches, opts.repeats)
+    loader.close()
+    logging.info("measuring: inference")
+    rates["inference"] = inference_rates(setup, batches, opts.infer_batch_size, opts.repeats)
+    if device.type == "cuda":
+        logging.info("measuring: bf16 + channels-last")
+        rates["precision"] = precision_rates(setup, batches, opts.repeats)
+    del setup, batches
+    logging.info("measuring: peak memory of an epoch, 1x and %dx corpus", opts.memory_factor)
+    sizes = {"1x": corpus, f"{opts.memory_factor}x": larger}
+    threads = max(1, opts.num_threads // len(sizes))  # the two processes run side by side
+    peaks = epoch_peak_rss([EpochSpec(c.locations, c.labels, c.num_classes, c.num_samples,
+                                      SAMPLE_RATE, opts.batch_size, opts.num_workers,
+                                      opts.device, threads, opts.seed)
+                            for c in sizes.values()])
+    rates["memory"] = dict(zip(sizes, peaks))
+    return _rows(rates, opts), rates
+
+
+def _rows(rates: dict, opts: BenchOptions) -> List[Row]:
+    batch = f"batch {opts.batch_size}"
+    workers, size = opts.num_workers, f"batch {opts.loader_batch_size}"
+    r = rates
+    rows = [
+        Row("loader", "loader", "clips/s", r["loader"]["loader"],
+            f"make_loader over the ark, {size}, {workers} reader threads", r["loader"]["naive"],
+            f"wav + CPU log-mel per item, {size}, {workers} worker processes",
+            TARGETS["loader"]),
+        Row("train_step", "train step", "samples/s", r["train_step"]["loader"],
+            f"fed by make_loader, {batch}", r["train_step"]["model_only"],
+            "batches on the device", TARGETS["train_step"]),
+        Row("dump", "dump (1 job)", "clips/s", r["dump"]["dump"], "dump_wav_scp",
+            r["dump"]["read"], "soundfile read only", TARGETS["dump"]),
+        Row("dump_io", "dump vs its I/O", "clips/s", r["dump"]["dump"], "dump_wav_scp",
+            r["dump"]["copy"], "copy the wav bytes to one file + fsync"),
+        Row("inference", "inference", "clips/s", r["inference"]["batched"],
+            f"batch {opts.infer_batch_size}", r["inference"]["single"], "batch 1",
+            TARGETS["inference"], "" if opts.device == "cuda" else
+            "a GPU target: a CPU gains little from batching"),
+    ]
+    factor = f"{opts.memory_factor}x"
+    rows.append(Row("memory", "peak RSS of a training epoch", "MiB", r["memory"][factor],
+                    f"{factor} corpus", r["memory"]["1x"], "1x corpus", TARGETS["memory"]))
+    if "precision" in r:
+        rows.append(Row("precision", "bf16 + channels-last", "samples/s", r["precision"]["bf16"],
+                        "autocast bf16, channels-last", r["precision"]["fp32"], "fp32"))
+    else:
+        rows.append(Row("precision", "bf16 + channels-last", "samples/s", None, "", None, "",
+                        note="CUDA only; this run is on the CPU"))
+    return rows
+
+
+def _describe(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"CPU ({len(os.sched_getaffinity(0))} usable cores, {torch.get_num_threads()} threads)"
+
+
+def estimate_text(context: dict) -> str:
+    """The schedule estimate as Markdown bullet points."""
+    e, rates = context["estimate"], context["rates"]
+    s, g = e["schedule"], e["gpu"]
+    needed = e["bf16_planning_clips_per_s"]
+    workers = max(1, context["options"]["num_workers"])
+    ours, naive = rates["loader"]["loader"] / workers, rates["loader"]["naive"] / workers
+    clip = f"{context['options']['clip_sec']:g} s clips"
+    return "\n".join([
+        f"- Counted per training clip ({s['clip_sec']:g} s, batch {s['batch_size']}): "
+        f"{e['gflop_per_clip']:.2f} GFLOP, {e['traffic_mb_per_clip']:.0f} MB of memory "
+        "traffic (fp32).",
+        f"- {g['name']} roofline ({g['fp32_tflops']:g} TFLOP/s fp32, {g['bf16_tflops']:g} "
+        f"TFLOP/s bf16, {g['bandwidth_tbs']:g} TB/s): {e['fp32_bound_clips_per_s']:,.0f} "
+        f"clips/s fp32 ({e['fp32_limit']}-bound), {e['bf16_bound_clips_per_s']:,.0f} clips/s "
+        f"bf16 ({e['bf16_limit']}-bound).",
+        f"- Full schedule ({s['clips']:,} clips x {s['epochs']} epochs): at least "
+        f"{e['fp32_bound_hours']:.2f} h fp32 / {e['bf16_bound_hours']:.2f} h bf16; at an "
+        f"assumed {g['efficiency']:.0%} of the roofline {e['fp32_planning_hours']:.1f} h fp32 / "
+        f"{e['bf16_planning_hours']:.1f} h bf16.",
+        f"- At that bf16 rate the GPU takes {needed:,.0f} clips/s: "
+        f"{math.ceil(needed / ours)} make_loader thread(s) at the {ours:,.0f} clips/s per "
+        f"thread measured here, or {math.ceil(needed / naive)} worker processes of the "
+        f"published pattern at {naive:,.0f} clips/s each ({clip}).",
+        f"- This device, model-only training step: {rates['train_step']['model_only']:.1f} "
+        "samples/s.",
+    ])

@@ -1,0 +1,124 @@
+"""Training and inference steps of STgram-MFN as the trainer runs them, and their rates.
+
+The training step is the trainer's (``asd_lib.train.trainer``): a :class:`Step` through
+STgram-MFN (Liu et al., ICASSP 2022), the ArcFace head with margin cross-entropy (m 0.7,
+s 30), Adam, and the running loss / sample count kept on the device.
+"""
+import copy
+from dataclasses import dataclass
+from typing import Dict, List, Tuple
+
+import torch
+from torch import nn
+
+from asd_lib.bench.timing import interleaved_rates, synchronize
+from asd_lib.losses import HEADS
+from asd_lib.losses.objectives import OBJECTIVES
+from asd_lib.models import MODELS
+from asd_lib.train.step import Step, forward
+
+Batch = Tuple[torch.Tensor, torch.Tensor]
+
+
+@dataclass
+class TrainSetup:
+    """Model, head, objective and optimiser on one device, with the step's options."""
+
+    model: nn.Module
+    head: nn.Module
+    optimizer: torch.optim.Optimizer
+    device: torch.device
+    bf16: bool = False
+
+    def __post_init__(self):
+        self.objective = OBJECTIVES.build("margin_cross_entropy")
+        self.totals = torch.zeros(2, dtype=torch.float64, device=self.device)  # loss, count
+
+    def step(self, wave: torch.Tensor, label: torch.Tensor) -> int:
+        """One optimiser step on a batch (moved to the device without blocking)."""
+        step = Step(wave.to(self.device, non_blocking=True),
+                    label.to(self.device, non_blocking=True))
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+            forward(self.model, step)
+            loss, _ = self.objective(step, self.head)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        self.totals[0] += loss.detach() * len(step.labels)
+        self.totals[1] += len(step.labels)
+        return len(step.labels)
+
+
+def build_setup(num_samples: int, sample_rate: int, num_classes: int, device: torch.device,
+                seed: int = 0) -> TrainSetup:
+    """STgram-MFN (paper table, 128-d) + ArcFace + Adam 1e-4, as conf/train_stgram_mfn.yaml."""
+    torch.manual_seed(seed)
+    model = MODELS.build("stgram_mfn", num_samples=num_samples, sample_rate=sample_rate).to(device)
+    head = HEADS.build("arcface", embedding_dim=model.embedding_dim, num_classes=num_classes,
+                       margin=0.7, scale=30.0).to(device)
+    params = list(model.parameters()) + list(head.parameters())
+    return TrainSetup(model, head, torch.optim.Adam(params, lr=1e-4), device)
+
+
+def bf16_channels_last(setup: TrainSetup) -> TrainSetup:
+    """A copy of ``setup`` whose step runs under bf16 autocast with channels-last weights."""
+    model = copy.deepcopy(setup.model).to(memory_format=torch.channels_last)
+    head = copy.deepcopy(setup.head)
+    params = list(model.parameters()) + list(head.parameters())
+    lr = setup.optimizer.param_groups[0]["lr"]
+    return TrainSetup(model, head, torch.optim.Adam(params, lr=lr), setup.device, bf16=True)
+
+
+def run_epoch(setup: TrainSetup, batches) -> int:
+    """Train on every batch of ``batches`` (a loader or a list); samples processed."""
+    setup.model.train()
+    setup.head.train()
+    count = sum(setup.step(batch[0], batch[1]) for batch in batches)
+    synchronize(setup.device)
+    return count
+
+
+def resident_batches(loader, device: torch.device) -> List[Batch]:
+    """One epoch of the loader's batches, already on the device."""
+    return [(wave.to(device), label.to(device)) for wave, label, _ in loader]
+
+
+def train_rates(setup: TrainSetup, loader, batches: List[Batch], repeats: int) -> Dict[str, float]:
+    """Samples/s of whole epochs fed by ``loader`` (``loader``) and of the same steps on
+    ``batches``, one epoch of that loader already on the device (``model_only``),
+    interleaved. Each loader epoch is timed from the creation of its iterator, so the
+    wait for its first batches counts."""
+    run_epoch(setup, batches[:1])  # warm-up: allocator, kernel selection
+    return interleaved_rates({"loader": lambda: run_epoch(setup, loader),
+                              "model_only": lambda: run_epoch(setup, batches)}, repeats)
+
+
+def precision_rates(setup: TrainSetup, batches: List[Batch], repeats: int) -> Dict[str, float]:
+    """Samples/s of the model-only step in fp32 and with bf16 autocast + channels-last."""
+    fast = bf16_channels_last(setup)
+    run_epoch(fast, batches[:1])
+    return interleaved_rates({"fp32": lambda: run_epoch(setup, batches),
+                              "bf16": lambda: run_epoch(fast, batches)}, repeats)
+
+
+@torch.no_grad()
+def infer(setup: TrainSetup, waves: torch.Tensor, labels: torch.Tensor, batch_size: int) -> int:
+    """Embeddings and margin logits of every clip in batches of ``batch_size``; clips done."""
+    setup.model.eval()
+    setup.head.eval()
+    for start in range(0, waves.shape[0], batch_size):
+        stop = start + batch_size
+        setup.head(setup.model(waves[start:stop]), labels[start:stop])
+    synchronize(setup.device)
+    return waves.shape[0]
+
+
+def inference_rates(setup: TrainSetup, batches: List[Batch], batch_size: int,
+                    repeats: int) -> Dict[str, float]:
+    """Clips/s of inference in batches of ``batch_size`` (``batched``) and one clip at a
+    time (``single``) over the same clips, on the device, in eval mode without gradients."""
+    waves = torch.cat([w for w, _ in batches])
+    labels = torch.cat([lab for _, lab in batches])
+    infer(setup, waves[:min(batch_size, waves.shape[0])], labels[:batch_size], batch_size)
+    return interleaved_rates({"batched": lambda: infer(setup, waves, labels, batch_size),
+                              "single": lambda: infer(setup, waves, labels, 1)}, repeats)

@@ -1,0 +1,123 @@
+"""The benchmark: a tiny end-to-end run (every row, finite positive figures) and its parts
+(interleaving, ratios and targets, the roofline arithmetic, the corpus copy, the naive mel)."""
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from asd_lib.bench import timing
+from asd_lib.bench.corpus import make_corpus, replicate
+from asd_lib.bench.datapath import NaiveMelDataset
+from asd_lib.bench.estimate import GpuSpec, Schedule, roofline
+from asd_lib.bench.report import FAIL, INFO, PASS, SKIPPED, Row, markdown_table
+from asd_lib.bin import benchmark
+from asd_lib.data.dataset import ArkReader
+from asd_lib.frontends.mel import LogMel
+
+ROWS = {"loader", "train_step", "dump", "dump_io", "inference", "memory", "precision"}
+
+
+def test_tiny_benchmark_run(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    benchmark.main(["--clip_sec", "0.25", "--clips_per_id", "1", "--batch_size", "2",
+                    "--loader_batch_size", "4", "--repeats", "1", "--loader_seconds", "0",
+                    "--memory_factor", "2", "--num_workers", "1", "--num_threads", "1",
+                    "--device", "cpu", "--schedule_clip_sec", "1", "--schedule_batch_size", "2",
+                    "--work_dir", str(tmp_path), "--out", str(out),
+                    "--verbose", "0"])
+    report = json.loads(out.read_text())
+    rows = {r["key"]: r for r in report["rows"]}
+    assert set(rows) == ROWS
+    for key in ROWS - {"precision"}:
+        r = rows[key]
+        for field in ("value", "baseline", "ratio"):
+            assert math.isfinite(r[field]) and r[field] > 0, (key, field, r[field])
+        assert r["result"] in ((INFO,) if key == "dump_io" else (PASS, FAIL))
+        assert r["ratio"] == pytest.approx(r["value"] / r["baseline"])
+    assert rows["precision"]["result"] == SKIPPED and "CUDA" in rows["precision"]["note"]
+    estimate = report["context"]["estimate"]
+    for key in ("gflop_per_clip", "traffic_mb_per_clip", "fp32_bound_hours", "bf16_planning_hours"):
+        assert math.isfinite(estimate[key]) and estimate[key] > 0
+    assert report["context"]["options"]["memory_factor"] == 2
+    printed = capsys.readouterr().out
+    assert "| measure | figure | baseline | ratio | target | result |" in printed
+    assert printed.count("\n| ") == len(ROWS) + 1  # header and one line per row
+    assert list(tmp_path.iterdir()) == [out]  # the temporary corpus is gone
+
+
+def test_bad_options_fail_before_measuring(tmp_path):
+    with pytest.raises(ValueError, match="--batch_size 0"):
+        benchmark.main(["--batch_size", "0", "--work_dir", str(tmp_path)])
+    with pytest.raises(ValueError, match="efficiency=1.5"):
+        benchmark.main(["--gpu_efficiency", "1.5", "--work_dir", str(tmp_path)])
+
+
+def test_interleaved_rates_alternate_and_take_the_median(monkeypatch):
+    clock, calls = [0.0], []
+    monkeypatch.setattr(timing.time, "perf_counter", lambda: clock[0])
+
+    def variant(name, seconds):
+        durations = iter(seconds)
+
+        def run():
+            calls.append(name)
+            clock[0] += next(durations)
+            return 10
+        return run
+
+    rates = timing.interleaved_rates({"a": variant("a", [1.0, 5.0, 2.0]),
+                                      "b": variant("b", [0.5, 0.5, 10.0])}, repeats=3)
+    assert calls == ["a", "b", "b", "a", "a", "b"]
+    assert rates == {"a": pytest.approx(5.0), "b": pytest.approx(20.0)}  # 10 / median time
+
+
+def test_rows_ratio_and_targets():
+    rows = [Row("x", "x", "clips/s", 300.0, "ours", 10.0, "naive", (">=", 20.0)),
+            Row("y", "y", "MiB", 1400.0, "4x", 1000.0, "1x", ("<=", 1.3)),
+            Row("z", "z", "samples/s", 3.0, "bf16", 2.0, "fp32"),
+            Row("w", "w", "samples/s", None, "", None, "", note="CUDA only")]
+    assert [r.ratio for r in rows] == [30.0, 1.4, 1.5, None]
+    assert [r.result for r in rows] == [PASS, FAIL, INFO, SKIPPED]
+    table = markdown_table(rows).splitlines()
+    assert table[2] == "| x | 300 clips/s (ours) | 10 clips/s (naive) | 30.00x | >= 20x | PASS |"
+    assert table[5] == "| w | - | - | - | - | skipped: CUDA only |"
+
+
+def test_roofline_arithmetic():
+    # fp32: max(3e9 / 67e12, 6e8 / 3.35e12) = 1.791e-4 s per clip (memory-bound);
+    # bf16: max(3e9 / 989e12, 3e8 / 3.35e12) = 8.955e-5 s.
+    result = roofline(3e9, 6e8, Schedule(clips=40000, epochs=300), GpuSpec(efficiency=0.25))
+    per_clip = 6e8 / 3.35e12
+    assert result["fp32_bound_clips_per_s"] == pytest.approx(1 / per_clip)
+    assert result["fp32_bound_hours"] == pytest.approx(12e6 * per_clip / 3600)  # 0.597 h
+    assert result["bf16_bound_hours"] == pytest.approx(12e6 * per_clip / 2 / 3600)
+    assert result["bf16_planning_hours"] == pytest.approx(4 * result["bf16_bound_hours"])
+    assert result["fp32_limit"] == result["bf16_limit"] == "memory"
+    compute_bound = roofline(1e12, 1.0, Schedule(clips=1, epochs=1), GpuSpec(fp32_tflops=1.0))
+    assert compute_bound["fp32_bound_clips_per_s"] == pytest.approx(1.0)
+    assert compute_bound["fp32_limit"] == "compute"
+
+
+def test_corpus_and_replica_read_the_same_clips(tmp_path):
+    corpus = make_corpus(tmp_path, clip_sec=0.1, clips_per_id=1)
+    assert (len(corpus.locations), corpus.num_classes, corpus.num_samples) == (7, 7, 1600)
+    assert sorted(corpus.labels) == list(range(7))
+    larger = replicate(corpus, 3, tmp_path / "larger")
+    assert len(larger.locations) == 21 and larger.labels == corpus.labels * 3
+    small, big = ArkReader(corpus.locations), ArkReader(larger.locations)
+    assert big.paths == [f"{tmp_path}/larger.ark"]
+    for i in range(21):
+        np.testing.assert_array_equal(big.read(i), small.read(i % 7))
+
+
+def test_naive_dataset_computes_the_stgram_log_mel(tmp_path):
+    import soundfile as sf
+
+    x = (0.3 * np.sin(2 * np.pi * 440 * np.arange(8000) / 16000)).astype(np.float32)
+    sf.write(tmp_path / "a.wav", x, 16000, subtype="FLOAT")
+    wave, log_mel, label = NaiveMelDataset([str(tmp_path / "a.wav")], [4])[0]
+    assert label == 4 and log_mel.shape == (128, 16)  # 1 + 8000 // 512 frames
+    expected = LogMel(sample_rate=16000)(torch.from_numpy(x)[None])[0]
+    torch.testing.assert_close(log_mel, expected)
