@@ -5,7 +5,7 @@ VENV := tools/venv
 PYTHON := $(VENV)/bin/python
 DEMO_DIR := egs/dcase20/asd1
 
-.PHONY: install demo test shellcheck clean-demo
+.PHONY: install demo test bench shellcheck clean-demo
 
 install: tools/venv.done
 
@@ -18,6 +18,10 @@ demo: install
 
 test: install shellcheck
 	$(PYTHON) -m pytest tests -q -rs --timeout 1200
+
+# Speed and memory ratios of the data path and training step, measured on this machine.
+bench: install
+	$(PYTHON) -m asd_lib.bin.benchmark --out bench.json
 
 # Lints every shell script when shellcheck is installed (.ci/run installs it).
 shellcheck:

@@ -61,6 +61,9 @@ def test_second_system_and_stage6_ensemble(recipe):
                 f"'{DEFAULT}/best {AE}/best' {TINY}")
     out = recipe / "exp/ensemble_pair/best/dev_test"
     assert (out / "result.json").exists()
+    again = run(recipe, f"--stage 6 --stop-stage 6 --ensemble_tag pair --ensemble_systems "
+                        f"'{DEFAULT}/best {AE}/best' {TINY}").stderr
+    assert "exp/ensemble_pair/best is complete; skipped" in again
     fused = [float(line.split()[1]) for line in (out / "utt2score").read_text().splitlines()]
     ae = [float(line.split()[1]) for line in (recipe / AE / "best/dev_test/utt2score")
           .read_text().splitlines()]

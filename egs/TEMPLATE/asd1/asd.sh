@@ -4,8 +4,9 @@
 #   0 corpus (download or synthesise)   1 data preparation      2 dump fixed-length waveforms
 #   3 training                          4 inference             5 scoring
 #   6 ensemble of several experiments (needs --ensemble_systems)
-# Stages 2, 4 and 5 write a .done marker last, keyed on their inputs and options, and
-# skip work whose marker matches; stage 3 resumes from its checkpoint.
+# Stages 1, 2, 4, 5 and 6 write a .done marker last, keyed on their inputs and options,
+# and skip work whose marker matches; stage 0 marks a finished corpus (.complete); stage 3
+# resumes from its checkpoint and does nothing when training is complete.
 set -euo pipefail
 
 log() {
@@ -93,13 +94,21 @@ if [ "${stage}" -le 0 ] && [ "${stop_stage}" -ge 0 ]; then
 fi
 
 if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
-    log "Stage 1: data preparation into data/"
-    # shellcheck disable=SC2086
-    local/data.sh --stage 1 --stop-stage 1 --download "${download}" \
-        --use-additional "${use_additional}" ${local_data_opts}
-    for dset in $(existing_sets); do
-        utils/validate_data_dir.sh --require utt2class "data/${dset}"
-    done
+    # keyed on the options, the corpus location (db.sh, environment) and the corpus markers
+    _key="${download} ${use_additional} ${local_data_opts} ${DCASE2020:-} ${DCASE2024:-} $(files_md5 db.sh) $(find -L corpus downloads -maxdepth 2 -name .complete -printf '%p %T@\n' 2>/dev/null | LC_ALL=C sort | md5sum | cut -c1-32)"
+    if done_key data "${_key}"; then
+        log "Stage 1: data/ is complete for these options and corpus; skipped"
+    else
+        log "Stage 1: data preparation into data/"
+        rm -f data/.done
+        # shellcheck disable=SC2086
+        local/data.sh --stage 1 --stop-stage 1 --download "${download}" \
+            --use-additional "${use_additional}" ${local_data_opts}
+        for dset in $(existing_sets); do
+            utils/validate_data_dir.sh --require utt2class "data/${dset}"
+        done
+        echo "${_key}" > data/.done
+    fi
 fi
 
 if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
@@ -223,25 +232,32 @@ fi
 
 if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ] && [ -n "${ensemble_systems}" ]; then
     _ens_dir=exp/ensemble_${ensemble_tag:-${ensemble_fusion}}/best
-    log "Stage 6: ${ensemble_fusion} ensemble of ${ensemble_systems} into ${_ens_dir}"
-    _opts=""
-    if [ -n "${ensemble_weights}" ]; then _opts="--weights ${ensemble_weights}"; fi
-    # shellcheck disable=SC2086
-    ${decode_cmd} "${_ens_dir}/log/ensemble.log" \
-        python -m asd_lib.bin.ensemble --systems ${ensemble_systems} \
-            --train_set "${train_set}" --sets "${test_sets}" --data_root dump \
-            --fusion "${ensemble_fusion}" --dataset "${dataset}" \
-            --out_dir "${_ens_dir}" ${_opts}
-    for dset in ${test_sets}; do
-        [ -f "${_ens_dir}/${dset}/utt2score" ] || continue
-        ${decode_cmd} "${_ens_dir}/${dset}/log/score.log" \
-            python -m asd_lib.bin.score --dataset "${dataset}" --data_dir "dump/${dset}" \
-                --score_dir "${_ens_dir}/${dset}"
-        if [ -f "${_ens_dir}/${dset}/result.md" ]; then
-            log "Results of the ensemble on ${dset} (${_ens_dir}/${dset}/result.md):"
-            cat "${_ens_dir}/${dset}/result.md"
-        fi
-    done
+    _key="${ensemble_systems} ${ensemble_fusion} ${ensemble_weights} ${test_sets} $(for _sys in ${ensemble_systems}; do files_md5 "${_sys}"/*/utt2score; done | md5sum | cut -c1-32) $(files_md5 "dump/${train_set}"/utt2* )"
+    if done_key "${_ens_dir}" "${_key}"; then
+        log "Stage 6: ${_ens_dir} is complete; skipped"
+    else
+        log "Stage 6: ${ensemble_fusion} ensemble of ${ensemble_systems} into ${_ens_dir}"
+        rm -f "${_ens_dir}/.done"
+        _opts=""
+        if [ -n "${ensemble_weights}" ]; then _opts="--weights ${ensemble_weights}"; fi
+        # shellcheck disable=SC2086
+        ${decode_cmd} "${_ens_dir}/log/ensemble.log" \
+            python -m asd_lib.bin.ensemble --systems ${ensemble_systems} \
+                --train_set "${train_set}" --sets "${test_sets}" --data_root dump \
+                --fusion "${ensemble_fusion}" --dataset "${dataset}" \
+                --out_dir "${_ens_dir}" ${_opts}
+        for dset in ${test_sets}; do
+            [ -f "${_ens_dir}/${dset}/utt2score" ] || continue
+            ${decode_cmd} "${_ens_dir}/${dset}/log/score.log" \
+                python -m asd_lib.bin.score --dataset "${dataset}" --data_dir "dump/${dset}" \
+                    --score_dir "${_ens_dir}/${dset}"
+            if [ -f "${_ens_dir}/${dset}/result.md" ]; then
+                log "Results of the ensemble on ${dset} (${_ens_dir}/${dset}/result.md):"
+                cat "${_ens_dir}/${dset}/result.md"
+            fi
+        done
+        echo "${_key}" > "${_ens_dir}/.done"
+    fi
 fi
 
 log "Successfully finished. [elapsed=${SECONDS}s]"
