@@ -76,7 +76,7 @@ infer_dir=${asd_exp}/${inference_checkpoint}
 # Skip-or-run markers: "done_key DIR KEY" is true when DIR/.done holds KEY.
 done_key() { [ -f "$1/.done" ] && [ "$(cat "$1/.done")" = "$2" ]; }
 # md5 of the given files' contents (missing files count as empty)
-files_md5() { cat "$@" 2>/dev/null | md5sum | cut -c1-32; }
+files_md5() { { cat "$@" 2>/dev/null || true; } | md5sum | cut -c1-32; }
 
 # Data dirs of this run that exist: the training set, then the test sets.
 existing_sets() {
@@ -95,7 +95,7 @@ fi
 
 if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
     # keyed on the options, the corpus location (db.sh, environment) and the corpus markers
-    _key="${download} ${use_additional} ${local_data_opts} ${DCASE2020:-} ${DCASE2024:-} $(files_md5 db.sh) $(find -L corpus downloads -maxdepth 2 -name .complete -printf '%p %T@\n' 2>/dev/null | LC_ALL=C sort | md5sum | cut -c1-32)"
+    _key="${download} ${use_additional} ${local_data_opts} ${DCASE2020:-} ${DCASE2024:-} $(files_md5 db.sh) $( { find -L corpus downloads -maxdepth 2 -name .complete -printf '%p %T@\n' 2>/dev/null || true; } | LC_ALL=C sort | md5sum | cut -c1-32)"
     if done_key data "${_key}"; then
         log "Stage 1: data/ is complete for these options and corpus; skipped"
     else
