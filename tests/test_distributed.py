@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 
+import numpy as np
 import torch
 import torch.distributed as dist
 from torch import nn
@@ -91,3 +92,24 @@ def test_torchrun_trains_stgram_mfn_with_rank0_outputs_only(tmp_path):
     assert len(curve) == 3 and curve[-1] < curve[0]
     assert sorted(p.name for p in (tmp_path / "exp" / "snapshots").iterdir()) == \
         ["epoch1.pth", "epoch2.pth", "epoch3.pth"]
+
+
+def test_shards_of_an_id_balanced_batch_make_up_the_global_batch():
+    """Each of 3 processes takes every 3rd item of the same global batch: the union is the
+    single-process batch, so the batch stays ID-balanced (k per class) over all processes."""
+    from asd_lib.data.samplers import SAMPLERS
+    from asd_lib.train.distributed import DistContext, ShardedBatches
+
+    labels = [c for c in range(4) for _ in range(7)]
+
+    def batches():
+        return SAMPLERS.build("class_balanced", labels=labels, batch_size=0,
+                              generator=torch.Generator().manual_seed(5), per_class=3)
+
+    shards = [list(ShardedBatches(batches(), DistContext(rank, 3, rank))) for rank in range(3)]
+    for b, full in enumerate(batches()):
+        parts = [shards[rank][b] for rank in range(3)]
+        assert sorted(sum(parts, [])) == sorted(full)
+        assert [len(p) for p in parts] == [4, 4, 4]
+        counts = np.bincount([labels[i] for i in full], minlength=4)
+        assert counts.tolist() == [3, 3, 3, 3]
