@@ -17,7 +17,7 @@ demo: install
 		--local_data_opts "--synth_duration 1" --train_config conf/train_stgram_mfn.demo.yaml
 
 test: install shellcheck
-	$(PYTHON) -m pytest tests -q -rs --timeout 1200
+	$(PYTHON) -m pytest tests -q -rs --durations=10 --timeout 1200
 
 # Speed and memory ratios of the data path and training step, measured on this machine.
 bench: install

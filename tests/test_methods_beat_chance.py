@@ -27,7 +27,7 @@ METHODS = {  # config -> epochs for about 80 steps on 96 training clips
     "tuning/train_osscl_tfstgram.debug.yaml": 7,
     "tuning/train_osscl_mel.debug.yaml": 4,
     "tuning/train_mobilenetv2_ssl.debug.yaml": 12,
-    "tuning/train_ae_baseline.debug.yaml": 12,
+    "tuning/train_ae_baseline.debug.yaml": 40,  # a small, fast model: more epochs
 }
 
 

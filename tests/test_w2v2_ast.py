@@ -263,7 +263,7 @@ def test_debug_config_trains_lowers_loss_and_embeds(tmp_path):
     with open(exp / "train_history.csv") as f:
         losses = [float(row["train_loss"]) for row in csv.DictReader(f)]
     assert len(losses) == 5
-    assert losses[-1] < 0.5 * losses[0]
+    assert losses[-1] < 0.7 * losses[0]
     out = tmp_path / "infer"
     infer.main(["--exp_dir", str(exp), "--data_dir", str(dumped), "--out_dir", str(out),
                 "--dataset", "dcase2024", "--num_threads", "1", "--verbose", "0"])
