@@ -112,3 +112,18 @@ def test_stages_0_to_5_with_a_killed_and_resumed_training(recipe):
     assert "latest/dev_test is complete; skipped" not in redo
     assert (exp / "latest/dev_test/result.json").exists()
     assert (exp / "best/dev_test/utt2score").read_text() == scores_before
+
+
+def test_clp_scf_two_stages_through_the_recipe(recipe):
+    """CLP-SCF's staged losses end to end through run.sh (after the main test's stages 0-2):
+    SupCon pretraining, then ArcFace fine-tuning from its weights, then scoring."""
+    run(recipe, f"--stage 3 --stop-stage 5 --plot false "
+                f"{TINY.replace('conf/train_stgram_mfn.debug.yaml', 'conf/tuning/train_clp_scf.debug.yaml')}")
+    exp = recipe / "exp/train_clp_scf.debug"
+    log = (exp / "log/train.log").read_text()
+    assert "stage 1/2 'pretrain'" in log and "stage 2/2 'finetune'" in log
+    history = (exp / "train_history.csv").read_text().splitlines()
+    assert [row.split(",")[1] for row in history[1:]] == ["pretrain"] * 2 + ["finetune"] * 2
+    assert (exp / "best.pth").resolve().name in ("epoch3.pth", "epoch4.pth")  # chosen in stage 2
+    result = json.loads((exp / "best/dev_test/result.json").read_text())
+    assert 0.0 <= result["average"]["AUC"] <= 1.0
