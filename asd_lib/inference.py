@@ -248,6 +248,7 @@ def embed_set(models: Dict[Optional[str], TrainedModel], data: DumpedSet, batch_
     needs_class = score in ("neg_log_prob", "neg_prob")
     classes = data.column("utt2class") if needs_class else None
     embeddings, scores = [None] * len(machines), np.zeros(len(machines))
+    all_texts = None  # attribute texts, read once for models that take them
     for part, trained in models.items():
         idx = [i for i, m in enumerate(machines) if m == part]
         if not idx:
@@ -263,7 +264,7 @@ def embed_set(models: Dict[Optional[str], TrainedModel], data: DumpedSet, batch_
             labels = [trained.classes[classes[i]] for i in idx]
         texts = None
         if getattr(trained.model, "needs_attributes", False):
-            all_texts = clip_texts(data)
+            all_texts = all_texts if all_texts is not None else clip_texts(data)
             texts = [all_texts[i] for i in idx]
         emb, sc = embed_and_score(trained, [data.locations[i] for i in idx], labels,
                                   batch_size or trained.config["infer_batch_size"], score,

@@ -175,7 +175,8 @@ class Trainer:
             keep = [i for i in keep if types[i] in machines]
         self.utts = [self.train_set.utts[i] for i in keep]
         self.locations = [self.train_set.locations[i] for i in keep]
-        classes = [self.train_set.column("utt2class")[i] for i in keep]
+        all_classes = self.train_set.column("utt2class")
+        classes = [all_classes[i] for i in keep]
         self.class_names = sorted(set(classes))
         index = {c: i for i, c in enumerate(self.class_names)}
         self.labels = [index[c] for c in classes]
