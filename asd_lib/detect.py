@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
-import kaldiio
 import numpy as np
 
 from asd_lib.data.audio import dump_wav_scp
 from asd_lib.data.datadir import load_data_dir
+from asd_lib.data.dataset import ArkReader
 from asd_lib.export import OnnxScorer
 from asd_lib.inference import FORWARD_SCORES, run_inference, section_thresholds
 from asd_lib.train.trainer import read_model_info
@@ -181,6 +181,7 @@ def _onnx_scores(onnx_path, exp_dir: Path, dumped: Path, classes: Sequence[str])
         raise ValueError(f"{onnx_path}: its classes differ from {exp_dir}/model_info.yaml; it "
                          "was exported from another experiment")
     index = {name: i for i, name in enumerate(scorer.classes)}
-    feats = kaldiio.load_scp(str(dumped / "feats.scp"))
-    waves = np.stack([feats[_utt(i)] for i in range(len(classes))])
+    feats = read_kv(dumped / "feats.scp")
+    with ArkReader([feats[_utt(i)] for i in range(len(classes))]) as reader:
+        waves = np.stack([reader.read(i) for i in range(len(classes))])
     return scorer.score(waves, np.array([index[c] for c in classes]))[0]

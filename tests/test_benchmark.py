@@ -2,6 +2,7 @@
 (interleaving, ratios and targets, the roofline arithmetic, the corpus copy, the naive mel)."""
 import json
 import math
+import os
 
 import numpy as np
 import pytest
@@ -16,7 +17,8 @@ from asd_lib.bin import benchmark
 from asd_lib.data.dataset import ArkReader
 from asd_lib.frontends.mel import LogMel
 
-ROWS = {"loader", "train_step", "dump", "dump_io", "inference", "memory", "precision"}
+ROWS = {"loader", "train_step", "dump", "dump_copy", "dump_io", "inference", "memory",
+        "precision"}
 
 
 def test_tiny_benchmark_run(tmp_path, capsys):
@@ -34,7 +36,7 @@ def test_tiny_benchmark_run(tmp_path, capsys):
         r = rows[key]
         for field in ("value", "baseline", "ratio"):
             assert math.isfinite(r[field]) and r[field] > 0, (key, field, r[field])
-        assert r["result"] in ((INFO,) if key == "dump_io" else (PASS, FAIL))
+        assert r["result"] in ((INFO,) if key in ("dump_copy", "dump_io") else (PASS, FAIL))
         assert r["ratio"] == pytest.approx(r["value"] / r["baseline"])
     assert rows["precision"]["result"] == SKIPPED and "CUDA" in rows["precision"]["note"]
     estimate = report["context"]["estimate"]
@@ -107,7 +109,11 @@ def test_corpus_and_replica_read_the_same_clips(tmp_path):
     larger = replicate(corpus, 3, tmp_path / "larger")
     assert len(larger.locations) == 21 and larger.labels == corpus.labels * 3
     small, big = ArkReader(corpus.locations), ArkReader(larger.locations)
-    assert big.paths == [f"{tmp_path}/larger.ark"]
+    copies = [f"{tmp_path}/larger/copy{k}/{os.path.basename(p)}" for k in range(3)
+              for p in corpus.wav_paths]
+    assert big.paths == copies and larger.wav_paths == copies  # distinct files, in place
+    for path in copies:
+        assert not os.path.samefile(path, corpus.wav_paths[copies.index(path) % 7])
     for i in range(21):
         np.testing.assert_array_equal(big.read(i), small.read(i % 7))
 

@@ -6,6 +6,7 @@ import torch
 import torchaudio
 
 from asd_lib.bin import detect, export_onnx
+from asd_lib.data.dataset import load_scp_arrays
 from asd_lib.export import OnnxScorer, RealSpectrogram
 from asd_lib.inference import CSV_NAMES
 from asd_lib.utils.fileio import read_kv
@@ -104,7 +105,7 @@ def test_onnx_export_scores_as_pytorch(recipe, onnx_path, tmp_path, capsys):
     assert np.abs(got - np.array([float(v) for v in expected.values()])).max() < 1e-4
 
     # Embeddings too, and a float32-input export scores the same clips alike.
-    feats = kaldiio.load_scp(str(data / "feats.scp"))
+    feats = load_scp_arrays(data / "feats.scp")
     utts = list(expected)
     waves = np.stack([feats[u] for u in utts])
     classes = read_kv(data / "utt2class")

@@ -10,6 +10,7 @@ import soundfile as sf
 
 from asd_lib.bin import dump as dump_bin
 from asd_lib.data.audio import AudioError, dump_wav_scp, fix_length, read_wav
+from asd_lib.data.dataset import load_scp_arrays
 from asd_lib.utils.cli import run_main
 
 SR = 16000
@@ -96,7 +97,7 @@ def test_path_with_spaces_and_pipe_command(tmp_path):
         ("u2", f"cat {shlex.quote(str(spaced))} |"),
     ])
     dump_wav_scp(scp, tmp_path / "out" / "feats.1", segment_sec=8 / SR)
-    table = kaldiio.load_scp(str(tmp_path / "out" / "feats.1.scp"))
+    table = load_scp_arrays(tmp_path / "out" / "feats.1.scp")
     np.testing.assert_array_equal(table["u1"], x)
     np.testing.assert_array_equal(table["u2"], x)
 
@@ -124,7 +125,8 @@ def test_fix_length_tile_pad_crop():
 # ---------------------------------------------------------------- dump
 
 
-def test_dump_writes_fixed_length_int16_ark_scp(tmp_path, monkeypatch, caplog):
+@pytest.mark.parametrize("copy", ["auto", "always"])
+def test_dump_writes_fixed_length_int16_ark_scp(tmp_path, monkeypatch, caplog, copy):
     monkeypatch.chdir(tmp_path)
     short = np.array([1, 2, 3], dtype=np.int16)
     exact = np.arange(-4, 4, dtype=np.int16)
@@ -137,26 +139,65 @@ def test_dump_writes_fixed_length_int16_ark_scp(tmp_path, monkeypatch, caplog):
         ("c_long", "long.wav"), ("d_low", "low.wav"),
     ])
     with caplog.at_level(logging.INFO):
-        stats = dump_wav_scp(scp, "dump/split/feats.3", segment_sec=8 / SR, short_clip="pad")
-    assert (stats.num_clips, stats.num_length_fixed, stats.num_resampled) == (4, 2, 1)
+        stats = dump_wav_scp(scp, "dump/split/feats.3", segment_sec=8 / SR, short_clip="pad",
+                             copy=copy)
+    referenced = 2 if copy == "auto" else 0
+    assert (stats.num_clips, stats.num_referenced, stats.num_length_fixed,
+            stats.num_resampled) == (4, referenced, 2, 1)
     messages = [r.getMessage() for r in caplog.records]
-    assert "a_short: padded 3 -> 8" in messages and "c_long: cropped 12 -> 8" in messages
-    assert any(m.startswith("dumped 4 clips, 2 length-fixed, 1 resampled") for m in messages)
+    cropped = "c_long: cropped 12 -> 8" + (" (in place)" if copy == "auto" else "")
+    assert "a_short: padded 3 -> 8" in messages and cropped in messages
+    assert any(m.startswith(f"dumped 4 clips ({referenced} referenced in place, "
+                            f"{4 - referenced} copied), 2 length-fixed, 1 resampled")
+               for m in messages)
 
     lines = open("dump/split/feats.3.scp").read().splitlines()
-    assert [line.split()[0] for line in lines] == ["a_short", "b_exact", "c_long", "d_low"]
-    assert all(line.split()[1].startswith("dump/split/feats.3.ark:") for line in lines)
+    locations = dict(line.split() for line in lines)
+    assert list(locations) == ["a_short", "b_exact", "c_long", "d_low"]
+    in_place = {"b_exact": "exact.wav:0", "c_long": "long.wav:0[0:7]"} if copy == "auto" else {}
+    for utt, location in locations.items():
+        assert location == in_place.get(utt, location)
+        assert utt in in_place or location.startswith("dump/split/feats.3.ark:")
     expected = {
         "a_short": [1, 2, 3, 0, 0, 0, 0, 0], "b_exact": exact,
         "c_long": long[:8], "d_low": np.zeros(8),
     }
-    table = kaldiio.load_scp("dump/split/feats.3.scp")
-    for line in lines:
-        utt, rxfile = line.split()
-        for y in (table[utt], kaldiio.load_mat(rxfile)):
+    table = load_scp_arrays("dump/split/feats.3.scp")
+    for utt, location in locations.items():
+        theirs = kaldiio.load_mat(location)  # kaldiio reads a referenced wav as (rate, samples)
+        if utt in in_place:
+            assert theirs[0] == SR
+            theirs = theirs[1]
+        for y in (table[utt], theirs):
             assert y.dtype == np.int16 and y.shape == (8,)
             np.testing.assert_array_equal(y, expected[utt])
     assert sorted(os.listdir("dump/split")) == ["feats.3.ark", "feats.3.scp"]
+
+
+def test_clean_clips_only_write_no_archive_and_a_stale_one_goes(tmp_path):
+    x = np.arange(-8, 8, dtype=np.int16)
+    sf.write(tmp_path / "a.wav", x, SR, subtype="PCM_16")
+    sf.write(tmp_path / "stereo.wav", np.stack([x, -x], axis=1), SR, subtype="PCM_16")
+    prefix = tmp_path / "out" / "feats.1"
+    dump_wav_scp(write_scp(tmp_path / "wav.scp", [("s", tmp_path / "stereo.wav")]), prefix,
+                 segment_sec=16 / SR)
+    assert dump_files(prefix) == [f"{prefix}.ark", f"{prefix}.scp"]
+    stats = dump_wav_scp(write_scp(tmp_path / "wav2.scp", [("a", tmp_path / "a.wav")]), prefix,
+                         segment_sec=16 / SR)
+    assert stats.num_referenced == 1 and dump_files(prefix) == [f"{prefix}.scp"]
+    assert open(f"{prefix}.scp").read() == f"a {tmp_path / 'a.wav'}:0\n"
+    np.testing.assert_array_equal(load_scp_arrays(f"{prefix}.scp")["a"], x)
+
+
+@pytest.mark.parametrize("subtype, rate, frames", [
+    ("PCM_24", SR, 16), ("FLOAT", SR, 16), ("PCM_16", 8000, 16), ("PCM_16", SR, 15)])
+def test_clips_needing_conversion_are_copied(tmp_path, subtype, rate, frames):
+    sf.write(tmp_path / "a.wav", np.linspace(-0.5, 0.5, frames), rate, subtype=subtype)
+    prefix = tmp_path / "feats.1"
+    stats = dump_wav_scp(write_scp(tmp_path / "wav.scp", [("a", tmp_path / "a.wav")]), prefix,
+                         segment_sec=16 / SR)
+    assert stats.num_referenced == 0
+    assert open(f"{prefix}.scp").read().startswith(f"a {prefix}.ark:")
 
 
 def test_main_tiles_short_clips(tmp_path):
@@ -165,7 +206,7 @@ def test_main_tiles_short_clips(tmp_path):
     prefix = tmp_path / "feats.1"
     dump_bin.main(["--wav_scp", str(scp), "--out_prefix", str(prefix),
                    "--segment_sec", str(7 / SR), "--short_clip", "tile", "--verbose", "0"])
-    y = kaldiio.load_scp(f"{prefix}.scp")["u"]
+    y = load_scp_arrays(f"{prefix}.scp")["u"]
     np.testing.assert_array_equal(y, [5, -6, 7, 5, -6, 7, 5])
 
 
@@ -202,7 +243,7 @@ def test_bad_wav_names_the_file_and_leaves_no_output(tmp_path, kind):
     prefix = tmp_path / "out" / "feats.1"
     with pytest.raises(AudioError, match=str(bad)):
         dump_wav_scp(scp, prefix, segment_sec=0.05)
-    assert dump_files(prefix) == [] and os.listdir(tmp_path / "out") == []
+    assert not (tmp_path / "out").exists()  # the good clip comes first: nothing was written
 
 
 def test_error_messages_for_specific_faults(tmp_path):
@@ -225,7 +266,7 @@ def test_failed_rerun_keeps_previous_output(tmp_path, capsys):
     dump_wav_scp(write_scp(tmp_path / "wav.scp", [("a", str(good))]), prefix,
                  segment_sec=16 / SR)
     before = {p: open(p, "rb").read() for p in dump_files(prefix)}
-    assert len(before) == 2
+    assert len(before) == 1  # a clean clip is referenced in place: no archive
 
     (tmp_path / "bad.wav").write_bytes(b"not a wav at all" * 10)
     scp = write_scp(tmp_path / "wav2.scp", [("a", str(good)), ("b", str(tmp_path / "bad.wav"))])
@@ -237,10 +278,10 @@ def test_failed_rerun_keeps_previous_output(tmp_path, capsys):
     assert f"ERROR: {tmp_path / 'bad.wav'}: cannot read as audio (Format not recognised" in stderr
     assert {p: open(p, "rb").read() for p in dump_files(prefix)} == before
     assert sorted(os.listdir(tmp_path)) == sorted(
-        ["good.wav", "bad.wav", "wav.scp", "wav2.scp", "feats.2.ark", "feats.2.scp"])
-    np.testing.assert_array_equal(kaldiio.load_scp(f"{prefix}.scp")["a"], np.arange(16))
+        ["good.wav", "bad.wav", "wav.scp", "wav2.scp", "feats.2.scp"])
+    np.testing.assert_array_equal(load_scp_arrays(f"{prefix}.scp")["a"], np.arange(16))
 
     # A successful re-run replaces both files consistently.
     sf.write(good, np.arange(16, 32, dtype=np.int16), SR, subtype="PCM_16")
-    dump_wav_scp(tmp_path / "wav.scp", prefix, segment_sec=16 / SR)
-    np.testing.assert_array_equal(kaldiio.load_scp(f"{prefix}.scp")["a"], np.arange(16, 32))
+    dump_wav_scp(tmp_path / "wav.scp", prefix, segment_sec=16 / SR, copy="always")
+    np.testing.assert_array_equal(load_scp_arrays(f"{prefix}.scp")["a"], np.arange(16, 32))

@@ -128,8 +128,8 @@ def test_recipe_stages_2_and_3_on_slurm_equal_a_local_run(tmp_path, slurm_env):
     run([recipe / "run.sh", "--stage", "2", "--stop-stage", "2", *TINY], recipe, slurm)
     files = dump_files(recipe, "dump")
     assert files == dump_files(recipe, "dump.local")
-    assert {"train/feats.scp", "train/split/feats.1.ark", "train/split/feats.2.ark",
-            "dev_test/feats.scp", "eval_test/split/feats.2.ark"} <= set(files)
+    assert {"train/feats.scp", "train/split/feats.1.scp", "train/split/feats.2.scp",
+            "dev_test/feats.scp", "eval_test/split/feats.2.scp"} <= set(files)
     for name in files:
         assert filecmp.cmp(recipe / "dump" / name, recipe / "dump.local" / name,
                            shallow=False), name

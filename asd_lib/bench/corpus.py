@@ -8,8 +8,7 @@ from typing import List
 from asd_lib.corpus import dcase2020
 from asd_lib.corpus.synthetic import Dcase2020Sizes, write_dcase2020
 from asd_lib.data.audio import dump_wav_scp
-from asd_lib.data.dataset import split_location
-from asd_lib.utils.fileio import atomic_write, read_kv, write_kv
+from asd_lib.utils.fileio import read_kv, write_kv
 
 # One machine type: its 4 development and 3 additional-training IDs are the classes.
 MACHINE = "fan"
@@ -58,25 +57,23 @@ def make_corpus(root, clip_sec: float, clips_per_id: int, seed: int = 0,
                        len(classes), int(round(clip_sec * SAMPLE_RATE)))
 
 
-def replicate(corpus: BenchCorpus, factor: int, out_prefix) -> BenchCorpus:
-    """A ``factor`` times larger corpus: ``factor`` copies of the archive concatenated
-    into one new file, so its pages are distinct from the original's (what matters for
-    memory measurements); the wavs, now ``<out_prefix>.wav.scp`` with one utterance id
-    per copy, and the labels repeat."""
-    paths = {split_location(loc)[0] for loc in corpus.locations}
-    if len(paths) != 1:
-        raise ValueError(f"{corpus.feats_scp}: expected one archive, found {len(paths)}")
-    source = Path(paths.pop())
-    size = source.stat().st_size
-    target = Path(f"{out_prefix}.ark")
-    with atomic_write(target, "wb") as out:
-        for _ in range(factor):
-            with open(source, "rb") as src:
-                shutil.copyfileobj(src, out, 1 << 22)
-    offsets = [split_location(loc)[1] for loc in corpus.locations]
-    locations = [f"{target}:{k * size + offset}" for k in range(factor) for offset in offsets]
-    wav_scp = Path(f"{out_prefix}.wav.scp")
-    write_kv(wav_scp, ((f"copy{k}-{i:06d}", path) for k in range(factor)
-                       for i, path in enumerate(corpus.wav_paths)))
-    return replace(corpus, wav_scp=wav_scp, wav_paths=corpus.wav_paths * factor,
-                   locations=locations, labels=corpus.labels * factor)
+def replicate(corpus: BenchCorpus, factor: int, out_dir) -> BenchCorpus:
+    """A ``factor`` times larger corpus: ``factor`` copies of every wav under ``out_dir``
+    (real copies, so their pages are distinct from the originals': what memory
+    measurements need), indexed in ``out_dir/wav.scp`` and dumped by stage 2 into
+    ``out_dir/feats.scp``; the labels repeat."""
+    out_dir = Path(out_dir)
+    wav_paths = []
+    for k in range(factor):
+        (out_dir / f"copy{k}").mkdir(parents=True, exist_ok=True)
+        for path in corpus.wav_paths:
+            target = out_dir / f"copy{k}" / Path(path).name
+            shutil.copyfile(path, target)
+            wav_paths.append(str(target))
+    utts = [f"copy{k}-{i:06d}" for k in range(factor) for i in range(len(corpus.wav_paths))]
+    wav_scp = out_dir / "wav.scp"
+    write_kv(wav_scp, zip(utts, wav_paths))
+    dump_wav_scp(wav_scp, out_dir / "feats", SAMPLE_RATE, corpus.num_samples / SAMPLE_RATE)
+    feats = read_kv(out_dir / "feats.scp")
+    return replace(corpus, wav_scp=wav_scp, wav_paths=wav_paths, feats_scp=out_dir / "feats.scp",
+                   locations=[feats[u] for u in utts], labels=corpus.labels * factor)

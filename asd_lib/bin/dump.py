@@ -1,5 +1,9 @@
 """Stage 2: dump the clips of a ``wav.scp`` as fixed-length int16 waveforms to ark/scp.
 
+Clips that need no conversion (16-bit mono PCM at ``--sample_rate``, at least
+``--segment_sec`` long) are referenced in place by default; ``--copy always`` copies
+every clip into the archive (:mod:`asd_lib.data.audio`).
+
 The ``wav.scp`` is checked first (Kaldi text rules, every audio file present and
 non-empty), so a bad line is reported with its line number before anything is written.
 
@@ -10,7 +14,7 @@ Example (one job of ``JOB=1:nj``)::
 """
 import argparse
 
-from asd_lib.data.audio import SHORT_CLIP_MODES, dump_wav_scp
+from asd_lib.data.audio import COPY_MODES, SHORT_CLIP_MODES, dump_wav_scp
 from asd_lib.data.datadir import check_wav_scp
 from asd_lib.utils.cli import run_main
 from asd_lib.utils.log import setup_logging
@@ -20,7 +24,8 @@ def get_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description="Read each 'utt path' (or 'utt command |') line of a wav.scp, resample "
         "to --sample_rate, keep the first channel, crop or lengthen to --segment_sec, "
-        "and write int16 arrays to <out_prefix>.ark and <out_prefix>.scp.",
+        "and write int16 arrays to <out_prefix>.ark and <out_prefix>.scp; a clip that "
+        "needs none of that is referenced in place unless --copy always.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("--wav_scp", required=True, help="Kaldi wav.scp to read")
@@ -34,6 +39,11 @@ def get_parser() -> argparse.ArgumentParser:
         help="how a clip shorter than --segment_sec is lengthened",
     )
     parser.add_argument(
+        "--copy", choices=COPY_MODES, default="auto",
+        help="auto: reference clips that need no conversion in place (the dump then reads "
+        "from the corpus, which must stay where it is); always: copy every clip",
+    )
+    parser.add_argument(
         "--verbose", type=int, default=1, help="0: warnings, 1: info, 2: debug"
     )
     return parser
@@ -45,7 +55,7 @@ def main(cmd=None) -> None:
     check_wav_scp(args.wav_scp)
     dump_wav_scp(
         args.wav_scp, args.out_prefix, sample_rate=args.sample_rate,
-        segment_sec=args.segment_sec, short_clip=args.short_clip,
+        segment_sec=args.segment_sec, short_clip=args.short_clip, copy=args.copy,
     )
 
 

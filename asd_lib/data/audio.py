@@ -12,17 +12,21 @@ Samples are scaled as in libsndfile's float view of PCM: an integer sample ``v``
 ``[-32768, 32767]``, so 8-, 16- and 24-bit PCM map exactly where int16 can hold the
 value and 16-bit files (read as int16 directly) round-trip bit for bit.
 
-The archive holds each clip as a NumPy ``.npy`` object (kaldiio ``write_function="numpy"``),
-which keeps the int16 dtype; Kaldi's own binary matrices are float-only.
-``kaldiio.load_scp(scp)[utt]`` and ``kaldiio.load_mat("ark:offset")`` return the array;
-:func:`read_npy_entry` reads the same array with two ``pread`` calls and no extra copy.
+A clip that needs no conversion (a complete 16-bit mono PCM wav at the dump rate, at
+least a segment long) is referenced in place by default (``copy="auto"``): its scp
+location points at the wav itself (``x.wav:0``, or ``x.wav:0[0:N-1]`` to crop it to N
+samples), so stage 2 reads a header per clip instead of copying the corpus, and the
+readers ``pread`` the samples straight from the wav's data chunk
+(:mod:`asd_lib.data.entries`). Every other clip is converted and copied into
+``<out_prefix>.ark`` as a NumPy ``.npy`` object (kaldiio ``write_function="numpy"``), which
+keeps the int16 dtype (Kaldi's own binary matrices are float-only). ``copy="always"``
+copies every clip, for a dump that must not depend on the corpus staying in place.
+``kaldiio.load_mat`` reads both kinds of location (a referenced wav as ``(rate, samples)``).
 """
 import contextlib
-import functools
 import io
 import logging
 import os
-import struct
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +37,7 @@ import numpy as np
 import soundfile as sf
 from tqdm import tqdm
 
+from asd_lib.data.entries import RIFF_UNKNOWN_SIZE, wave_layout
 from asd_lib.utils.fileio import atomic_write, read_kv
 from asd_lib.utils.log import progress_enabled
 
@@ -40,20 +45,11 @@ INT16_SCALE = 32768.0
 # Sample formats that convert to int16 without rounding (8-bit codes scale exactly).
 EXACT_SUBTYPES = ("PCM_16", "PCM_U8", "PCM_S8")
 SHORT_CLIP_MODES = ("tile", "pad")
-_RIFF_UNKNOWN_SIZE = 0xFFFFFFFF
-NPY_ENTRY_TAG = b"NPY"
-_NPY_MAGIC = b"\x93NUMPY"
-# First read of an entry: tag, length field and .npy header fit in this (a 1-D int16
-# clip needs 3 + 1 + 3 + 128 bytes); a longer header is read again at its full size.
-_ENTRY_PREFIX_BYTES = 512
+COPY_MODES = ("auto", "always")
 
 
 class AudioError(ValueError):
     """A wav that cannot be used; the message names the file and the fix."""
-
-
-class NotNpyEntryError(ValueError):
-    """An ark entry that is not a NumPy object (e.g. a Kaldi binary matrix)."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +66,7 @@ class DumpStats:
     """Counts reported by :func:`dump_wav_scp`."""
 
     num_clips: int
+    num_referenced: int  # clips referenced in place, not copied
     num_length_fixed: int
     num_resampled: int
 
@@ -147,16 +144,21 @@ def dump_wav_scp(
     sample_rate: int = 16000,
     segment_sec: float = 10.0,
     short_clip: str = "tile",
+    copy: str = "auto",
 ) -> DumpStats:
-    """Write every clip of ``wav_scp`` as fixed-length int16 to ``<out_prefix>.{ark,scp}``.
+    """Index every clip of ``wav_scp`` as fixed-length int16 in ``<out_prefix>.scp``.
+
+    With ``copy="auto"`` a clip that needs no conversion is referenced in place (module
+    docstring); the others, and every clip with ``copy="always"``, are converted and
+    written to ``<out_prefix>.ark`` (no archive when nothing was copied).
 
     All or nothing: the archive is written under a temporary name beside the final one
     (:func:`~asd_lib.utils.fileio.atomic_write`; offsets do not depend on the name) and
     renamed only when every clip succeeded, so a failing clip raises
     :class:`AudioError` and leaves any earlier complete output untouched. The scp holds
-    ``utt <out_prefix>.ark:<offset>`` with the final archive path as given; an old scp
-    is removed before the archive is replaced and the new one is written last, so a
-    killed run never leaves an scp that points into the wrong archive.
+    ``utt <location>`` with the final archive path as given; an old scp is removed before
+    the archive is replaced and the new one is written last, so a killed run never
+    leaves an scp that points into the wrong archive.
     """
     if sample_rate <= 0 or segment_sec <= 0:
         raise ValueError(
@@ -164,145 +166,78 @@ def dump_wav_scp(
         )
     if short_clip not in SHORT_CLIP_MODES:
         raise ValueError(f"short_clip={short_clip!r}; choose one of {SHORT_CLIP_MODES}")
+    if copy not in COPY_MODES:
+        raise ValueError(f"copy={copy!r}; choose one of {COPY_MODES}")
     table = read_kv(wav_scp)
     num_samples = int(round(segment_sec * sample_rate))
     ark_path, scp_path = Path(f"{out_prefix}.ark"), Path(f"{out_prefix}.scp")
     scp_lines = []
-    num_fixed = num_resampled = 0
-    with atomic_write(ark_path, "wb") as ark:
+    num_referenced = num_fixed = num_resampled = 0
+    with contextlib.ExitStack() as outputs:
+        ark = None
         entries = tqdm(
-            table.items(), total=len(table), desc=f"dump {ark_path.name}",
+            table.items(), total=len(table), desc=f"dump {scp_path.name}",
             unit="clip", disable=not progress_enabled(),
         )
         for utt, value in entries:
-            samples, info = read_wav_with_info(value, sample_rate)
-            num_resampled += info.sample_rate != sample_rate
-            samples, note = fix_length(samples, num_samples, short_clip)
+            reference = in_place_location(value, sample_rate, num_samples) if copy == "auto" \
+                else None
+            if reference is not None:
+                location, note = reference
+                num_referenced += 1
+            else:
+                samples, info = read_wav_with_info(value, sample_rate)
+                num_resampled += info.sample_rate != sample_rate
+                samples, note = fix_length(samples, num_samples, short_clip)
+                if ark is None:
+                    ark = outputs.enter_context(atomic_write(ark_path, "wb"))
+                # A Kaldi archive entry is "<key> <object>"; the scp offset is the object's.
+                location = f"{ark_path}:{ark.tell() + len(f'{utt} '.encode('utf-8'))}"
+                kaldiio.save_ark(ark, {utt: samples}, write_function="numpy")
             if note is not None:
                 num_fixed += 1
                 logging.info("%s: %s", utt, note)
-            # A Kaldi archive entry is "<key> <object>"; the scp offset is the object's.
-            offset = ark.tell() + len(f"{utt} ".encode("utf-8"))
-            kaldiio.save_ark(ark, {utt: samples}, write_function="numpy")
-            scp_lines.append(f"{utt} {ark_path}:{offset}\n")
+            scp_lines.append(f"{utt} {location}\n")
         # Every clip succeeded: drop the old scp before the new archive replaces the old.
         with contextlib.suppress(FileNotFoundError):
             os.unlink(scp_path)
+        if ark is None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(ark_path)
     with atomic_write(scp_path) as scp:
         scp.writelines(scp_lines)
-    stats = DumpStats(len(scp_lines), num_fixed, num_resampled)
+    stats = DumpStats(len(scp_lines), num_referenced, num_fixed, num_resampled)
     logging.info(
-        "dumped %d clips, %d length-fixed, %d resampled to %s",
-        stats.num_clips, stats.num_length_fixed, stats.num_resampled, scp_path,
+        "dumped %d clips (%d referenced in place, %d copied), %d length-fixed, %d resampled "
+        "to %s", stats.num_clips, stats.num_referenced, stats.num_clips - stats.num_referenced,
+        stats.num_length_fixed, stats.num_resampled, scp_path,
     )
     return stats
 
 
-@dataclass(frozen=True)
-class NpyEntry:
-    """Where and what the array of one NumPy ark entry is."""
-
-    data_offset: int  # file offset of the raw data
-    shape: Tuple[int, ...]
-    dtype: np.dtype
-    fortran: bool
-
-    @property
-    def nbytes(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64)) * self.dtype.itemsize
-
-
-def locate_npy_entry(fd: int, offset: int, name: str = "ark") -> NpyEntry:
-    """Parse the NumPy object that :func:`dump_wav_scp` wrote at ``offset`` of an archive.
-
-    ``fd`` is an open file descriptor and ``offset`` the scp offset. kaldiio's entry is
-    ``b"NPY"``, one byte ``n``, the ``.npy`` file's length as ``n`` little-endian bytes,
-    then the ``.npy`` file (NumPy format 1.0 or 2.0: magic, version, header length,
-    header dict, raw data). One ``pread`` of the first bytes; another kind of entry
-    raises :class:`NotNpyEntryError`. ``name`` only labels error messages.
-    """
-    prefix = os.pread(fd, _ENTRY_PREFIX_BYTES, offset)
-    npy_start, data_start = _npy_entry_bounds(prefix, offset, name)
-    if data_start > len(prefix):
-        prefix = os.pread(fd, data_start, offset)
-        if len(prefix) < data_start:
-            raise _truncated(name, offset)
+def in_place_location(value: str, sample_rate: int,
+                      num_samples: int) -> Optional[Tuple[str, Optional[str]]]:
+    """The scp location of a ``wav.scp`` value read in place, with a note for the log when
+    it is cropped; ``None`` when the clip needs converting (a command, another format,
+    rate or channel count, a short or incomplete file) or cannot be opened (the
+    conversion path then reports why)."""
+    if value.rstrip().endswith("|"):
+        return None
     try:
-        shape, fortran, dtype = _parse_npy_header(prefix[npy_start:data_start])
-    except ValueError as err:
-        raise ValueError(f"{name}:{offset}: {err}; re-run stage 2 (dump)") from err
-    entry = NpyEntry(offset + data_start, shape, dtype, fortran)
-    npy_length = int.from_bytes(prefix[4:npy_start], "little")
-    if data_start - npy_start + entry.nbytes != npy_length:
-        raise ValueError(
-            f"{name}:{offset}: the .npy header ({dtype}, shape {shape}) does not match the "
-            f"entry length {npy_length}; the archive is corrupt: re-run stage 2 (dump)"
-        )
-    return entry
-
-
-def read_npy_data(fd: int, entry: NpyEntry, out: np.ndarray, name: str = "ark") -> None:
-    """Copy the entry's raw data into ``out`` (C-contiguous, ``entry.nbytes`` bytes), straight
-    from the page cache with one ``os.preadv``, which releases the GIL. ``pread`` never
-    moves a file position, so threads and forked processes may share ``fd``."""
-    if out.nbytes != entry.nbytes or not out.flags.c_contiguous:
-        raise ValueError(f"{name}: a buffer of {out.nbytes} contiguous bytes cannot take an "
-                         f"entry of {entry.nbytes}")
-    if not entry.nbytes:
-        return
-    if os.preadv(fd, [memoryview(out).cast("B")], entry.data_offset) != out.nbytes:
-        raise _truncated(name, entry.data_offset)
-
-
-def read_npy_entry(fd: int, offset: int, name: str = "ark") -> np.ndarray:
-    """The array of the NumPy ark entry at ``offset`` (a fresh array, read with two
-    ``pread`` calls and no intermediate buffer); equals ``kaldiio.load_mat(f"{name}:{offset}")``."""
-    entry = locate_npy_entry(fd, offset, name)
-    flat = np.empty(int(np.prod(entry.shape, dtype=np.int64)), dtype=entry.dtype)
-    read_npy_data(fd, entry, flat, name)
-    return flat.reshape(entry.shape, order="F" if entry.fortran else "C")
-
-
-def _npy_entry_bounds(prefix: bytes, offset: int, name: str) -> Tuple[int, int]:
-    """Byte positions (from the entry start) of the ``.npy`` file and of its data."""
-    if len(prefix) < 4:
-        raise _truncated(name, offset)
-    if prefix[:3] != NPY_ENTRY_TAG:
-        raise NotNpyEntryError(f"{name}:{offset}: not a NumPy ark entry (starts {prefix[:8]!r})")
-    npy_start = 4 + prefix[3]
-    if len(prefix) < npy_start + 12:
-        raise _truncated(name, offset)
-    if prefix[npy_start:npy_start + 6] != _NPY_MAGIC:
-        raise ValueError(f"{name}:{offset}: the entry holds no .npy file; the archive is "
-                         "corrupt or the scp offset is wrong: re-run stage 2 (dump)")
-    major = prefix[npy_start + 6]
-    if major == 1:
-        header_length = struct.unpack_from("<H", prefix, npy_start + 8)[0]
-        return npy_start, npy_start + 10 + header_length
-    if major == 2:
-        header_length = struct.unpack_from("<I", prefix, npy_start + 8)[0]
-        return npy_start, npy_start + 12 + header_length
-    raise ValueError(f"{name}:{offset}: .npy format version {major} is not supported (1 or "
-                     "2 expected); re-run stage 2 (dump) with this version of asd_lib")
-
-
-@functools.lru_cache(maxsize=64)
-def _parse_npy_header(header: bytes) -> Tuple[Tuple[int, ...], bool, np.dtype]:
-    """(shape, Fortran order, dtype) of a ``.npy`` header; every clip of one dump shares
-    the same header bytes, so the cache turns the per-item parse into a dict look-up."""
-    stream = io.BytesIO(header)
-    major, _ = np.lib.format.read_magic(stream)
-    read_header = (np.lib.format.read_array_header_1_0 if major == 1
-                   else np.lib.format.read_array_header_2_0)
-    shape, fortran, dtype = read_header(stream)
-    if dtype.hasobject:
-        raise ValueError(f"the .npy entry holds Python objects ({dtype}), not a plain array")
-    return shape, fortran, dtype
-
-
-def _truncated(name: str, offset: int) -> ValueError:
-    return ValueError(f"{name}:{offset}: the archive ends inside this entry (truncated); "
-                      "re-run stage 2 (dump)")
+        fd = os.open(value, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        layout = wave_layout(fd)
+    finally:
+        os.close(fd)
+    if (layout is None or not layout.is_pcm16_mono or layout.sample_rate != sample_rate
+            or not layout.complete or layout.num_samples < num_samples):
+        return None
+    if layout.num_samples == num_samples:
+        return f"{value}:0", None
+    return (f"{value}:0[0:{num_samples - 1}]",
+            f"cropped {layout.num_samples} -> {num_samples} (in place)")
 
 
 @contextlib.contextmanager
@@ -337,35 +272,22 @@ def _open_source(name: str):
                 f"{name}: the file is empty (0 bytes); re-extract or re-download it, "
                 "or remove it from wav.scp"
             )
-        _check_riff_data_complete(fd, total, name)
+        _check_wave_data_complete(fd, name)
         yield fd
     finally:
         os.close(fd)
 
 
-def _check_riff_data_complete(fd: int, total: int, name: str) -> None:
-    """Fail when a RIFF/WAVE ``data`` chunk declares more bytes than the file holds.
-
-    libsndfile reads such a file without error, silently returning the samples that
-    are present. The layout walked here is the RIFF chunk list of the Microsoft WAVE
-    format (``"RIFF" size "WAVE"``, then ``id size payload`` chunks padded to even size);
-    other containers are left to libsndfile. ``pread`` leaves the file position at 0.
-    """
-    head = os.pread(fd, 12, 0)
-    if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
-        return
-    position = 12
-    while position + 8 <= total:
-        chunk_id, size = struct.unpack("<4sI", os.pread(fd, 8, position))
-        if chunk_id == b"data":
-            present = total - position - 8
-            if size != _RIFF_UNKNOWN_SIZE and size > present:
-                raise AudioError(
-                    f"{name}: truncated: the header declares {size} bytes of audio but "
-                    f"the file holds {present}; re-extract or re-download it"
-                )
-            break
-        position += 8 + size + (size & 1)
+def _check_wave_data_complete(fd: int, name: str) -> None:
+    """Fail when a RIFF/WAVE ``data`` chunk declares more bytes than the file holds:
+    libsndfile reads such a file without error, silently returning the samples present.
+    Other containers are left to libsndfile."""
+    layout = wave_layout(fd)
+    if layout is not None and not layout.complete and layout.declared_bytes != RIFF_UNKNOWN_SIZE:
+        raise AudioError(
+            f"{name}: truncated: the header declares {layout.declared_bytes} bytes of audio "
+            f"but the file holds {layout.present_bytes}; re-extract or re-download it"
+        )
 
 
 def _as_float(samples: np.ndarray) -> np.ndarray:

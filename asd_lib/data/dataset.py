@@ -4,26 +4,31 @@ Items stay int16 until they reach the training device, where the front-end conve
 (``asd_lib.frontends.mel.to_float_waveform``): half the bytes through the loader.
 
 Reading is built for a loader that must keep a GPU busy (README, "Performance"): an
-:class:`ArkReader` keeps one open descriptor per archive and reads each clip with
-``pread`` straight into its place in the batch (:func:`asd_lib.data.audio.read_npy_data`),
-which releases the GIL, so a few threads read in parallel. Nothing is memory-mapped, so
+:class:`ArkReader` keeps one open descriptor per archive (a wav referenced in place is
+opened per read: a corpus has more files than a process may hold open) and reads each
+clip with ``pread`` straight into its place in the batch
+(:func:`asd_lib.data.entries.read_entry_data`), which releases the GIL, so a few threads
+read in parallel. Nothing is memory-mapped, so
 the page cache holding the archives never counts in a process's resident memory, and
 the per-clip index is two small NumPy arrays (12 bytes a clip) rather than a Python
 string per clip.
 """
+import contextlib
 import os
+import re
 import threading
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 import kaldiio
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from asd_lib.data.audio import (NotNpyEntryError, NpyEntry, locate_npy_entry, read_npy_data,
-                                read_npy_entry)
+from asd_lib.data.entries import (Entry, UnsupportedEntryError, locate_entry, read_entry,
+                                  read_entry_data)
 from asd_lib.data.datadir import load_data_dir
 from asd_lib.metrics.dcase2020 import clip_file_name
+from asd_lib.utils.fileio import read_kv
 
 
 class DumpedSet:
@@ -35,7 +40,7 @@ class DumpedSet:
         if "feats.scp" not in self.tables:
             raise ValueError(f"{path}/feats.scp: missing; run stage 2 (dump) first")
         self.utts: List[str] = list(self.tables["feats.scp"])
-        self.locations: List[str] = list(self.tables["feats.scp"].values())  # ark:offset
+        self.locations: List[str] = list(self.tables["feats.scp"].values())  # scp values
 
     def column(self, name: str) -> List[str]:
         """Values of ``name`` (e.g. ``utt2class``) in utterance order."""
@@ -52,32 +57,62 @@ class DumpedSet:
         return [clip_file_name(wavs[u]) for u in self.utts]
 
 
-def split_location(location: str) -> Optional[Tuple[str, int]]:
-    """``"path.ark:123"`` -> ``("path.ark", 123)``; ``None`` for the other kaldiio forms
-    (``cmd |`` pipes, ``[rows]`` slices, a path without an offset)."""
+class Location(NamedTuple):
+    """A parsed ``path:offset[first:last]`` scp value (``rows`` is Kaldi's inclusive range)."""
+
+    path: str
+    offset: int
+    rows: Optional[Tuple[int, int]] = None
+
+
+_RANGE = re.compile(r"^(?P<head>.*)\[(?P<first>\d+):(?P<last>\d+)\]$")
+
+
+def split_location(location: str) -> Optional[Location]:
+    """``"path.ark:123"`` -> ``Location("path.ark", 123)``, ``"x.wav:0[0:99]"`` -> rows
+    (0, 99); ``None`` for the other kaldiio forms (``cmd |`` pipes, column or
+    multi-axis slices, a path without an offset)."""
     text = location.strip()
-    if text.startswith("|") or text.endswith("|") or ("[" in text and "]" in text):
+    if text.startswith("|") or text.endswith("|"):
+        return None
+    rows = None
+    ranged = _RANGE.match(text)
+    if ranged:
+        text, rows = ranged["head"], (int(ranged["first"]), int(ranged["last"]))
+    if "[" in text and text.endswith("]"):
         return None
     path, sep, offset = text.rpartition(":")
     if not sep or not offset.isdigit():
         return None
-    return path, int(offset)
+    return Location(path, int(offset), rows)
+
+
+def load_scp_arrays(scp) -> Dict[str, np.ndarray]:
+    """Every array of an scp (e.g. ``dump/<set>/feats.scp``) by utterance, read as the
+    loaders read them; unlike ``kaldiio.load_scp`` a wav referenced in place gives its
+    samples, not ``(rate, samples)``."""
+    table = read_kv(scp)
+    with ArkReader(list(table.values())) as reader:
+        return {utt: reader.read(i) for i, utt in enumerate(table)}
 
 
 class ArkReader:
-    """Random access to the arrays at Kaldi ark locations, one ``pread`` pair per array.
+    """Random access to the arrays at scp locations, one ``pread`` pair per array.
 
-    ``locations`` are scp values. ``path:offset`` entries holding NumPy objects (what
-    stage 2 writes) are read by :func:`~asd_lib.data.audio.read_npy_entry` through a
-    descriptor per archive, opened on first use and kept until :meth:`close`; every
-    other entry (Kaldi binary matrices, pipes, slices) goes through ``kaldiio.load_mat``.
-    Descriptors are not pickled: a worker started with ``spawn`` opens its own.
+    ``locations`` are scp values. ``path:offset`` entries that stage 2 writes (NumPy ark
+    objects and 16-bit wavs referenced in place, with an optional row range) are read by
+    :mod:`asd_lib.data.entries`; a path shared by several entries keeps one descriptor,
+    opened on first use and kept until :meth:`close`. Every other entry (Kaldi binary
+    matrices, pipes, slices) goes through ``kaldiio.load_mat``. Descriptors are not
+    pickled: a worker started with ``spawn`` opens its own.
     """
 
     def __init__(self, locations: Sequence[str]):
         paths: Dict[str, int] = {}
-        self._ark_ids = np.empty(len(locations), dtype=np.int32)
-        self._offsets = np.empty(len(locations), dtype=np.int64)
+        count = len(locations)
+        self._ark_ids = np.empty(count, dtype=np.int32)
+        self._offsets = np.empty(count, dtype=np.int64)
+        self._rows = np.full((count, 2), -1, dtype=np.int64)
         self._other: Dict[int, str] = {}
         for i, location in enumerate(locations):
             parsed = split_location(location)
@@ -85,9 +120,13 @@ class ArkReader:
                 self._ark_ids[i], self._offsets[i] = -1, -1
                 self._other[i] = location
                 continue
-            self._ark_ids[i] = paths.setdefault(parsed[0], len(paths))
-            self._offsets[i] = parsed[1]
+            self._ark_ids[i] = paths.setdefault(parsed.path, len(paths))
+            self._offsets[i] = parsed.offset
+            if parsed.rows is not None:
+                self._rows[i] = parsed.rows
         self.paths: List[str] = list(paths)
+        used = self._ark_ids[self._ark_ids >= 0]
+        self._shared = np.bincount(used, minlength=len(self.paths)) > 1
         self._fds: List[Optional[int]] = [None] * len(self.paths)
         self._open_lock = threading.Lock()
 
@@ -99,48 +138,61 @@ class ArkReader:
         ark_id = int(self._ark_ids[index])
         if ark_id < 0:
             return self._other[index]
-        return f"{self.paths[ark_id]}:{int(self._offsets[index])}"
+        first, last = (int(v) for v in self._rows[index])
+        rows = f"[{first}:{last}]" if first >= 0 else ""
+        return f"{self.paths[ark_id]}:{int(self._offsets[index])}{rows}"
 
-    def entry(self, index: int) -> Optional[NpyEntry]:
-        """Where item ``index``'s array lies, or ``None`` for an entry kaldiio must read."""
+    @contextlib.contextmanager
+    def located(self, index: int) -> Iterator[Optional[Tuple[int, Entry]]]:
+        """``(descriptor, entry)`` of item ``index`` while the block runs, or ``None`` for
+        an entry kaldiio must read (:meth:`read` does)."""
         ark_id = int(self._ark_ids[index])
         if ark_id < 0:
-            return None
+            yield None
+            return
+        shared, name = self._shared[ark_id], self.paths[ark_id]
+        fd = self._cached_fd(ark_id) if shared else self._open(ark_id)
         try:
-            return locate_npy_entry(self._fd(ark_id), int(self._offsets[index]),
-                                    self.paths[ark_id])
-        except NotNpyEntryError:
-            return None
+            try:
+                entry = locate_entry(fd, int(self._offsets[index]), name)
+            except UnsupportedEntryError:
+                yield None
+                return
+            first, last = self._rows[index].tolist()
+            yield fd, (entry if first < 0 else entry.rows(first, last, name))
+        finally:
+            if not shared:
+                os.close(fd)
 
-    def read_into(self, index: int, entry: NpyEntry, out: np.ndarray) -> None:
-        """Copy item ``index``'s data (located by :meth:`entry`) into the buffer ``out``."""
-        ark_id = int(self._ark_ids[index])
-        read_npy_data(self._fd(ark_id), entry, out, self.paths[ark_id])
+    def read_into(self, index: int, found: Tuple[int, Entry], out: np.ndarray) -> None:
+        """Copy item ``index``'s data, ``found`` by :meth:`located`, into the buffer ``out``."""
+        fd, entry = found
+        read_entry_data(fd, entry, out, self.paths[int(self._ark_ids[index])])
 
     def read(self, index: int) -> np.ndarray:
         """The array of item ``index`` (a fresh, writable array)."""
-        ark_id = int(self._ark_ids[index])
-        if ark_id >= 0:
-            try:
-                return read_npy_entry(self._fd(ark_id), int(self._offsets[index]),
-                                      self.paths[ark_id])
-            except NotNpyEntryError:
-                pass
-        return np.array(kaldiio.load_mat(self.location(index)))
+        with self.located(index) as found:
+            if found is not None:
+                return read_entry(found[0], found[1], self.paths[int(self._ark_ids[index])])
+        value = kaldiio.load_mat(self.location(index))
+        return np.array(value[1] if isinstance(value, tuple) else value)  # wav: (rate, data)
 
-    def _fd(self, ark_id: int) -> int:
+    def _cached_fd(self, ark_id: int) -> int:
         fd = self._fds[ark_id]
         if fd is not None:
             return fd
         with self._open_lock:  # reader threads share the descriptors
             if self._fds[ark_id] is None:
-                path = self.paths[ark_id]
-                try:
-                    self._fds[ark_id] = os.open(path, os.O_RDONLY)
-                except OSError as err:
-                    raise ValueError(f"{path}: cannot open ({err.strerror}); re-run stage 2 "
-                                     "(dump) or fix the path in the scp") from err
+                self._fds[ark_id] = self._open(ark_id)
             return self._fds[ark_id]
+
+    def _open(self, ark_id: int) -> int:
+        path = self.paths[ark_id]
+        try:
+            return os.open(path, os.O_RDONLY)
+        except OSError as err:
+            raise ValueError(f"{path}: cannot open ({err.strerror}); re-run stage 2 (dump) "
+                             "or fix the path in the scp") from err
 
     def close(self) -> None:
         """Close the archive descriptors (reading again reopens them)."""
@@ -219,18 +271,23 @@ class WaveformDataset(Dataset):
 
     def _read_waves(self, indices: List[int], pin_memory: bool) -> Optional[torch.Tensor]:
         """The batch tensor read in place, or ``None`` when the items cannot share one."""
-        entries = [self.reader.entry(i) for i in indices]
-        kinds = {(e.shape, e.dtype, e.fortran) for e in entries if e is not None}
-        if not entries or None in entries or len(kinds) != 1:
-            return None
-        shape, dtype, fortran = kinds.pop()
-        if fortran or not dtype.isnative:
-            return None
-        waves = torch.empty((len(indices),) + tuple(shape), pin_memory=pin_memory,
-                            dtype=torch.from_numpy(np.empty(0, dtype)).dtype)
-        rows = waves.numpy().reshape(len(indices), -1)
-        for row, index, entry in zip(rows, indices, entries):
-            self.reader.read_into(index, entry, row)
+        waves = rows = kind = None
+        for row, index in enumerate(indices):
+            with self.reader.located(index) as found:
+                if found is None:
+                    return None
+                entry = found[1]
+                if waves is None:
+                    if entry.fortran or not entry.dtype.isnative:
+                        return None
+                    kind = (entry.shape, entry.dtype)
+                    waves = torch.empty((len(indices),) + tuple(entry.shape),
+                                        pin_memory=pin_memory,
+                                        dtype=torch.from_numpy(np.empty(0, entry.dtype)).dtype)
+                    rows = waves.numpy().reshape(len(indices), -1)
+                elif (entry.shape, entry.dtype) != kind or entry.fortran:
+                    return None
+                self.reader.read_into(index, found, rows[row])
         return waves
 
     def close(self) -> None:

@@ -8,11 +8,11 @@ otherwise end up inside paths and values.
 import subprocess
 import sys
 
-import kaldiio
 import numpy as np
 import pytest
 
 from asd_lib.bin import dump as dump_bin
+from asd_lib.data.dataset import load_scp_arrays
 from asd_lib.data.datadir import DataDirError, validate_data_dir
 from asd_lib.utils.fileio import read_kv
 from faultkit import REPO, entry_env, run_entry, snapshot, write_scp, write_wav
@@ -101,10 +101,11 @@ def test_spaces_in_paths_work_through_validation_split_and_dump(tmp_path, monkey
     monkeypatch.chdir(tmp_path)  # the scp names its archive as given: dump/split/...
     dumped = {}
     for n in (1, 2):
-        dumped.update(kaldiio.load_scp(f"dump/split/feats.{n}.scp"))
+        dumped.update(load_scp_arrays(f"dump/split/feats.{n}.scp"))
     assert sorted(dumped) == sorted(clips)
     for utt, x in clips.items():
         np.testing.assert_array_equal(dumped[utt], x)
     assert sorted(snapshot(tmp_path / "dump")) == [  # complete outputs, no leftovers
-        "split/feats.1.ark", "split/feats.1.scp", "split/feats.2.ark", "split/feats.2.scp",
-        "split/wav.1.scp", "split/wav.2.scp"]
+        "split/feats.1.scp", "split/feats.2.scp", "split/wav.1.scp", "split/wav.2.scp"]
+    assert all(" corpus/fan id 00/normal  " in line  # referenced in place, spaces kept
+               for n in (1, 2) for line in open(f"dump/split/feats.{n}.scp"))

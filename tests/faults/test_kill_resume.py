@@ -44,7 +44,8 @@ def test_dump_killed_while_writing_its_archive(tmp_path):
     killed, reference = tmp_path / "killed", tmp_path / "reference"
     for run in (killed, reference):
         write_scp(run / "wav.scp", rows)
-    args = ["--wav_scp", "wav.scp", "--out_prefix", "dump/feats.1", "--segment_sec", "0.1"]
+    args = ["--wav_scp", "wav.scp", "--out_prefix", "dump/feats.1", "--segment_sec", "0.1",
+            "--copy", "always"]
     # An earlier complete dump of the same prefix (an older wav.scp of 50 clips).
     write_scp(killed / "old.scp", rows[:50])
     earlier = run_entry("asd_lib.bin.dump", ["--wav_scp", "old.scp", *args[2:]], killed)

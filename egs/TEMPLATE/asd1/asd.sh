@@ -30,6 +30,7 @@ test_sets="dev_test eval_test"  # test data dir names (missing ones are skipped)
 sample_rate=16000      # dump sample rate; other rates are resampled
 segment_sec=10         # dumped clip length in seconds (crop; tile or pad shorter clips)
 short_clip=tile        # tile or pad clips shorter than segment_sec
+dump_copy=auto         # auto: reference clips needing no conversion in place; always: copy all
 # Training (stage 3)
 train_config=""        # training YAML (required for stages 3-5)
 train_args=""          # extra options for asd_lib.bin.train, e.g. "--seed 1"
@@ -115,7 +116,7 @@ if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
     log "Stage 2: dump ${segment_sec} s waveforms to dump/<set>/feats.{ark,scp}"
     for dset in $(existing_sets); do
         _dir=dump/${dset}
-        _key="$(md5sum < "data/${dset}/wav.scp" | cut -c1-32) sr=${sample_rate} sec=${segment_sec} short=${short_clip}"
+        _key="$(md5sum < "data/${dset}/wav.scp" | cut -c1-32) sr=${sample_rate} sec=${segment_sec} short=${short_clip} copy=${dump_copy}"
         if done_key "${_dir}" "${_key}"; then
             # the waveforms are current; labels may have changed (another label scheme)
             for f in utt2class utt2domain utt2attr utt2label; do
@@ -135,7 +136,7 @@ if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
         ${train_cmd} JOB=1:"${_nj}" "${_dir}/log/dump.JOB.log" \
             python -m asd_lib.bin.dump --wav_scp "${_dir}/split/wav.JOB.scp" \
                 --out_prefix "${_dir}/split/feats.JOB" --sample_rate "${sample_rate}" \
-                --segment_sec "${segment_sec}" --short_clip "${short_clip}"
+                --segment_sec "${segment_sec}" --short_clip "${short_clip}" --copy "${dump_copy}"
         for n in $(seq "${_nj}"); do cat "${_dir}/split/feats.${n}.scp"; done \
             | LC_ALL=C sort -k1,1 > "${_dir}/feats.scp.tmp"
         mv "${_dir}/feats.scp.tmp" "${_dir}/feats.scp"
