@@ -115,6 +115,11 @@ def correct_count(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     return hits.flatten(1).mean(1).sum() if hits.dim() > 1 else hits.sum()
 
 
+def _accuracy_text(accuracy: float) -> str:
+    """``0.873``, or ``n/a`` for a model without class logits (an autoencoder)."""
+    return "n/a" if math.isnan(accuracy) else f"{accuracy:.3f}"
+
+
 class SkipBatches:
     """A batch sampler without its first ``skip`` batches (resuming mid-epoch)."""
 
@@ -246,7 +251,8 @@ class Trainer:
                                                                      generator), done))
         augments = [AUGMENTS.build(a["name"], **a.get("conf", {})) for a in stage.augments]
         self.system.train(train)
-        totals = torch.zeros(3, dtype=torch.float64, device=self.device)  # loss, correct, count
+        # loss sum, correct, clips, clips with class logits (a head-free model has none)
+        totals = torch.zeros(4, dtype=torch.float64, device=self.device)
         batches = iter(loader)
         if partial:
             totals += torch.as_tensor(partial["totals"], dtype=torch.float64, device=self.device)
@@ -271,13 +277,15 @@ class Trainer:
                 totals[0] += loss.detach() * len(step.labels)
                 if logits is not None:
                     totals[1] += correct_count(logits.detach(), step.labels)
+                    totals[3] += len(step.labels)
                 totals[2] += len(step.labels)
                 if train and self._should_stop():
                     raise Interrupted({"batches_done": b, "totals": totals.tolist(),
                                        "rng": torch.get_rng_state()})
         loader.close()
         totals = all_reduce_sum(totals, self.ctx).tolist()
-        return {"loss": totals[0] / totals[2], "acc": totals[1] / totals[2]}
+        return {"loss": totals[0] / totals[2],
+                "acc": totals[1] / totals[3] if totals[3] else float("nan")}
 
     def _should_stop(self) -> bool:
         """Whether SIGTERM arrived (on any process: all of them stop at the same batch)."""
@@ -454,8 +462,9 @@ class Trainer:
                     self.writer.add_scalar(key, record[key], global_epoch)
             self._save(s, epoch + 1, global_epoch, optimizer, scheduler, is_best)
             logging.info(
-                "epoch %d (%s %d/%d): train loss %.4f acc %.3f | held-out loss %.4f acc %.3f | "
+                "epoch %d (%s %d/%d): train loss %.4f acc %s | held-out loss %.4f acc %s | "
                 "lr %.2e | %.1fs%s", global_epoch, stage.name, epoch + 1, stage.epochs,
-                train_stats["loss"], train_stats["acc"], valid_stats["loss"],
-                valid_stats["acc"], lr, record["seconds"], " (best)" if is_best else "")
+                train_stats["loss"], _accuracy_text(train_stats["acc"]), valid_stats["loss"],
+                _accuracy_text(valid_stats["acc"]), lr, record["seconds"],
+                " (best)" if is_best else "")
         return global_epoch
