@@ -15,6 +15,7 @@ from asd_lib.bench.timing import interleaved_rates, synchronize
 from asd_lib.losses import HEADS
 from asd_lib.losses.objectives import OBJECTIVES
 from asd_lib.models import MODELS
+from asd_lib.train.precision import autocast, set_memory_format
 from asd_lib.train.step import Step, forward
 
 Batch = Tuple[torch.Tensor, torch.Tensor]
@@ -38,7 +39,7 @@ class TrainSetup:
         """One optimiser step on a batch (moved to the device without blocking)."""
         step = Step(wave.to(self.device, non_blocking=True),
                     label.to(self.device, non_blocking=True))
-        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+        with autocast(self.device, "bf16" if self.bf16 else "fp32"):
             forward(self.model, step)
             loss, _ = self.objective(step, self.head)
         self.optimizer.zero_grad(set_to_none=True)
@@ -62,7 +63,7 @@ def build_setup(num_samples: int, sample_rate: int, num_classes: int, device: to
 
 def bf16_channels_last(setup: TrainSetup) -> TrainSetup:
     """A copy of ``setup`` whose step runs under bf16 autocast with channels-last weights."""
-    model = copy.deepcopy(setup.model).to(memory_format=torch.channels_last)
+    model = set_memory_format(copy.deepcopy(setup.model), channels_last=True)
     head = copy.deepcopy(setup.head)
     params = list(model.parameters()) + list(head.parameters())
     lr = setup.optimizer.param_groups[0]["lr"]

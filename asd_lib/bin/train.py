@@ -9,6 +9,7 @@ import argparse
 import logging
 from pathlib import Path
 
+from asd_lib.train.precision import PRECISIONS
 from asd_lib.train.stages import parse_stages
 from asd_lib.data.dataset import DumpedSet
 from asd_lib.train.trainer import Trainer, write_model_info
@@ -19,7 +20,7 @@ from asd_lib.utils.log import setup_logging
 
 # Options that may change between a run and its resumption without changing the result.
 RUNTIME_KEYS = {"ngpu", "num_workers", "num_threads", "verbose", "exp_dir", "train_dir", "keep_snapshots",
-                "infer_batch_size"}
+                "infer_batch_size", "channels_last"}
 
 
 def get_parser() -> ConfigParser:
@@ -38,6 +39,11 @@ def get_parser() -> ConfigParser:
                        help="share of every training class held out to choose the best epoch")
     group.add_argument("--keep_snapshots", type=int, default=5,
                        help="model snapshots kept besides latest/best (0: keep all)")
+    group.add_argument("--precision", choices=PRECISIONS, default="fp32",
+                       help="bf16: forward pass and losses under bfloat16 autocast, weights "
+                            "and optimiser fp32 (for CUDA; asd_lib.train.precision)")
+    group.add_argument("--channels_last", type=str2bool, default=False,
+                       help="4-D weights in channels-last (NHWC) layout, for CUDA tensor cores")
     group = parser.add_argument_group("model")
     group.add_argument("--model", default="stgram_mfn", help="name in asd_lib.models.MODELS")
     group.add_argument("--model_conf", type=yaml_value, default={}, help="model arguments")

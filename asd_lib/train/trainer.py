@@ -40,6 +40,7 @@ from asd_lib.train.checkpoint import load_safe, load_weights, point_link, save_a
 from asd_lib.train.distributed import (DistContext, ShardedBatches, all_reduce_sum, barrier,
                                        init_distributed)
 from asd_lib.train.optim import OPTIMIZERS, SCHEDULERS
+from asd_lib.train.precision import autocast, set_memory_format
 from asd_lib.train.ema import WeightEma
 from asd_lib.train.stages import Stage
 from asd_lib.train.step import Step, forward
@@ -199,7 +200,9 @@ class Trainer:
         self.loss_modules = nn.ModuleDict({
             f"{s}_{j}": objective for s, terms in enumerate(self.objectives)
             for j, (_, objective) in enumerate(terms) if isinstance(objective, nn.Module)})
-        self.system = TrainingSystem(self.model, self.head, self.loss_modules).to(self.device)
+        self.system = set_memory_format(
+            TrainingSystem(self.model, self.head, self.loss_modules).to(self.device),
+            args.channels_last)
         self.runner = self.system
         if self.ctx.enabled:
             self.runner = nn.parallel.DistributedDataParallel(
@@ -267,7 +270,8 @@ class Trainer:
                     step.model_kwargs["attributes"] = [self.texts[indices[j]] for j in item.tolist()]
                 for augment in augments if train else []:
                     step = augment(step)
-                loss, logits = self.runner(step, self.objectives[s])
+                with autocast(self.device, self.args.precision):
+                    loss, logits = self.runner(step, self.objectives[s])
                 if train:
                     optimizer.zero_grad(set_to_none=True)
                     loss.backward()
