@@ -45,6 +45,8 @@ the job index."
 
 # shellcheck source-path=SCRIPTDIR source=parse_options.sh
 . "$(dirname "$0")/parse_options.sh"
+# shellcheck source-path=SCRIPTDIR source=job_args.sh
+. "$(dirname "$0")/job_args.sh"
 set -euo pipefail
 
 prog=run_slurm.sh
@@ -86,27 +88,10 @@ if [[ ! "${status_wait}" =~ ^[0-9]+$ ]]; then
 fi
 
 # ------------------------------------------------------------------ the job range and command
-jobvar=
-first=1
-last=1
-if [[ "${1:-}" =~ ^([A-Za-z_][A-Za-z0-9_]*)=([0-9]+):([0-9]+)$ ]]; then
-  jobvar=${BASH_REMATCH[1]}
-  first=$((10#${BASH_REMATCH[2]}))
-  last=$((10#${BASH_REMATCH[3]}))
-  shift
-  if [ "${first}" -gt "${last}" ] || [ "${first}" -lt 1 ]; then
-    usage_error "bad job range ${jobvar}=${first}:${last} (need 1 <= first <= last)"
-  fi
-elif [[ "${1:-}" =~ ^[A-Za-z_][A-Za-z0-9_]*=.*:.*$ ]]; then
-  usage_error "bad job range '$1' (expected e.g. JOB=1:4)"
-fi
-if [ "$#" -lt 2 ]; then
-  usage_error "expected a log file and a command"
-fi
-log_template=$1
-shift
-if [ -z "${jobvar}" ] && [[ "${log_template}" == *JOB* ]]; then
-  usage_error "log file ${log_template} contains JOB but no range JOB=a:b was given"
+parse_job_args "$@"
+shift "${num_parsed}"
+if [ "${first}" -lt 1 ]; then
+  usage_error "bad job range ${jobvar}=${first}:${last} (need 1 <= first <= last)"
 fi
 
 # ------------------------------------------------------------------ the config file

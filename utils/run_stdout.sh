@@ -21,6 +21,8 @@ stdout; the string JOB in <log-file> and in the arguments is replaced by the job
 
 # shellcheck source-path=SCRIPTDIR source=parse_options.sh
 . "$(dirname "$0")/parse_options.sh"
+# shellcheck source-path=SCRIPTDIR source=job_args.sh
+. "$(dirname "$0")/job_args.sh"
 set -euo pipefail
 # The scheduler options are accepted, and unused, so that cmd.sh can switch launchers freely.
 : "${max_jobs_run}" "${num_threads}" "${gpu}" "${mem}" "${time}"
@@ -32,37 +34,8 @@ usage_error() {
   exit 2
 }
 
-jobvar=
-first=1
-last=1
-if [[ "${1:-}" =~ ^([A-Za-z_][A-Za-z0-9_]*)=([0-9]+):([0-9]+)$ ]]; then
-  jobvar=${BASH_REMATCH[1]}
-  first=$((10#${BASH_REMATCH[2]}))
-  last=$((10#${BASH_REMATCH[3]}))
-  shift
-  if [ "${first}" -gt "${last}" ]; then
-    usage_error "empty job range ${jobvar}=${first}:${last}"
-  fi
-elif [[ "${1:-}" =~ ^[A-Za-z_][A-Za-z0-9_]*=.*:.*$ ]]; then
-  usage_error "bad job range '$1' (expected e.g. JOB=1:4)"
-fi
-if [ "$#" -lt 2 ]; then
-  usage_error "expected a log file and a command"
-fi
-log_template=$1
-shift
-if [ -z "${jobvar}" ] && [[ "${log_template}" == *JOB* ]]; then
-  usage_error "log file ${log_template} contains JOB but no range JOB=a:b was given"
-fi
-
-# Set ${subst} to $2 with the job variable replaced by the job index $1.
-substitute() {
-  if [ -n "${jobvar}" ]; then
-    subst=${2//"${jobvar}"/"$1"}
-  else
-    subst=$2
-  fi
-}
+parse_job_args "$@"
+shift "${num_parsed}"
 
 num_failed=0
 first_failed_log=
