@@ -25,6 +25,7 @@ ratio's target and writes it as JSON with --out.
 """
 import argparse
 import logging
+from dataclasses import fields
 
 from asd_lib.bench.estimate import GpuSpec, Schedule
 from asd_lib.bench.report import markdown_table, write_json
@@ -98,9 +99,7 @@ def main(cmd=None) -> None:
                         args.schedule_clip_sec)
     gpu = GpuSpec(args.gpu_name, args.gpu_fp32_tflops, args.gpu_bf16_tflops,
                   args.gpu_bandwidth_tbs, args.gpu_efficiency)
-    names = ("clip_sec", "clips_per_id", "batch_size", "loader_batch_size", "infer_batch_size",
-             "num_workers", "repeats", "loader_seconds", "memory_factor", "device",
-             "num_threads", "seed", "work_dir")
+    names = [f.name for f in fields(BenchOptions) if f.name not in ("schedule", "gpu")]
     options = BenchOptions(schedule=schedule, gpu=gpu, **{n: getattr(args, n) for n in names})
     rows, context = run_benchmark(options)
     print(f"Benchmark on {context['device']}\n")

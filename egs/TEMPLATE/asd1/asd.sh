@@ -113,7 +113,7 @@ if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
 fi
 
 if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
-    log "Stage 2: dump ${segment_sec} s waveforms to dump/<set>/feats.{ark,scp}"
+    log "Stage 2: dump ${segment_sec} s waveforms to dump/<set>/feats.scp (clean clips in place)"
     for dset in $(existing_sets); do
         _dir=dump/${dset}
         _key="$(md5sum < "data/${dset}/wav.scp" | cut -c1-32) sr=${sample_rate} sec=${segment_sec} short=${short_clip} copy=${dump_copy}"
