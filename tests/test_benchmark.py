@@ -8,17 +8,18 @@ import numpy as np
 import pytest
 import torch
 
-from asd_lib.bench import timing
+from asd_lib.bench import run, steps, timing
 from asd_lib.bench.corpus import make_corpus, replicate
 from asd_lib.bench.datapath import NaiveMelDataset
-from asd_lib.bench.estimate import GpuSpec, Schedule, roofline
+from asd_lib.bench.estimate import BACKWARD_FACTOR, GpuSpec, Schedule, roofline, step_costs
 from asd_lib.bench.report import FAIL, INFO, PASS, SKIPPED, Row, markdown_table
 from asd_lib.bin import benchmark
 from asd_lib.data.dataset import ArkReader
 from asd_lib.frontends.mel import LogMel
 
-ROWS = {"loader", "train_step", "dump", "dump_copy", "dump_io", "inference", "memory",
-        "precision"}
+ROWS = {"loader", "train_step", "dump", "dump_copy", "dump_io", "inference",
+        "inference_ceiling", "memory", "precision"}
+INFO_ROWS = {"dump_copy", "dump_io", "inference_ceiling"}
 
 
 def test_tiny_benchmark_run(tmp_path, capsys):
@@ -36,7 +37,7 @@ def test_tiny_benchmark_run(tmp_path, capsys):
         r = rows[key]
         for field in ("value", "baseline", "ratio"):
             assert math.isfinite(r[field]) and r[field] > 0, (key, field, r[field])
-        assert r["result"] in ((INFO,) if key in ("dump_copy", "dump_io") else (PASS, FAIL))
+        assert r["result"] in ((INFO,) if key in INFO_ROWS else (PASS, FAIL))
         assert r["ratio"] == pytest.approx(r["value"] / r["baseline"])
     assert rows["precision"]["result"] == SKIPPED and "CUDA" in rows["precision"]["note"]
     estimate = report["context"]["estimate"]
@@ -85,6 +86,32 @@ def test_rows_ratio_and_targets():
     table = markdown_table(rows).splitlines()
     assert table[2] == "| x | 300 clips/s (ours) | 10 clips/s (naive) | 30.00x | >= 20x | PASS |"
     assert table[5] == "| w | - | - | - | - | skipped: CUDA only |"
+
+
+def test_inference_rows_say_when_the_target_is_above_the_ceiling():
+    # Batch 8 at 60 clips/s against batch 1 at 40: 1.5x. A device peak of 150 GFLOP/s
+    # against the 50 GFLOP/s batch 1 reaches leaves at most 3x, below the 5x target.
+    rates = {"batched": 60.0, "single": 40.0}
+    inference, ceiling = run._inference_rows(
+        rates, {"peak": 150e9, "single": 50e9, "flop_per_clip": 1.25e9}, batch_size=8)
+    assert (inference.ratio, inference.result) == (pytest.approx(1.5), FAIL)
+    assert (ceiling.ratio, ceiling.result) == (pytest.approx(3.0), INFO)
+    assert inference.note == "unreachable on this device, whose ceiling is 3.00x"
+    assert ceiling.baseline_label == "batch 1: 1.25 GFLOP per clip"
+    # A device with room for 10x (a GPU at batch 1 waits on kernel launches): no excuse.
+    inference, _ = run._inference_rows(
+        rates, {"peak": 500e9, "single": 50e9, "flop_per_clip": 1.25e9}, batch_size=8)
+    assert inference.result == FAIL and inference.note == ""
+
+
+def test_inference_flops_match_the_counted_training_forward():
+    # The real-device count of one clip (model + a 128 x 7 ArcFace head) against the
+    # meta-device count behind the schedule estimate (forward only, x 3 for backward).
+    setup = steps.build_setup(8000, 16000, num_classes=7, device=torch.device("cpu"))
+    batch = (torch.zeros(2, 8000, dtype=torch.int16), torch.tensor([0, 1]))
+    forward = step_costs(8000, 16000, batch_size=2)[0] / BACKWARD_FACTOR
+    assert steps.inference_flops(setup, [batch]) == pytest.approx(forward, rel=1e-3)
+    assert steps.peak_flops(torch.device("cpu"), repeats=1) > 1e8  # any CPU beats 0.1 GFLOP/s
 
 
 def test_roofline_arithmetic():

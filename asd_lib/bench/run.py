@@ -12,9 +12,9 @@ from asd_lib.bench.corpus import NUM_IDS, SAMPLE_RATE, BenchCorpus, make_corpus,
 from asd_lib.bench.datapath import dump_rates, loader_rates
 from asd_lib.bench.estimate import GpuSpec, Schedule, check_inputs, estimate_schedule
 from asd_lib.bench.memory import EpochSpec, epoch_peak_rss
-from asd_lib.bench.report import Row
-from asd_lib.bench.steps import (build_setup, inference_rates, precision_rates,
-                                 resident_batches, train_rates)
+from asd_lib.bench.report import FAIL, Row
+from asd_lib.bench.steps import (build_setup, inference_flops, inference_rates, peak_flops,
+                                 precision_rates, resident_batches, train_rates)
 from asd_lib.data.dataset import WaveformDataset
 from asd_lib.data.loader import make_loader
 
@@ -109,6 +109,10 @@ def _measure(corpus: BenchCorpus, opts: BenchOptions, device: torch.device):
     loader.close()
     logging.info("measuring: inference")
     rates["inference"] = inference_rates(setup, batches, opts.infer_batch_size, opts.repeats)
+    flops = inference_flops(setup, batches)
+    rates["inference_ceiling"] = {"peak": peak_flops(device, opts.repeats),
+                                  "single": flops * rates["inference"]["single"],
+                                  "flop_per_clip": flops}
     if device.type == "cuda":
         logging.info("measuring: bf16 + channels-last")
         rates["precision"] = precision_rates(setup, batches, opts.repeats)
@@ -144,11 +148,8 @@ def _rows(rates: dict, opts: BenchOptions) -> List[Row]:
         Row("dump_io", "copying dump vs its I/O", "clips/s", r["dump"]["dump_copy"],
             "dump_wav_scp copy=always", r["dump"]["copy"],
             "copy the wav bytes to one file + fsync"),
-        Row("inference", "inference", "clips/s", r["inference"]["batched"],
-            f"batch {opts.infer_batch_size}", r["inference"]["single"], "batch 1",
-            TARGETS["inference"], "" if opts.device == "cuda" else
-            "a GPU target: a CPU gains little from batching"),
     ]
+    rows += _inference_rows(rates["inference"], rates["inference_ceiling"], opts.infer_batch_size)
     factor = f"{opts.memory_factor}x"
     rows.append(Row("memory", "peak RSS of a training epoch", "MiB", r["memory"][factor],
                     f"{factor} corpus", r["memory"]["1x"], "1x corpus", TARGETS["memory"]))
@@ -159,6 +160,21 @@ def _rows(rates: dict, opts: BenchOptions) -> List[Row]:
         rows.append(Row("precision", "bf16 + channels-last", "samples/s", None, "", None, "",
                         note="CUDA only; this run is on the CPU"))
     return rows
+
+
+def _inference_rows(rates: dict, ceiling: dict, batch_size: int) -> List[Row]:
+    """Batched against batch-1 inference, and the ceiling on that ratio: the device's peak
+    FLOP/s over the FLOP/s batch 1 already reaches. A target above the ceiling is
+    unreachable on this device, and the inference row says so."""
+    inference = Row("inference", "inference", "clips/s", rates["batched"], f"batch {batch_size}",
+                    rates["single"], "batch 1", TARGETS["inference"])
+    bound = Row("inference_ceiling", "inference ceiling", "GFLOP/s", ceiling["peak"] / 1e9,
+                "fp32 matmul: the device's practical peak", ceiling["single"] / 1e9,
+                f"batch 1: {ceiling['flop_per_clip'] / 1e9:.2f} GFLOP per clip",
+                note="the most any batch size can gain here")
+    if inference.result == FAIL and bound.ratio < TARGETS["inference"][1]:
+        inference.note = f"unreachable on this device, whose ceiling is {bound.ratio:.2f}x"
+    return [inference, bound]
 
 
 def _describe(device: torch.device) -> str:

@@ -10,6 +10,7 @@ from typing import Dict, List, Tuple
 
 import torch
 from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
 
 from asd_lib.bench.timing import interleaved_rates, synchronize
 from asd_lib.losses import HEADS
@@ -123,3 +124,27 @@ def inference_rates(setup: TrainSetup, batches: List[Batch], batch_size: int,
     infer(setup, waves[:min(batch_size, waves.shape[0])], labels[:batch_size], batch_size)
     return interleaved_rates({"batched": lambda: infer(setup, waves, labels, batch_size),
                               "single": lambda: infer(setup, waves, labels, 1)}, repeats)
+
+
+def inference_flops(setup: TrainSetup, batches: List[Batch]) -> int:
+    """FLOPs of one clip's inference (model and head), counted by ``FlopCounterMode``."""
+    wave, label = batches[0]
+    with FlopCounterMode(display=False) as counter:
+        infer(setup, wave[:1], label[:1], 1)
+    return counter.get_total_flops()
+
+
+def peak_flops(device: torch.device, repeats: int) -> float:
+    """FLOP/s of fp32 square matmuls, large enough to run at the device's practical peak:
+    no batch size can make inference do its arithmetic faster than this."""
+    size, count = (8192, 20) if device.type == "cuda" else (2048, 2)
+    a = torch.randn(size, size, device=device)
+    b = torch.randn(size, size, device=device)
+
+    def matmuls() -> int:
+        for _ in range(count):
+            torch.mm(a, b)
+        synchronize(device)
+        return 2 * size ** 3 * count
+    matmuls()  # warm-up
+    return interleaved_rates({"matmul": matmuls}, repeats)["matmul"]
