@@ -201,9 +201,10 @@ def test_read_eval_list_rejects(tmp_path, text, message):
         dcase2020.read_eval_list(path)
 
 
-def test_read_eval_list_crlf(tmp_path):
+@pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"])  # a spreadsheet's UTF-8 BOM
+def test_read_eval_list_crlf(tmp_path, bom):
     path = tmp_path / "eval_data_list.csv"
-    path.write_bytes(b"ToyCar\r\nid_05_00000000.wav,normal_id_05_00000098.wav,0\r\n"
+    path.write_bytes(bom + b"ToyCar\r\nid_05_00000000.wav,normal_id_05_00000098.wav,0\r\n"
                      b"id_05_00000001.wav,anomaly_id_05_00000003.wav,1\r\n")
     rows = dcase2020.read_eval_list(path)
     assert [(r.machine, r.eval_name, r.original_name, r.label, r.lineno) for r in rows] == [

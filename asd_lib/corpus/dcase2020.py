@@ -23,7 +23,8 @@ from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Sequenc
 
 import soundfile
 
-from asd_lib.utils.fileio import atomic_write, write_kv
+from asd_lib.corpus.eval_list import read_grouped, write_grouped
+from asd_lib.utils.fileio import write_kv
 
 MACHINE_TYPES: Tuple[str, ...] = ("ToyCar", "ToyConveyor", "fan", "pump", "slider", "valve")
 
@@ -169,59 +170,32 @@ def read_eval_list(path) -> List[EvalListRow]:
     original name, and the machine ID of both names against each other.
     """
     rows: List[EvalListRow] = []
-    machine = None
     seen = set()
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            fields = [x.strip() for x in line.strip().split(",")]
-            where = f"{path}:{lineno}"
-            if fields == [""]:
-                continue
-            if len(fields) == 1:
-                if fields[0] not in MACHINE_TYPES:
-                    raise ValueError(
-                        f"{where}: header row {fields[0]!r} is not a DCASE 2020 machine type "
-                        f"({', '.join(MACHINE_TYPES)}); re-download {EVAL_LIST_NAME}"
-                    )
-                machine = fields[0]
-                continue
-            if len(fields) != 3:
-                raise ValueError(
-                    f"{where}: expected 'id_XX_NNNNNNNN.wav,<original name>,<0|1>' or a machine "
-                    f"type, got {line.strip()!r}; re-download {EVAL_LIST_NAME}"
-                )
-            if machine is None:
-                raise ValueError(f"{where}: data row before any machine-type header row")
-            eval_name, original, label = fields
-            m_eval = EVAL_TEST_NAME.fullmatch(eval_name)
-            m_orig = DEV_TEST_NAME.fullmatch(original)
-            if not m_eval or not m_orig or label not in ("0", "1"):
-                raise ValueError(f"{where}: malformed row {line.strip()!r}")
-            if m_eval["id"] != m_orig["id"] or (m_orig["label"] == "anomaly") != (label == "1"):
-                raise ValueError(
-                    f"{where}: row {line.strip()!r} is inconsistent (machine ID or label "
-                    "disagrees with the original name)"
-                )
-            if (machine, eval_name) in seen:
-                raise ValueError(f"{where}: {machine}/{eval_name} is listed twice")
-            seen.add((machine, eval_name))
-            rows.append(EvalListRow(machine, eval_name, original, int(label), lineno))
-    if not rows:
-        raise ValueError(f"{path}: no data rows; re-download {EVAL_LIST_NAME}")
+    for listed in read_grouped(path, MACHINE_TYPES, "DCASE 2020 machine type", 3,
+                               "id_XX_NNNNNNNN.wav,<original name>,<0|1>", EVAL_LIST_NAME):
+        machine, where = listed.machine, listed.where
+        eval_name, original, label = listed.fields
+        m_eval = EVAL_TEST_NAME.fullmatch(eval_name)
+        m_orig = DEV_TEST_NAME.fullmatch(original)
+        row = ",".join(listed.fields)
+        if not m_eval or not m_orig or label not in ("0", "1"):
+            raise ValueError(f"{where}: malformed row {row!r}")
+        if m_eval["id"] != m_orig["id"] or (m_orig["label"] == "anomaly") != (label == "1"):
+            raise ValueError(
+                f"{where}: row {row!r} is inconsistent (machine ID or label "
+                "disagrees with the original name)"
+            )
+        if (machine, eval_name) in seen:
+            raise ValueError(f"{where}: {machine}/{eval_name} is listed twice")
+        seen.add((machine, eval_name))
+        rows.append(EvalListRow(machine, eval_name, original, int(label), listed.lineno))
     return rows
 
 
 def write_eval_list(path, rows: Iterable[Tuple[str, str, str, int]]) -> None:
     """Write ``(machine, eval_name, original_name, label)`` rows in the official format,
     grouped under one header row per machine type (official type order)."""
-    by_machine: Dict[str, List[Tuple[str, str, int]]] = {}
-    for machine, eval_name, original, label in rows:
-        by_machine.setdefault(machine, []).append((eval_name, original, label))
-    with atomic_write(path) as f:
-        for machine in (m for m in MACHINE_TYPES if m in by_machine):
-            f.write(f"{machine}\n")
-            for eval_name, original, label in sorted(by_machine[machine]):
-                f.write(f"{eval_name},{original},{label}\n")
+    write_grouped(path, rows, MACHINE_TYPES)
 
 
 # --------------------------------------------------------------------------- layout scan

@@ -42,7 +42,8 @@ from asd_lib.corpus.dcase2020 import (
     RemoteFile, check_unique, check_wav, need_dir, visible_entries,
 )
 from asd_lib.corpus.download import check_zip
-from asd_lib.utils.fileio import atomic_write, write_kv
+from asd_lib.corpus.eval_list import read_grouped, write_grouped
+from asd_lib.utils.fileio import write_kv
 
 DEV_TYPES: Tuple[str, ...] = ("bearing", "fan", "gearbox", "slider", "ToyCar", "ToyTrain", "valve")
 EVAL_TYPES: Tuple[str, ...] = ("3DPrinter", "AirCompressor", "Scanner", "ToyCircuit",
@@ -183,55 +184,31 @@ def read_eval_list(path) -> List[EvalListRow]:
     an eval name or a full name listed twice for a type is an error.
     """
     rows: List[EvalListRow] = []
-    machine = None
     seen = set()
-    with open(path, encoding="utf-8-sig") as f:
-        for lineno, line in enumerate(f, 1):
-            fields = [x.strip() for x in line.strip().split(",")]
-            where = f"{path}:{lineno}"
-            if fields == [""]:
-                continue
-            if len(fields) == 1:
-                if fields[0] not in EVAL_TYPES:
-                    raise ValueError(f"{where}: header row {fields[0]!r} is not a DCASE 2024 "
-                                     f"evaluation machine type ({', '.join(EVAL_TYPES)}); "
-                                     f"re-download {EVAL_LIST_NAME}")
-                machine = fields[0]
-                continue
-            if len(fields) != 2:
-                raise ValueError(f"{where}: expected 'section_00_NNNN.wav,<full name>' or a "
-                                 f"machine type, got {line.strip()!r}; re-download {EVAL_LIST_NAME}")
-            if machine is None:
-                raise ValueError(f"{where}: data row before any machine-type header row")
-            eval_name, full_name = fields
-            short, clip = EVAL_TEST_NAME.fullmatch(eval_name), parse_clip_name(full_name)
-            if not short or clip is None or clip.split == "train":
-                raise ValueError(f"{where}: malformed row {line.strip()!r} (expected e.g. "
-                                 "section_00_0000.wav,section_00_source_test_normal_0012_m-n_X.wav)")
-            if short["section"] != clip.section:
-                raise ValueError(f"{where}: row {line.strip()!r} is inconsistent (the two names "
-                                 "give different sections)")
-            for key in ((machine, "eval", eval_name), (machine, "full", full_name)):
-                if key in seen:
-                    raise ValueError(f"{where}: {machine}/{key[2]} is listed twice")
-                seen.add(key)
-            rows.append(EvalListRow(machine, eval_name, full_name, clip, lineno))
-    if not rows:
-        raise ValueError(f"{path}: no data rows; re-download {EVAL_LIST_NAME}")
+    for listed in read_grouped(path, EVAL_TYPES, "DCASE 2024 evaluation machine type", 2,
+                               "section_00_NNNN.wav,<full name>", EVAL_LIST_NAME):
+        machine, where = listed.machine, listed.where
+        eval_name, full_name = listed.fields
+        short, clip = EVAL_TEST_NAME.fullmatch(eval_name), parse_clip_name(full_name)
+        row = ",".join(listed.fields)
+        if not short or clip is None or clip.split == "train":
+            raise ValueError(f"{where}: malformed row {row!r} (expected e.g. "
+                             "section_00_0000.wav,section_00_source_test_normal_0012_m-n_X.wav)")
+        if short["section"] != clip.section:
+            raise ValueError(f"{where}: row {row!r} is inconsistent (the two names "
+                             "give different sections)")
+        for key in ((machine, "eval", eval_name), (machine, "full", full_name)):
+            if key in seen:
+                raise ValueError(f"{where}: {machine}/{key[2]} is listed twice")
+            seen.add(key)
+        rows.append(EvalListRow(machine, eval_name, full_name, clip, listed.lineno))
     return rows
 
 
 def write_eval_list(path, rows: Iterable[Tuple[str, str, str]]) -> None:
     """Write ``(machine, eval_name, full_name)`` rows in the official format (CRLF line
     endings, one header row per machine type in official order, rows by eval name)."""
-    by_machine: Dict[str, List[Tuple[str, str]]] = {}
-    for machine, eval_name, full_name in rows:
-        by_machine.setdefault(machine, []).append((eval_name, full_name))
-    with atomic_write(path, newline="") as f:
-        for machine in (m for m in EVAL_TYPES if m in by_machine):
-            f.write(f"{machine}\r\n")
-            for eval_name, full_name in sorted(by_machine[machine]):
-                f.write(f"{eval_name},{full_name}\r\n")
+    write_grouped(path, rows, EVAL_TYPES, line_end="\r\n")
 
 
 # --------------------------------------------------------------------------- layout scan
