@@ -289,6 +289,9 @@ def run_inference(exp_dir, checkpoint: str, data_dir, out_dir, dataset: str, ngp
     backend = backend or config.get("backend", "neg_log_prob")
     backend_conf = config.get("backend_conf", {}) if backend_conf is None else backend_conf
     data = DumpedSet(data_dir)
+    for part, trained in models.items():
+        data.check_dumped_as(trained.config["sample_rate"], trained.info["num_samples"],
+                             str(Path(exp_dir, part or "")))
     embeddings, scores = embed_set(models, data, batch_size, backend, num_workers)
     if backend not in FORWARD_SCORES:
         train = train_embeddings = None

@@ -74,3 +74,19 @@ def test_w2v2_ast_with_tiny_random_backbones(recipe):
     run(recipe, f"--stage 3 --stop-stage 5 --train_config conf/tuning/train_w2v2_ast.debug.yaml {TINY}")
     out = recipe / "exp/train_w2v2_ast.debug/best/dev_test"
     assert (out / "result.csv").exists() and (out / "embeddings.scp").exists()
+
+
+def test_stage4_refuses_sets_redumped_for_another_system(recipe):
+    # Another system's stage 2 at 8 kHz re-dumps the shared sets: the default system's
+    # stage 4 must refuse them (not score 8 kHz audio as 16 kHz), and name the fix.
+    run(recipe, f"--stage 2 --stop-stage 2 --sample_rate 8000 {TINY}")
+    assert (recipe / "dump/dev_test/sample_rate").read_text() == "8000\n"
+    proc = subprocess.run(f"./run.sh --stage 4 --stop-stage 4 --train_config "
+                          f"conf/train_stgram_mfn.debug.yaml --sample_rate 8000 {TINY}",
+                          shell=True, cwd=recipe, capture_output=True, text=True)
+    assert proc.returncode != 0
+    assert ("dump/train: dumped as 8000-sample clips at 8000 Hz, but exp/train_stgram_mfn.debug "
+            "needs 16000-sample clips at 16000 Hz; re-run stage 2 with --sample_rate 16000 "
+            "--segment_sec 1") in proc.stderr
+    run(recipe, f"--stage 2 --stop-stage 2 {TINY}")  # as the other tests expect
+    assert (recipe / "dump/dev_test/sample_rate").read_text() == "16000\n"

@@ -1,6 +1,7 @@
 """Training loop: configuration checks, schedules, held-out split, resume equals uninterrupted."""
 import math
 import os
+import shutil
 import signal
 
 import kaldiio
@@ -10,6 +11,7 @@ import torch
 import yaml
 
 from asd_lib.bin import infer, train
+from asd_lib.data.dataset import DumpedSet
 from asd_lib.train import trainer as trainer_module
 from asd_lib.train.optim import SCHEDULERS
 from asd_lib.train.stages import parse_stages
@@ -151,13 +153,49 @@ def test_training_lowers_loss_and_writes_outputs(tmp_path, dumped):
     assert {d.split(",")[1] for d in decisions} <= {"0", "1"} and len(decisions) == 8
 
 
+def test_a_set_dumped_for_another_system_is_refused(tmp_path, dumped):
+    # A recipe's systems share dump/: System-3's stage 2 at 19.2 kHz re-dumps the sets
+    # under a 16 kHz model, or another --segment_sec changes the clip length.
+    data = tmp_path / "dump"
+    shutil.copytree(dumped, data)
+    (data / "sample_rate").write_text("16000\n")
+    exp = tmp_path / "exp"
+    train.main(["--config", str(write_config(tmp_path / "c.yaml", epochs=1)),
+                "--train_dir", str(data), "--exp_dir", str(exp)])
+    with pytest.raises(ValueError) as error:
+        train.main(["--config", str(tmp_path / "c.yaml"), "--train_dir", str(data),
+                    "--exp_dir", str(tmp_path / "exp19k"), "--sample_rate", "19200"])
+    assert str(error.value) == (f"{data}: dumped at 16000 Hz, but training with --sample_rate "
+                                "19200 needs clips at 19200 Hz; re-run stage 2 with "
+                                "--sample_rate 19200")
+    infer_args = ["--exp_dir", str(exp), "--data_dir", str(data), "--out_dir",
+                  str(tmp_path / "scores"), "--checkpoint", "latest"]
+    (data / "sample_rate").write_text("19200\n")
+    with pytest.raises(ValueError) as error:
+        infer.main(infer_args)
+    assert str(error.value) == (f"{data}: dumped as 16000-sample clips at 19200 Hz, but {exp} "
+                                "needs 16000-sample clips at 16000 Hz; re-run stage 2 with "
+                                "--sample_rate 16000 --segment_sec 1")
+    (data / "sample_rate").unlink()  # an older dump records no rate; the length still counts
+    clips = kaldiio.load_scp(str(dumped / "feats.scp"))
+    halves = {utt: wave[:NUM_SAMPLES // 2] for utt, wave in clips.items()}
+    kaldiio.save_ark(str(data / "feats.ark"), halves, scp=str(data / "feats.scp"),
+                     write_function="numpy")
+    with pytest.raises(ValueError, match="dumped as 8000-sample clips at an unrecorded rate, "
+                                         "but .* --segment_sec 1$"):
+        infer.main(infer_args)
+    assert not (tmp_path / "scores").exists()
+    (data / "sample_rate").write_text("16 kHz\n")
+    with pytest.raises(ValueError, match=r"sample_rate: '16 kHz' is not a sample rate in Hz"):
+        DumpedSet(data).sample_rate
+
+
 def test_resume_after_interruption_equals_uninterrupted_run(tmp_path, dumped, monkeypatch):
     conf = write_config(tmp_path / "c.yaml", epochs=3)
     args = ["--config", str(conf), "--train_dir", str(dumped)]
     train.main(args + ["--exp_dir", str(tmp_path / "full")])
 
     original = trainer_module.Trainer._run_epoch
-    calls = {"n": 0}
 
     def interrupted(self, s, stage, optimizer, train_mode, global_epoch, partial=None):
         if train_mode and global_epoch == 3:

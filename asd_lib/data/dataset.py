@@ -49,6 +49,41 @@ class DumpedSet:
         table = self.tables[name]
         return [table[u] for u in self.utts]
 
+    @property
+    def sample_rate(self) -> Optional[int]:
+        """The rate stage 2 dumped the set at (its one-line ``sample_rate`` file), or None
+        for a dump made without one."""
+        path = os.path.join(self.path, "sample_rate")
+        if not os.path.isfile(path):
+            return None
+        with open(path) as f:
+            text = f.read().strip()
+        if not text.isdigit():
+            raise ValueError(f"{path}: {text!r} is not a sample rate in Hz; re-run stage 2")
+        return int(text)
+
+    def clip_length(self) -> int:
+        """Samples per clip (a dump cuts every clip to one length): the first clip's."""
+        with ArkReader(self.locations[:1]) as reader:
+            return int(reader.read(0).shape[0])
+
+    def check_dumped_as(self, sample_rate: int, num_samples: Optional[int], user: str) -> None:
+        """ValueError unless the set was dumped at ``sample_rate`` (when recorded) into
+        clips of ``num_samples`` (unless None), as ``user`` needs. A recipe's systems share
+        ``dump/``, so one system's stage 2 with another ``--sample_rate`` or
+        ``--segment_sec`` re-dumps the sets under the models of the others."""
+        dumped = self.sample_rate
+        length = None if num_samples is None else self.clip_length()
+        if dumped in (None, sample_rate) and length == num_samples:
+            return
+        found = f"at {dumped} Hz" if dumped is not None else "at an unrecorded rate"
+        wanted, fix = f"clips at {sample_rate} Hz", f"--sample_rate {sample_rate}"
+        if num_samples is not None:
+            found, wanted = f"as {length}-sample clips {found}", f"{num_samples}-sample {wanted}"
+            fix += f" --segment_sec {num_samples / sample_rate:g}"
+        raise ValueError(f"{self.path}: dumped {found}, but {user} needs {wanted}; re-run "
+                         f"stage 2 with {fix}")
+
     def file_names(self) -> List[str]:
         """Base names of the original wav files (the names the official CSVs use)."""
         wavs = self.tables.get("wav.scp")

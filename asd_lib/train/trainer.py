@@ -186,7 +186,9 @@ class Trainer:
         self.class_names = sorted(set(classes))
         index = {c: i for i, c in enumerate(self.class_names)}
         self.labels = [index[c] for c in classes]
-        self.num_samples = self._clip_length()
+        self.num_samples = self.train_set.clip_length()
+        self.train_set.check_dumped_as(args.sample_rate, None,
+                                       f"training with --sample_rate {args.sample_rate}")
         torch.manual_seed(args.seed)
         self.model, self.head = build_model(
             args.model, args.model_conf, args.head, args.head_conf,
@@ -215,9 +217,6 @@ class Trainer:
         self.best_loss = math.inf
         self.writer = None
         self.stop_requested = False
-
-    def _clip_length(self) -> int:
-        return int(WaveformDataset(self.locations[:1])[0][0].shape[0])
 
     # ------------------------------------------------------------------ set-up files
     def write_metadata(self) -> None:

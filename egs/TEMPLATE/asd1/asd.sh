@@ -122,6 +122,7 @@ if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
             for f in utt2class utt2domain utt2attr utt2label; do
                 if [ -f "data/${dset}/${f}" ]; then cp "data/${dset}/${f}" "${_dir}/${f}"; fi
             done
+            echo "${sample_rate}" > "${_dir}/sample_rate"  # a dump made before it was recorded
             log "dump/${dset} is complete; skipped (labels refreshed)"
             continue
         fi
@@ -144,6 +145,7 @@ if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
             if [ -f "data/${dset}/${f}" ]; then cp "data/${dset}/${f}" "${_dir}/${f}"; fi
         done
         utils/validate_data_dir.sh "${_dir}"
+        echo "${sample_rate}" > "${_dir}/sample_rate"  # checked by training and inference
         echo "${_key}" > "${_dir}/.done"
         log "dumped ${_nclips} clips of ${dset} with ${_nj} jobs"
     done
