@@ -95,11 +95,9 @@ def standardise(scores: np.ndarray, groups: Sequence[Group], stats: GroupStats,
     return (np.asarray(scores, dtype=np.float64) - mean) / std
 
 
-def check_weights(weights: Optional[Sequence[float]], n_systems: int,
-                  fusion: str) -> np.ndarray:
-    """The fusion weights as an array (all ones when ``weights`` is None), validated."""
-    if fusion not in FUSIONS:
-        raise ValueError(f"fusion must be one of {FUSIONS}, got {fusion!r}")
+def system_weights(weights: Optional[Sequence[float]], n_systems: int) -> np.ndarray:
+    """One finite weight >= 0 per system, not all 0, as an array (all ones when
+    ``weights`` is None); shared by score ensembles and embedding fusion (``asd_lib.fuse``)."""
     if weights is None:
         return np.ones(n_systems)
     weights = np.asarray(weights, dtype=np.float64)
@@ -107,6 +105,15 @@ def check_weights(weights: Optional[Sequence[float]], n_systems: int,
         raise ValueError(f"{weights.size} weights for {n_systems} systems; give one per system")
     if not np.isfinite(weights).all() or (weights < 0).any() or weights.sum() <= 0:
         raise ValueError(f"weights must be finite, >= 0 and not all 0, got {list(weights)}")
+    return weights
+
+
+def check_weights(weights: Optional[Sequence[float]], n_systems: int,
+                  fusion: str) -> np.ndarray:
+    """The fusion weights as an array (all ones when ``weights`` is None), validated."""
+    if fusion not in FUSIONS:
+        raise ValueError(f"fusion must be one of {FUSIONS}, got {fusion!r}")
+    weights = system_weights(weights, n_systems)
     if fusion == "max" and not np.all(weights == weights[0]):
         raise ValueError("weights apply to mean fusion only; max fusion takes the unweighted "
                          "maximum of the standardised scores")

@@ -28,23 +28,12 @@ import numpy as np
 from asd_lib.backends import BACKENDS
 from asd_lib.backends.base import l2_normalise
 from asd_lib.data.dataset import DumpedSet
+from asd_lib.ensemble import system_weights
 from asd_lib.inference import (backend_scores, read_embeddings, section_thresholds,
                                write_embeddings, write_official_files)
 from asd_lib.utils.fileio import atomic_write, write_kv
 
 logger = logging.getLogger(__name__)
-
-
-def check_weights(weights: Optional[Sequence[float]], n_systems: int) -> np.ndarray:
-    """One finite weight >= 0 per system, not all 0 (all 1 when ``weights`` is None)."""
-    if weights is None:
-        return np.ones(n_systems)
-    weights = np.asarray(weights, dtype=np.float64)
-    if weights.shape != (n_systems,):
-        raise ValueError(f"{weights.size} weights for {n_systems} systems; give one per system")
-    if not np.isfinite(weights).all() or (weights < 0).any() or weights.sum() <= 0:
-        raise ValueError(f"weights must be finite, >= 0 and not all 0, got {list(weights)}")
-    return weights
 
 
 def fuse_embeddings(embeddings: Sequence[np.ndarray], weights: np.ndarray) -> np.ndarray:
@@ -81,7 +70,7 @@ def run_fusion(systems: Sequence[str], out_dir, data_root, train_set: str,
     if not isinstance(backend_conf, dict):
         raise ValueError(f"backend_conf must be a mapping of back-end arguments, got "
                          f"{backend_conf!r}")
-    weights = check_weights(weights, len(systems))
+    weights = system_weights(weights, len(systems))
     out_dir, data_root = Path(out_dir), Path(data_root)
 
     def fused(set_name: str, data: DumpedSet) -> np.ndarray:

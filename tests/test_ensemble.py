@@ -214,4 +214,5 @@ def test_bad_weights_option_is_a_usage_error(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["--systems", "a", "b", "--out_dir", "o", "--weights", "1,x"])
     assert exit_info.value.code == 2
-    assert "comma-separated numbers such as 1,1, got '1,x'" in capsys.readouterr().err
+    assert "--weights: expected comma-separated numbers such as 0.35,0.65, got '1,x'" in \
+        capsys.readouterr().err

@@ -14,16 +14,8 @@ import argparse
 
 from asd_lib.ensemble import FUSIONS, run_ensemble
 from asd_lib.inference import CSV_NAMES
-from asd_lib.utils.cli import run_main
+from asd_lib.utils.cli import comma_floats, run_main
 from asd_lib.utils.log import setup_logging
-
-
-def _weights(text: str):
-    try:
-        return [float(w) for w in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"--weights expects comma-separated numbers such as 1,1, got {text!r}") from None
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -39,7 +31,7 @@ def get_parser() -> argparse.ArgumentParser:
                         help="space-separated test sets to fuse (missing data dirs skipped)")
     parser.add_argument("--fusion", choices=FUSIONS, default="mean",
                         help="mean (weighted) or max of the standardised scores")
-    parser.add_argument("--weights", type=_weights, default=None,
+    parser.add_argument("--weights", type=comma_floats, default=None,
                         help="comma-separated weight per system for mean fusion (default: "
                              "all 1)")
     parser.add_argument("--std_floor", type=float, default=1e-6,

@@ -18,17 +18,9 @@ import argparse
 
 from asd_lib.fuse import run_fusion
 from asd_lib.inference import CSV_NAMES
-from asd_lib.utils.cli import run_main
+from asd_lib.utils.cli import comma_floats, run_main
 from asd_lib.utils.config import yaml_value
 from asd_lib.utils.log import setup_logging
-
-
-def _weights(text: str):
-    try:
-        return [float(w) for w in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"--weights expects comma-separated numbers such as 0.35,0.65, got {text!r}") from None
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -36,7 +28,7 @@ def get_parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--systems", nargs="+", required=True,
                         help="inference dirs of the systems (exp/<tag>/<checkpoint>)")
-    parser.add_argument("--weights", type=_weights, default=None,
+    parser.add_argument("--weights", type=comma_floats, default=None,
                         help="comma-separated weight per system (default: all 1)")
     parser.add_argument("--out_dir", required=True, help="where the fused outputs go")
     parser.add_argument("--data_root", default="dump", help="parent of the dumped data dirs")

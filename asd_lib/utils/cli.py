@@ -1,7 +1,8 @@
 """Command-line wrapper: bad input ends with one clear error line, not a traceback."""
+import argparse
 import logging
 import sys
-from typing import Callable
+from typing import Callable, List
 
 
 def run_main(main: Callable[[], None]) -> None:
@@ -15,3 +16,12 @@ def run_main(main: Callable[[], None]) -> None:
             logging.basicConfig(format="%(levelname)s: %(message)s")
         logging.error("%s", err)
         sys.exit(1)
+
+
+def comma_floats(text: str) -> List[float]:
+    """argparse type of ``--weights 0.35,0.65``: comma-separated numbers."""
+    try:
+        return [float(w) for w in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated numbers such as 0.35,0.65, got {text!r}") from None
