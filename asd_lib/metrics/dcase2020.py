@@ -425,11 +425,18 @@ def result_stem(protocol: str) -> str:
 
 def write_results(result: Dcase2020Result, out_dir) -> List[Path]:
     """Write ``<stem>.csv``, ``<stem>.md`` and ``<stem>.json`` atomically into ``out_dir``."""
-    stem = Path(out_dir) / result_stem(result.protocol)
+    return write_result_files(Path(out_dir) / result_stem(result.protocol),
+                              format_result_csv(result), format_markdown(result),
+                              result_to_dict(result))
+
+
+def write_result_files(stem: Path, csv_text: str, markdown: str, numbers: dict) -> List[Path]:
+    """``stem`` + ``.csv``, ``.md`` and ``.json`` (``numbers``), each written atomically;
+    the paths written (the 2024 scorer writes through this too)."""
     contents = {
-        stem.with_suffix(".csv"): format_result_csv(result),
-        stem.with_suffix(".md"): format_markdown(result),
-        stem.with_suffix(".json"): json.dumps(result_to_dict(result), indent=2) + "\n",
+        stem.with_suffix(".csv"): csv_text,
+        stem.with_suffix(".md"): markdown,
+        stem.with_suffix(".json"): json.dumps(numbers, indent=2) + "\n",
     }
     for path, text in contents.items():
         with atomic_write(path, newline="") as f:

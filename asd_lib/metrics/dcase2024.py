@@ -32,7 +32,6 @@ scikit-learn value in the last bit (rank-sum versus trapezoid rounding, below 1e
 """
 import csv
 import io
-import json
 import logging
 import re
 from dataclasses import dataclass
@@ -44,8 +43,7 @@ import scipy.stats
 
 from asd_lib.data.datadir import load_data_dir
 from asd_lib.metrics.auc import partial_auc, roc_auc
-from asd_lib.metrics.dcase2020 import clip_file_name, read_score_csv
-from asd_lib.utils.fileio import atomic_write
+from asd_lib.metrics.dcase2020 import clip_file_name, read_score_csv, write_result_files
 
 logger = logging.getLogger(__name__)
 
@@ -518,14 +516,5 @@ def result_to_dict(result: Dcase2024Result) -> dict:
 
 def write_results(result: Dcase2024Result, out_dir) -> List[Path]:
     """Write ``result.csv``, ``result.md`` and ``result.json`` atomically into ``out_dir``."""
-    stem = Path(out_dir) / "result"
-    contents = {
-        stem.with_suffix(".csv"): format_result_csv(result),
-        stem.with_suffix(".md"): format_markdown(result),
-        stem.with_suffix(".json"): json.dumps(result_to_dict(result), indent=2) + "\n",
-    }
-    for path, text in contents.items():
-        with atomic_write(path, newline="") as f:
-            f.write(text)
-        logger.info("wrote %s", path)
-    return list(contents)
+    return write_result_files(Path(out_dir) / "result", format_result_csv(result),
+                              format_markdown(result), result_to_dict(result))
