@@ -36,7 +36,7 @@ import torchaudio
 from torch import nn
 
 from asd_lib.inference import FORWARD_SCORES, load_trained
-from asd_lib.train.step import as_output
+from asd_lib.data.step import as_output
 from asd_lib.utils.fileio import atomic_write
 
 logger = logging.getLogger(__name__)

@@ -37,7 +37,7 @@ from asd_lib.data.loader import make_loader
 from asd_lib.metrics import dcase2020, dcase2024
 from asd_lib.models.attr_text import clip_texts
 from asd_lib.train.checkpoint import load_safe, load_weights
-from asd_lib.train.step import as_output
+from asd_lib.data.step import as_output
 from asd_lib.train.trainer import build_model, read_model_info, select_device
 from asd_lib.utils.config import read_saved_config
 from asd_lib.utils.fileio import atomic_write, read_kv, write_kv

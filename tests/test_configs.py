@@ -7,11 +7,11 @@ import pytest
 import torch
 
 from asd_lib.bin import train
-from asd_lib.data.augment import AUGMENTS
+from asd_lib.augment import AUGMENTS
 from asd_lib.losses import OBJECTIVES
 from asd_lib.train.optim import OPTIMIZERS, SCHEDULERS
 from asd_lib.train.stages import parse_stages
-from asd_lib.train.step import as_output
+from asd_lib.data.step import as_output
 from asd_lib.train.trainer import build_model
 
 REPO = Path(__file__).resolve().parents[1]

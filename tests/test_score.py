@@ -10,7 +10,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from asd_lib.bin.score import main
-from asd_lib.metrics.dcase2020 import clip_file_name
+from asd_lib.data.datadir import clip_file_name
 
 # (machine, id) -> (normal scores, anomaly scores); AUC / pAUC worked by hand:
 #   fan id_00     perfect                     AUC 1       pAUC 1

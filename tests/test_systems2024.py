@@ -25,7 +25,7 @@ from asd_lib.models.attr_text import (AttributeTextEmbedding, clip_texts, descri
                                       tokens)
 from asd_lib.models.freq_attention import FrequencyAttention
 from asd_lib.data.dataset import DumpedSet
-from asd_lib.train.step import Mix, Step
+from asd_lib.data.step import Mix, Step
 from asd_lib.utils.fileio import read_kv, write_kv
 
 SR = 16000

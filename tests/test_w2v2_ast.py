@@ -15,10 +15,9 @@ import yaml
 
 from asd_lib.backends.kmeans import KMeansMemoryBank
 from asd_lib.bin import fuse_embeddings, infer, score, train
-from asd_lib.data import speed_perturb  # noqa: F401  (registers speed_perturb)
-from asd_lib.data.augment import AUGMENTS
+from asd_lib.augment import AUGMENTS
 from asd_lib.data.dataset import DumpedSet
-from asd_lib.data.speed_perturb import change_speed, fit_length
+from asd_lib.augment.speed_perturb import change_speed, fit_length
 from asd_lib.fuse import fuse_embeddings as fuse
 from asd_lib.inference import read_embeddings, write_embeddings
 from asd_lib.losses import OBJECTIVES
@@ -27,7 +26,7 @@ from asd_lib.models.pooling import AttentiveStatsPooling, weighted_mean_std
 from asd_lib.models.w2v2_ast import (AstInput, FusionCNN, KaldiFbank, load_backbone,
                                      zero_mean_unit_variance)
 from asd_lib.train.stages import parse_stages
-from asd_lib.train.step import Mix, Step
+from asd_lib.data.step import Mix, Step
 from asd_lib.utils.fileio import read_kv, write_kv
 
 

@@ -21,13 +21,13 @@ from asd_lib.data.samplers import SAMPLERS
 from asd_lib.frontends.tagram import TemporalAttention
 from asd_lib.frontends.tfgram import TFgramNet
 from asd_lib.losses import OBJECTIVES
-from asd_lib.losses.fph import FeaturePerturbationHead
+from asd_lib.models.fph import FeaturePerturbationHead
 from asd_lib.losses.supcon import supcon_loss
 from asd_lib.models import MODELS
 from asd_lib.train import trainer as trainer_module
 from asd_lib.train.ema import WeightEma
 from asd_lib.train.optim import OPTIMIZERS
-from asd_lib.train.step import Mix, Step
+from asd_lib.data.step import Mix, Step
 from asd_lib.utils.fileio import read_kv, write_kv
 from test_train import NUM_SAMPLES, SR, make_dumped_set
 

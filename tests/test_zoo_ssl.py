@@ -13,7 +13,7 @@ import yaml
 from torchvision.models import mobilenet_v2, resnet50
 
 from asd_lib.bin import infer, train
-from asd_lib.data import ssl_augment  # registers id_mixup and spectral_warp
+from asd_lib.augment import id_mixup_warp as ssl_augment
 from asd_lib.data.dataset import DumpedSet, WaveformDataset
 from asd_lib.frontends.power_mel import PowerMel
 from asd_lib.frontends.spectral_warp import SpectralWarp, warp_frequency, warp_matrix
@@ -21,7 +21,7 @@ from asd_lib.inference import load_trained
 from asd_lib.losses import HEADS, OBJECTIVES
 from asd_lib.models import MODELS
 from asd_lib.models.patches import extract_patches, num_patches
-from asd_lib.train.step import Mix, Step
+from asd_lib.data.step import Mix, Step
 from asd_lib.utils.fileio import read_kv
 from test_train import make_dumped_set
 

@@ -17,7 +17,7 @@ from asd_lib.losses import HEADS
 from asd_lib.losses.objectives import OBJECTIVES
 from asd_lib.models import MODELS
 from asd_lib.train.precision import autocast, set_memory_format
-from asd_lib.train.step import Step, forward
+from asd_lib.data.step import Step, forward
 
 Batch = Tuple[torch.Tensor, torch.Tensor]
 

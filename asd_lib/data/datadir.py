@@ -24,6 +24,7 @@ DATA_FILES = (
     "utt2class",
 )
 INDEX_FILES = ("wav.scp", "feats.scp")
+AUDIO_SUFFIXES = (".wav", ".flac")
 ALLOWED_VALUES = {
     "utt2label": ("normal", "anomaly"),
     "utt2domain": ("source", "target"),
@@ -216,3 +217,20 @@ def utt_ids(path) -> List[str]:
     raise DataDirError(
         f"{path}: neither wav.scp nor feats.scp exists; run data preparation (stage 1)"
     )
+
+
+def clip_file_name(wav_entry: str) -> str:
+    """File name of a clip from its ``wav.scp`` value: the base name of the path.
+
+    For a command entry (ending in ``|``), the base name of its single audio-file token.
+    """
+    entry = wav_entry.strip()
+    if not entry.endswith("|"):
+        return os.path.basename(entry)
+    audio_tokens = [t for t in entry[:-1].split() if t.lower().endswith(AUDIO_SUFFIXES)]
+    if len(audio_tokens) != 1:
+        raise ValueError(
+            f"cannot tell the clip file name of the wav.scp command {entry!r}: it needs "
+            f"exactly one token ending in {' or '.join(AUDIO_SUFFIXES)}"
+        )
+    return os.path.basename(audio_tokens[0])

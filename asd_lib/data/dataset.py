@@ -26,8 +26,7 @@ from torch.utils.data import Dataset
 
 from asd_lib.data.entries import (Entry, UnsupportedEntryError, locate_entry, read_entry,
                                   read_entry_data)
-from asd_lib.data.datadir import load_data_dir
-from asd_lib.metrics.dcase2020 import clip_file_name
+from asd_lib.data.datadir import clip_file_name, load_data_dir
 from asd_lib.utils.fileio import read_kv
 
 

@@ -19,7 +19,6 @@ import torch
 from torch import nn
 import torchaudio
 
-from asd_lib.frontends.registry import FRONTENDS
 
 CLAMP_FLOOR = 1e-10
 LOG_MODES = ("clamp", "offset")
@@ -41,7 +40,6 @@ def to_float_waveform(wave: torch.Tensor) -> torch.Tensor:
     )
 
 
-@FRONTENDS.register("log_mel")
 class LogMel(nn.Module):
     """Waveform ``[B, T]`` -> log-mel ``[B, n_mels, frames]`` in dB.
 

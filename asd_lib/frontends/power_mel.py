@@ -21,13 +21,11 @@ import torchaudio
 from torch import nn
 
 from asd_lib.frontends.mel import to_float_waveform
-from asd_lib.frontends.registry import FRONTENDS
 from asd_lib.frontends.spectral_warp import SpectralWarp, warp_matrix
 
 LOG_EPS = sys.float_info.epsilon  # the baseline's offset inside the log
 
 
-@FRONTENDS.register("power_mel")
 class PowerMel(nn.Module):
     """Waveform ``[B, T]`` -> power mel spectrogram ``[B, n_mels, frames]`` (librosa's
     defaults, as used by the DCASE 2020 baseline)."""

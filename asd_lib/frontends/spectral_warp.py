@@ -57,7 +57,7 @@ class SpectralWarp:
     """Which warp each item of a batch gets: group 0 is the original spectrogram, group
     ``k >= 1`` the warp ``alphas[k - 1]``; the synthetic class of an item with ID ``y`` is
     ``y + group * num_ids`` (set by the ``spectral_warp`` augmentation,
-    ``asd_lib.data.ssl_augment``)."""
+    ``asd_lib.augment.id_mixup_warp``)."""
 
     group: torch.Tensor  # [B] long
     alphas: Tuple[float, ...]

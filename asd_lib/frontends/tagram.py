@@ -13,10 +13,8 @@ unchanged and quiet ones are pushed towards zero.
 import torch
 from torch import nn
 
-from asd_lib.frontends.registry import FRONTENDS
 
 
-@FRONTENDS.register("tagram")
 class TemporalAttention(nn.Module):
     """Log-mel ``[B, n_mels, frames]`` -> temporally attended log-mel, same shape."""
 

@@ -19,7 +19,6 @@ import torch
 from torch import nn
 
 from asd_lib.frontends.mel import to_float_waveform
-from asd_lib.frontends.registry import FRONTENDS
 
 STEM_KERNEL, STEM_STRIDE, POOL = 11, 5, 4
 
@@ -38,7 +37,6 @@ class DilatedWaveBlock(nn.Sequential):
         )
 
 
-@FRONTENDS.register("tfgram")
 class TFgramNet(nn.Module):
     """Waveform ``[B, num_samples]`` -> TFgram ``[B, channels, num_frames]``."""
 

@@ -11,10 +11,8 @@ import torch
 from torch import nn
 
 from asd_lib.frontends.mel import to_float_waveform
-from asd_lib.frontends.registry import FRONTENDS
 
 
-@FRONTENDS.register("tgram")
 class TgramNet(nn.Module):
     """Waveform ``[B, num_samples]`` -> Tgram ``[B, channels, frames]``.
 

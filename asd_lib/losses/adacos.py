@@ -56,7 +56,7 @@ def fixed_scale(num_logits: int) -> float:
 
 def soft_targets(labels: torch.Tensor, mix, num_classes: int) -> torch.Tensor:
     """``[B, num_classes]`` targets: one-hot labels, blended as mixup blended the inputs
-    (``mix``: :class:`asd_lib.train.step.Mix` or ``None``)."""
+    (``mix``: :class:`asd_lib.data.step.Mix` or ``None``)."""
     if labels.numel() and (labels.min() < 0 or labels.max() >= num_classes):
         raise ValueError(f"sub-cluster AdaCos: labels must lie in [0, {num_classes - 1}]; got "
                          f"{labels.min().item()}..{labels.max().item()}")

@@ -1,7 +1,7 @@
 """Training objectives: the loss terms a stage lists by name.
 
 Each objective is called as ``objective(step, head) -> (loss, logits)`` with the batch's
-:class:`asd_lib.train.step.Step` (model outputs in ``step.out``, labels, mixup state) and
+:class:`asd_lib.data.step.Step` (model outputs in ``step.out``, labels, mixup state) and
 the experiment's classification head (``None`` for head-free models); ``logits`` (or
 ``None``) feed the accuracy statistics. An objective with parameters of its own is an
 ``nn.Module``: the trainer optimises and checkpoints it with the model.

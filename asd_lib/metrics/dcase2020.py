@@ -31,6 +31,7 @@ from typing import Dict, List, Mapping, Optional, Tuple
 
 import numpy as np
 
+from asd_lib.data.datadir import clip_file_name
 from asd_lib.metrics.auc import partial_auc, roc_auc
 from asd_lib.utils.fileio import atomic_write, read_kv
 
@@ -39,7 +40,6 @@ logger = logging.getLogger(__name__)
 MAX_FPR = 0.1
 PROTOCOLS = ("per_id", "pooled")
 LABEL_VALUES = {"normal": 0, "anomaly": 1}
-AUDIO_SUFFIXES = (".wav", ".flac")
 _SECTION_PATTERN = re.compile(r"id_[0-9]+")
 
 PROTOCOL_NOTES = {
@@ -93,23 +93,6 @@ class Dcase2020Result:
 
 
 # ---------------------------------------------------------------------------- inputs
-
-
-def clip_file_name(wav_entry: str) -> str:
-    """File name of a clip from its ``wav.scp`` value: the base name of the path.
-
-    For a command entry (ending in ``|``), the base name of its single audio-file token.
-    """
-    entry = wav_entry.strip()
-    if not entry.endswith("|"):
-        return os.path.basename(entry)
-    audio_tokens = [t for t in entry[:-1].split() if t.lower().endswith(AUDIO_SUFFIXES)]
-    if len(audio_tokens) != 1:
-        raise ValueError(
-            f"cannot tell the clip file name of the wav.scp command {entry!r}: it needs "
-            f"exactly one token ending in {' or '.join(AUDIO_SUFFIXES)}"
-        )
-    return os.path.basename(audio_tokens[0])
 
 
 def load_ground_truth(data_dir) -> Optional[Dict[Group, Dict[str, int]]]:

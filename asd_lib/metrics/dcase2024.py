@@ -41,9 +41,9 @@ from typing import Callable, Dict, List, Mapping, NamedTuple, Optional, Sequence
 import numpy as np
 import scipy.stats
 
-from asd_lib.data.datadir import load_data_dir
+from asd_lib.data.datadir import clip_file_name, load_data_dir
 from asd_lib.metrics.auc import partial_auc, roc_auc
-from asd_lib.metrics.dcase2020 import clip_file_name, read_score_csv, write_result_files
+from asd_lib.metrics.dcase2020 import read_score_csv, write_result_files
 
 logger = logging.getLogger(__name__)
 

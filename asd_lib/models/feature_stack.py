@@ -12,7 +12,7 @@ constant padding, ``10 log10(S + eps)``) and, as the model's ``inputs`` list say
 
 stacked as channels in the listed order and embedded by MobileFaceNet (Liu_8 table).
 
-Mixup (``mix`` from the trainer, :class:`asd_lib.train.step.Mix`) follows both public
+Mixup (``mix`` from the trainer, :class:`asd_lib.data.step.Mix`) follows both public
 codes: the log-mel is computed from the clean clip and then mixed, the learnable
 front-ends (Tgram, TFgram) see the mixed waveform, and the TAgram is the attention of the
 mixed log-mel; one ``lam`` and one permutation for all of them.

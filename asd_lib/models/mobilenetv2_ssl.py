@@ -17,9 +17,9 @@ one-channel stem): MobileNetV2 of width 0.5 (``mobilenetv2_ssl``) and ResNet-50
 for MobileNetV2, 2048-d for ResNet-50), followed in training by torchvision's classifier
 dropout (MobileNetV2: 0.2) before the head.
 
-Augmentations (``asd_lib.data.ssl_augment``) reach the model as keyword arguments:
+Augmentations (``asd_lib.augment.id_mixup_warp``) reach the model as keyword arguments:
 ``warp`` (:class:`~asd_lib.frontends.spectral_warp.SpectralWarp`, applied to each item's
-spectrogram before the mel filterbank) and ``mix`` (:class:`~asd_lib.train.step.Mix`)
+spectrogram before the mel filterbank) and ``mix`` (:class:`~asd_lib.data.step.Mix`)
 with ``mix_domain`` ``pre_log`` (power mel spectrograms mixed, then the log) or
 ``post_log`` (log-mel spectrograms mixed).
 """
@@ -33,7 +33,7 @@ from asd_lib.frontends.power_mel import PowerMel
 from asd_lib.frontends.spectral_warp import SpectralWarp
 from asd_lib.models.patches import extract_patches, num_patches
 from asd_lib.models.registry import MODELS
-from asd_lib.train.step import Mix
+from asd_lib.data.step import Mix
 
 MIX_DOMAINS = ("pre_log", "post_log")
 

@@ -15,7 +15,7 @@ from typing import Optional, Sequence
 
 import torch
 
-from asd_lib.losses.fph import FeaturePerturbationHead
+from asd_lib.models.fph import FeaturePerturbationHead
 from asd_lib.models.feature_stack import FeatureStackMFN
 from asd_lib.models.registry import MODELS
 

@@ -48,7 +48,7 @@ from torchaudio.compliance.kaldi import get_mel_banks
 from asd_lib.frontends.mel import to_float_waveform
 from asd_lib.models.pooling import AttentiveStatsPooling
 from asd_lib.models.registry import MODELS
-from asd_lib.train.step import Mix
+from asd_lib.data.step import Mix
 
 BACKBONES = ("wav2vec2", "ast")
 TRAIN_MODES = ("finetune", "freeze_feature_encoder", "freeze")

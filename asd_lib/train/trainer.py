@@ -1,6 +1,6 @@
 """The staged training loop: epochs, held-out validation, checkpoints, resume.
 
-Per batch: a :class:`~asd_lib.train.step.Step` goes through the stage's augmentations
+Per batch: a :class:`~asd_lib.data.step.Step` goes through the stage's augmentations
 (training only), the model (``model(wave, **step.model_kwargs)``) and every weighted loss
 term of the stage. Stages differ in losses, sampler, augmentations, optimiser, schedule and
 epochs; each starts from the weights the previous one left.
@@ -29,7 +29,7 @@ from tqdm import tqdm
 
 from torch import nn
 
-from asd_lib.data.augment import AUGMENTS
+from asd_lib.augment import AUGMENTS
 from asd_lib.data.dataset import DumpedSet, WaveformDataset
 from asd_lib.data.loader import make_loader
 from asd_lib.data.samplers import SAMPLERS
@@ -43,7 +43,7 @@ from asd_lib.train.optim import OPTIMIZERS, SCHEDULERS
 from asd_lib.train.precision import autocast, set_memory_format
 from asd_lib.train.ema import WeightEma
 from asd_lib.train.stages import Stage
-from asd_lib.train.step import Step, forward
+from asd_lib.data.step import Step, forward
 from asd_lib.utils.fileio import atomic_write
 from asd_lib.utils.log import progress_enabled
 

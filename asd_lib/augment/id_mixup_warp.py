@@ -7,7 +7,7 @@ predicting the mixing proportions (loss ``mixup_kl``), the clips mixed before th
 alpha 0.95 and 1.05, each warp of an ID being a new class.
 
 Both are stage augmentations (``augments: [{name, conf}]``, registered in
-``asd_lib.data.augment.AUGMENTS``): they only decide, per batch, who is mixed with whom and
+``asd_lib.augment.AUGMENTS``): they only decide, per batch, who is mixed with whom and
 which clip is warped, and hand that to the model as keyword arguments (``mix`` and
 ``mix_domain``, ``warp``), since mixing before the log and warping the frequency axis
 happen inside the model's front-end. Being stage entries, they can differ per machine
@@ -18,9 +18,9 @@ from typing import Sequence
 
 import torch
 
-from asd_lib.data.augment import AUGMENTS
+from asd_lib.augment.registry import AUGMENTS
 from asd_lib.frontends.spectral_warp import SpectralWarp, check_alphas
-from asd_lib.train.step import Mix, Step
+from asd_lib.data.step import Mix, Step
 
 MIX_DOMAINS = ("pre_log", "post_log")
 

@@ -1,6 +1,6 @@
 """One training or inference step: the batch, its augmentation state and the model outputs.
 
-The trainer fills a :class:`Step` per batch: augmentations (``asd_lib.data.augment``) may
+The trainer fills a :class:`Step` per batch: augmentations (``asd_lib.augment``) may
 replace the waveform or labels and set ``mix`` and ``model_kwargs``; the model is called as
 ``model(step.wave, **step.model_kwargs)`` and its outputs land in ``step.out``; every loss
 term of the stage then reads what it needs from the step.

@@ -9,7 +9,7 @@ it. Each clip of the batch gets one factor drawn uniformly from ``factors`` (e.g
 batch's length: a longer clip is cropped at a random offset, a shorter one zero-padded at
 its end. The result is a float waveform in [-1, 1) (int16 input is scaled by 1 / 32768).
 
-Registered in :data:`asd_lib.data.augment.AUGMENTS`; random numbers come from torch's
+Registered in :data:`asd_lib.augment.AUGMENTS`; random numbers come from torch's
 global CPU generator, which the trainer reseeds every epoch.
 """
 import math
@@ -19,9 +19,9 @@ from typing import Sequence
 import torch
 import torchaudio
 
-from asd_lib.data.augment import AUGMENTS
+from asd_lib.augment.registry import AUGMENTS
 from asd_lib.frontends.mel import to_float_waveform
-from asd_lib.train.step import Step
+from asd_lib.data.step import Step
 
 MAX_DENOMINATOR = 1000  # factors are used as p / q with q <= 1000 (0.9 -> 9 / 10)
 

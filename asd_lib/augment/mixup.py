@@ -1,16 +1,8 @@
-"""Batch augmentations a training stage lists by name (``augments: [{name, conf}]``).
-
-Each is called as ``augment(step) -> step`` on the device batch (:class:`asd_lib.train.step.Step`)
-and draws its random numbers from torch's global generator, which the trainer reseeds every
-epoch, so a resumed run repeats them exactly. Augmentations run in training only, never on
-the held-out split or at inference.
-"""
+"""Mixup of whole batches, the mixing applied by the model (Zhang et al., ICLR 2018)."""
 import torch
 
-from asd_lib.train.step import Mix, Step
-from asd_lib.utils.registry import Registry
-
-AUGMENTS = Registry("augment")
+from asd_lib.augment.registry import AUGMENTS
+from asd_lib.data.step import Mix, Step
 
 
 @AUGMENTS.register("mixup")
@@ -37,7 +29,3 @@ class Mixup:
         step.model_kwargs["mix"] = step.mix
         return step
 
-
-# Augmentations of other modules register themselves when imported; importing them here
-# makes every one available wherever AUGMENTS is.
-from asd_lib.data import speed_perturb, ssl_augment  # noqa: E402,F401  pylint: disable=C0413
