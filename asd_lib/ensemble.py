@@ -1,70 +1,110 @@
-"""Score-level ensembles: per-group standardisation of each system, then mean or max fusion.
+"""Stage 6: several trained systems combined into one, scored like a single system.
 
-Giri et al., "Self-supervised classification for detecting anomalous sounds", DCASE 2020
-Task 2 report: the scores of each model are standardised per machine ID with the mean and
-variance of that model's scores on the ID's training clips, and the standardised scores of
-the models are averaged (or their maximum taken). For system i, group g = (machine type,
-section) and clip x of g::
+Two levels, one flow (the training set first: its combined scores set the decision
+thresholds; then every test set, written as stage 4 writes it):
 
-    z_i(x) = (s_i(x) - mu_ig) / sigma_ig        mu_ig, sigma_ig: mean and standard
-                                                 deviation (ddof 0) of s_i on g's
-                                                 training clips
-    mean:  s(x) = sum_i w_i z_i(x) / sum_i w_i   (w_i = 1 unless weights are given)
-    max:   s(x) = max_i z_i(x)
+**score** (Giri et al., "Self-supervised classification for detecting anomalous sounds",
+DCASE 2020 workshop): each system's scores are standardised per group g = (machine type,
+section) with the mean and standard deviation (ddof 0) of its scores on g's training
+clips, then averaged with weights, or their maximum taken::
+
+    z_i(x) = (s_i(x) - mu_ig) / sigma_ig
+    mean:  s(x) = sum_i w_i z_i(x) / sum_i w_i        max:  s(x) = max_i z_i(x)
 
 A group whose training scores are (nearly) constant gets ``sigma = std_floor`` (logged).
-Each system directory holds ``<set>/utt2score`` (stage 4) for the training set and every
-test set. The training clips are fused like any other set; those fused scores set the
-per-group decision thresholds (gamma fit, as in stage 4), and the test sets get
-``utt2score`` and the official score and decision CSVs, so stage 5 scores the ensemble
-like a single system.
+
+**embedding** (Kim et al., DCASE 2024 Task 2 technical report: two wav2vec 2.0 + AST
+systems, ``e = (1 - w) e1 + w e2``): each system's embedding is L2-normalised and the
+weighted sum is scored by an embedding back-end fitted per group on the combined
+training embeddings, training clips leaving themselves out of its memory::
+
+    e(x) = sum_i w_i e_i(x) / ||e_i(x)||  /  sum_i w_i
+
+Each system is an inference dir ``exp/<tag>/<inference_tag>`` of stage 4 holding
+``<set>/utt2score`` (score level) or ``<set>/embeddings.scp`` (embedding level) for the
+training set and every test set. The training clips' classes and domains (for the
+back-end) are those the first system's experiment was trained with. The decision
+thresholds are fitted on the combined scores of the training clips every system held out
+(:mod:`asd_lib.inference.thresholds`).
 """
 import json
 import logging
+import math
 from collections import defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 import numpy as np
 
-from asd_lib.data.dataset import DumpedSet
-from asd_lib.inference import group_keys, section_thresholds, write_official_files
-from asd_lib.utils.fileio import atomic_write, read_kv, write_kv
+from asd_lib.backends.base import l2_normalise
+from asd_lib.corpus import get_corpus
+from asd_lib.data.dataset import TEST_TIME_FILES, DumpedSet
+from asd_lib.experiment import Group, read_held_out, read_training_labels
+from asd_lib.inference.backend import backend_scores, fit_backends, rows_within_groups
+from asd_lib.inference.config import InferenceConfig
+from asd_lib.inference.outputs import (read_embeddings, read_scores, write_embeddings,
+                                       write_official_files, write_scores)
+from asd_lib.inference.thresholds import FILE_NAME, section_thresholds, write_thresholds
+from asd_lib.utils.fileio import atomic_write
 
 logger = logging.getLogger(__name__)
 
+LEVELS = ("score", "embedding")
 FUSIONS = ("mean", "max")
-Group = Tuple[str, str]  # (machine type, section)
 GroupStats = Dict[Group, Tuple[float, float]]  # group -> (mean, std) of training scores
 
 
-def read_system_scores(system_dir, set_name: str, data: DumpedSet) -> np.ndarray:
-    """A system's ``<set>/utt2score`` as floats in ``data``'s utterance order.
+@dataclass(frozen=True)
+class Combination:
+    """How the systems are combined (module docstring)."""
 
-    The file must hold exactly the clips of ``data``: a missing file, missing or extra
-    clips, or a value that is not a finite number is a ValueError naming the file.
-    """
-    path = Path(system_dir) / set_name / "utt2score"
-    if not path.is_file():
-        raise ValueError(f"{path}: missing; run stage 4 of {system_dir} on {set_name} first")
-    table = read_kv(path)
-    missing = [u for u in data.utts if u not in table]
-    if missing:
-        raise ValueError(f"{path}: no score for {len(missing)} of the {len(data.utts)} clips "
-                         f"of {data.path} (first: {missing[0]}); re-run stage 4 of that system")
-    if len(table) != len(data.utts):
-        extra = sorted(set(table) - set(data.utts))
-        raise ValueError(f"{path}: {len(extra)} clips that {data.path} does not have (first: "
-                         f"{extra[0]}); the system was scored on a different data set")
-    try:
-        scores = np.array([float(table[u]) for u in data.utts])
-    except ValueError as err:
-        raise ValueError(f"{path}: a score is not a number ({err})") from None
-    if not np.isfinite(scores).all():
-        raise ValueError(f"{path}: NaN or infinite scores; fix that system's stage 4")
-    return scores
+    level: str = "score"
+    fusion: str = "mean"  # score level
+    weights: Optional[Tuple[float, ...]] = None
+    std_floor: float = 1e-6  # score level
+    inference: InferenceConfig = field(
+        default_factory=lambda: InferenceConfig(backend="kmeans_membank"))  # embedding level
+
+    def __post_init__(self):
+        if self.level not in LEVELS:
+            raise ValueError(f"level must be one of {LEVELS}, got {self.level!r}")
+        if self.fusion not in FUSIONS:
+            raise ValueError(f"fusion must be one of {FUSIONS}, got {self.fusion!r}")
+        if self.level == "embedding" and self.fusion != "mean":
+            raise ValueError("embedding-level combination is a weighted mean of embeddings; "
+                             "fusion max applies to score level only")
+        if not self.std_floor > 0:
+            raise ValueError(f"std_floor must be > 0, got {self.std_floor!r}")
+        if self.level == "embedding" and self.inference.is_forward_score:
+            raise ValueError(f"embedding-level combination scores with an embedding back-end; "
+                             f"{self.inference.backend} is a forward-pass score")
 
 
+def system_weights(weights: Optional[Sequence[float]], n_systems: int) -> np.ndarray:
+    """One finite weight >= 0 per system, not all 0, as an array (all ones when ``weights``
+    is None)."""
+    if weights is None:
+        return np.ones(n_systems)
+    weights = np.asarray(weights, dtype=np.float64)
+    if weights.shape != (n_systems,):
+        raise ValueError(f"{weights.size} weights for {n_systems} systems; give one per system")
+    if not np.isfinite(weights).all() or (weights < 0).any() or weights.sum() <= 0:
+        raise ValueError(f"weights must be finite, >= 0 and not all 0, got {list(weights)}")
+    return weights
+
+
+def check_weights(weights: Optional[Sequence[float]], n_systems: int,
+                  fusion: str) -> np.ndarray:
+    """The weights as an array, validated; max fusion takes no weights."""
+    weights = system_weights(weights, n_systems)
+    if fusion == "max" and not np.all(weights == weights[0]):
+        raise ValueError("weights apply to mean fusion only; max fusion takes the unweighted "
+                         "maximum of the standardised scores")
+    return weights
+
+
+# --------------------------------------------------------------------------- score level
 def group_statistics(train_scores: np.ndarray, groups: Sequence[Group], std_floor: float,
                      source: str) -> GroupStats:
     """Mean and standard deviation (ddof 0) of the training scores of every group, the
@@ -95,31 +135,6 @@ def standardise(scores: np.ndarray, groups: Sequence[Group], stats: GroupStats,
     return (np.asarray(scores, dtype=np.float64) - mean) / std
 
 
-def system_weights(weights: Optional[Sequence[float]], n_systems: int) -> np.ndarray:
-    """One finite weight >= 0 per system, not all 0, as an array (all ones when
-    ``weights`` is None); shared by score ensembles and embedding fusion (``asd_lib.fuse``)."""
-    if weights is None:
-        return np.ones(n_systems)
-    weights = np.asarray(weights, dtype=np.float64)
-    if weights.shape != (n_systems,):
-        raise ValueError(f"{weights.size} weights for {n_systems} systems; give one per system")
-    if not np.isfinite(weights).all() or (weights < 0).any() or weights.sum() <= 0:
-        raise ValueError(f"weights must be finite, >= 0 and not all 0, got {list(weights)}")
-    return weights
-
-
-def check_weights(weights: Optional[Sequence[float]], n_systems: int,
-                  fusion: str) -> np.ndarray:
-    """The fusion weights as an array (all ones when ``weights`` is None), validated."""
-    if fusion not in FUSIONS:
-        raise ValueError(f"fusion must be one of {FUSIONS}, got {fusion!r}")
-    weights = system_weights(weights, n_systems)
-    if fusion == "max" and not np.all(weights == weights[0]):
-        raise ValueError("weights apply to mean fusion only; max fusion takes the unweighted "
-                         "maximum of the standardised scores")
-    return weights
-
-
 def fuse(standardised: np.ndarray, fusion: str, weights: np.ndarray) -> np.ndarray:
     """Fuse standardised scores ``[systems, clips]`` into ``[clips]``: weighted mean or max."""
     if fusion == "max":
@@ -127,66 +142,141 @@ def fuse(standardised: np.ndarray, fusion: str, weights: np.ndarray) -> np.ndarr
     return weights @ standardised / weights.sum()
 
 
-def run_ensemble(systems: Sequence[str], out_dir, data_root, train_set: str,
-                 test_sets: Sequence[str], fusion: str, dataset: str,
-                 weights: Optional[Sequence[float]] = None, std_floor: float = 1e-6) -> None:
-    """Fuse the systems' scores on ``train_set`` and ``test_sets`` into ``out_dir``."""
-    if len(systems) < 2:
-        raise ValueError(f"an ensemble needs at least 2 systems, got {list(systems)}")
-    if not std_floor > 0:
-        raise ValueError(f"std_floor must be > 0, got {std_floor!r}")
-    weights = check_weights(weights, len(systems), fusion)
-    out_dir, data_root = Path(out_dir), Path(data_root)
-    train = DumpedSet(data_root / train_set)
-    train_groups = group_keys(train)
-    stats = []
+# --------------------------------------------------------------------------- embedding level
+def fuse_embeddings(embeddings: Sequence[np.ndarray], weights: np.ndarray) -> np.ndarray:
+    """``sum_i w_i normalise(E_i) / sum_i w_i`` of the systems' ``[N, E]`` embeddings."""
+    shapes = {e.shape for e in embeddings}
+    if len(shapes) != 1:
+        raise ValueError(f"the systems' embeddings differ in shape {sorted(shapes)}; fusion "
+                         "adds them, so every system needs the same embedding size")
+    stacked = np.stack([l2_normalise(np.asarray(e, dtype=np.float64)) for e in embeddings])
+    return np.tensordot(weights, stacked, axes=1) / weights.sum()
+
+
+def read_system_embeddings(system_dir, set_name: str, utts: Sequence[str]) -> np.ndarray:
+    scp = Path(system_dir) / set_name / "embeddings.scp"
+    if not scp.is_file():
+        raise ValueError(f"{scp}: missing; run stage 4 of {system_dir} on {set_name} first")
+    embeddings = read_embeddings(scp, utts)
+    if not np.isfinite(embeddings).all():
+        raise ValueError(f"{scp}: NaN or infinite embeddings; fix that system's training")
+    return embeddings
+
+
+def read_system_scores(system_dir, set_name: str, utts: Sequence[str]) -> np.ndarray:
+    scores = np.array(read_scores(Path(system_dir) / set_name / "utt2score", utts))
+    if not np.isfinite(scores).all():
+        raise ValueError(f"{system_dir}/{set_name}/utt2score: NaN or infinite scores; fix "
+                         "that system's stage 4")
+    return scores
+
+
+# --------------------------------------------------------------------------- the flow
+def shared_held_out(systems: Sequence[str]) -> Set[str]:
+    """The training clips every system's experiment held out from training."""
+    held = None
     for system in systems:
-        scores = read_system_scores(system, train_set, train)
-        stats.append(group_statistics(scores, train_groups, std_floor,
-                                      f"{system}/{train_set}/utt2score"))
+        mine = read_held_out(Path(system).parent)
+        held = mine if held is None else held & mine
+    return held or set()
 
-    def fused_scores(data: DumpedSet, set_name: str) -> np.ndarray:
-        groups = group_keys(data)
-        z = np.stack([
-            standardise(read_system_scores(system, set_name, data), groups, stat,
-                        f"{system}/{set_name}/utt2score")
-            for system, stat in zip(systems, stats)
-        ])
-        scores = fuse(z, fusion, weights)
-        write_kv(out_dir / set_name / "utt2score",
-                 [(u, repr(float(s))) for u, s in zip(data.utts, scores)])
-        logger.info("fused %d systems (%s) on %d clips of %s", len(systems), fusion,
-                    len(scores), data.path)
-        return scores
 
-    fused_scores(train, train_set)
-    thresholds = section_thresholds(out_dir / train_set / "utt2score", data_root / train_set)
+class Combiner:
+    """Scores of a set combined from the systems; fitted on the training set first."""
+
+    def __init__(self, systems: Sequence[str], combination: Combination, train_set: str,
+                 train: DumpedSet):
+        if len(systems) < 2:
+            raise ValueError(f"an ensemble needs at least 2 systems, got {list(systems)}")
+        self.systems, self.combination = list(systems), combination
+        self.weights = check_weights(combination.weights, len(systems), combination.fusion)
+        self.train_groups = _groups(train)
+        self.stats: List[GroupStats] = []
+        self.backends = None
+        if combination.level == "score":
+            for system in systems:
+                scores = read_system_scores(system, train_set, train.utts)
+                self.stats.append(group_statistics(scores, self.train_groups,
+                                                   combination.std_floor,
+                                                   f"{system}/{train_set}/utt2score"))
+        else:
+            labels = read_training_labels(Path(systems[0]).parent)
+            if set(labels.utts) != set(train.utts):
+                raise ValueError(f"{train.path} is not the training set of {systems[0]}; "
+                                 "combine systems trained on this set")
+            self.train_embeddings = self.embeddings(train_set, train)
+            domains = [labels.tables.get("utt2domain", {}).get(u, "source") for u in train.utts]
+            conf = combination.inference
+            self.backends = fit_backends(conf.backend, conf.backend_conf, self.train_embeddings,
+                                         self.train_groups, domains,
+                                         labels.column("utt2class", train.utts))
+
+    def embeddings(self, set_name: str, data: DumpedSet) -> np.ndarray:
+        return fuse_embeddings([read_system_embeddings(s, set_name, data.utts)
+                                for s in self.systems], self.weights)
+
+    def scores(self, set_name: str, data: DumpedSet, is_train: bool,
+               out_dir: Path) -> np.ndarray:
+        """The combined scores of ``data``; the embedding level also writes the combined
+        embeddings into ``out_dir``."""
+        groups = _groups(data)
+        if self.combination.level == "score":
+            z = np.stack([standardise(read_system_scores(s, set_name, data.utts), groups, stat,
+                                      f"{s}/{set_name}/utt2score")
+                          for s, stat in zip(self.systems, self.stats)])
+            return fuse(z, self.combination.fusion, self.weights)
+        embeddings = self.train_embeddings if is_train else self.embeddings(set_name, data)
+        write_embeddings(out_dir, data.utts, embeddings)
+        per_clip = backend_scores(self.backends, groups, [e[None] for e in embeddings],
+                                  rows_within_groups(groups) if is_train else None)
+        return np.array([s[0] for s in per_clip])
+
+
+def run_ensemble(systems: Sequence[str], out_dir, data_root, train_set: str,
+                 test_sets: Sequence[str], dataset: str, combination: Combination) -> None:
+    """Combine the systems on ``train_set`` and ``test_sets`` into ``out_dir/<set>``; test
+    sets without a data dir under ``data_root`` are skipped."""
+    out_dir, data_root = Path(out_dir), Path(data_root)
+    train = DumpedSet(data_root / train_set, only=TEST_TIME_FILES)
+    combiner = Combiner(systems, combination, train_set, train)
+    train_scores = combiner.scores(train_set, train, True, out_dir / train_set)
+    write_scores(out_dir / train_set, train.utts, train_scores)
+    thresholds = section_thresholds(train.utts, _groups(train), train_scores,
+                                    shared_held_out(systems))
+    write_thresholds(out_dir / train_set / FILE_NAME, thresholds)
     for set_name in test_sets:
         if set_name == train_set:
             continue
         if not (data_root / set_name).is_dir():
             logger.warning("%s: no such data dir; %s skipped", data_root / set_name, set_name)
             continue
-        data = DumpedSet(data_root / set_name)
-        write_official_files(out_dir / set_name, dataset, data, fused_scores(data, set_name),
-                             thresholds)
-    write_summary(out_dir / "ensemble.json", systems, fusion, weights, std_floor, stats)
+        data = DumpedSet(data_root / set_name, only=TEST_TIME_FILES)
+        scores = combiner.scores(set_name, data, False, out_dir / set_name)
+        write_scores(out_dir / set_name, data.utts, scores)
+        write_official_files(out_dir / set_name, get_corpus(dataset).csv_name,
+                             data.file_names(), _groups(data), scores, thresholds)
+        logger.info("combined %d systems (%s level) on %d clips of %s", len(systems),
+                    combination.level, len(scores), data.path)
+    write_summary(out_dir / "ensemble.json", combiner)
 
 
-def write_summary(path: Path, systems: Sequence[str], fusion: str, weights: np.ndarray,
-                  std_floor: float, stats: List[GroupStats]) -> None:
-    """The ensemble's settings and each system's per-group training statistics (JSON)."""
-    summary = {
-        "fusion": fusion,
-        "weights": [float(w) for w in weights],
-        "std_floor": std_floor,
-        "systems": [
-            {"dir": str(system),
-             "train_stats": {f"{m} {s}": {"mean": mean, "std": std}
-                             for (m, s), (mean, std) in stat.items()}}
-            for system, stat in zip(systems, stats)
-        ],
-    }
+def _groups(data: DumpedSet) -> List[Group]:
+    return list(zip(data.column("utt2machine"), data.column("utt2section")))
+
+
+def write_summary(path: Path, combiner: Combiner) -> None:
+    """The combination's settings (and each system's training statistics at score level)."""
+    c = combiner.combination
+    summary = {"level": c.level, "systems": [str(s) for s in combiner.systems],
+               "weights": [float(w) for w in combiner.weights],
+               "normalised_weights": [float(w) / math.fsum(combiner.weights)
+                                      for w in combiner.weights]}
+    if c.level == "score":
+        summary.update(fusion=c.fusion, std_floor=c.std_floor, train_stats=[
+            {f"{m} {s}": {"mean": mean, "std": std} for (m, s), (mean, std) in stat.items()}
+            for stat in combiner.stats])
+    else:
+        summary.update(backend=c.inference.backend, backend_conf=c.inference.backend_conf)
     with atomic_write(path) as f:
         json.dump(summary, f, indent=2)
         f.write("\n")

@@ -3,10 +3,10 @@
 The exported graph maps a batch of fixed-length waveforms ``[B, T]`` (int16 PCM as dumped
 by stage 2, or float in [-1, 1)) and class indices ``[B]`` to
 
-- ``score`` ``[B]``: the experiment's forward-pass anomaly score, e.g. ``neg_log_prob``
-  = ``-log softmax(logits)[label]`` with the head's margin applied at the label when the
-  config's ``score_margin`` is true, exactly as stage 4
-  (:func:`asd_lib.inference.embed_and_score`);
+- ``score`` ``[B]``: the forward-pass anomaly score of the inference configuration given
+  the class ``label``, e.g. ``neg_log_prob`` = ``-log softmax(logits)[label]`` with the
+  head's margin applied at the label when ``score_margin`` is true, exactly as stage 4
+  (:mod:`asd_lib.inference.scores`);
 - ``embedding`` ``[B, E]``: the model's output (front-end + backbone).
 
 It is traced by the TorchScript-based exporter (``torch.onnx.export(..., dynamo=False)``)
@@ -17,16 +17,19 @@ model whose ``Spectrogram`` modules are replaced by :class:`RealSpectrogram`, th
 transform computed on (re, im) pairs: ``|X| = sqrt(re^2 + im^2)``.
 
 The file carries ``metadata_props``: the class names in index order (``asd_lib.classes``,
-JSON), ``asd_lib.sample_rate``, ``asd_lib.num_samples``, ``asd_lib.checkpoint`` and
-``asd_lib.experiment``, so a scorer can check it was given the right experiment.
+JSON), the training classes of every section (``asd_lib.section_classes``, JSON), the
+inference configuration, ``asd_lib.sample_rate``, ``asd_lib.num_samples``,
+``asd_lib.checkpoint`` and ``asd_lib.experiment``. As stage 4, :class:`OnnxScorer` scores a
+clip of a section with each of the section's classes and keeps the smallest score.
 """
 import copy
+import dataclasses
 import io
 import json
 import logging
 import warnings
 from pathlib import Path
-from typing import List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 import onnx
@@ -35,8 +38,10 @@ import torch
 import torchaudio
 from torch import nn
 
-from asd_lib.inference import FORWARD_SCORES, load_trained
 from asd_lib.data.step import as_output
+from asd_lib.experiment import load_experiment
+from asd_lib.inference.config import InferenceConfig
+from asd_lib.inference.scores import FORWARD_SCORES, class_scores, model_score
 from asd_lib.utils.fileio import atomic_write
 
 logger = logging.getLogger(__name__)
@@ -86,55 +91,57 @@ def onnx_traceable(model: nn.Module) -> nn.Module:
 
 class ScoringGraph(nn.Module):
     """(waveform ``[B, T]``, label ``[B]``) -> (anomaly score ``[B]``, embedding ``[B, E]``),
-    computed as :func:`asd_lib.inference.embed_and_score` does for a forward-pass score."""
+    computed as stage 4 computes a forward-pass score given the class ``label``."""
 
     def __init__(self, model: nn.Module, head: Optional[nn.Module], margin: bool, score: str):
         super().__init__()
         self.model, self.head, self.margin = model, head, margin
-        self.score_fn = FORWARD_SCORES[score]
+        self.score = FORWARD_SCORES[score]
 
     def forward(self, wave: torch.Tensor, label: torch.Tensor):
         out = as_output(self.model(wave))
         embedding = out["embedding"]
-        logits = None
-        if self.head is not None:
-            logits = self.head(embedding, label if self.margin else None).float()
-        score = self.score_fn(out, logits, label).float()
+        if self.score.needs_class:
+            score = class_scores(self.score, self.head, embedding, label[:, None], self.margin)
+        else:
+            score = model_score(self.score, out)
         if embedding.dim() == 3:  # patch embeddings: their mean, as stage 4 writes
             embedding = embedding.mean(1)
-        return score, embedding.float()
+        return score[:, 0], embedding.float()
 
 
-def scoring_graph(exp_dir, checkpoint: str) -> Tuple[ScoringGraph, dict, dict]:
-    """The PyTorch scoring graph of ``exp_dir`` at ``checkpoint`` on the CPU, with the
-    experiment's config and model info. Only one model with a forward-pass score
-    (:data:`asd_lib.inference.FORWARD_SCORES`) can be exported: an embedding back-end is
-    fitted on training embeddings outside the network."""
-    models = load_trained(exp_dir, checkpoint, torch.device("cpu"))
-    if None not in models:
-        raise ValueError(f"{exp_dir} holds one model per machine type ({sorted(models)}); "
-                         f"export each part's dir instead, e.g. {exp_dir}/{sorted(models)[0]}")
-    trained = models[None]
-    score = trained.config.get("backend", "neg_log_prob")
-    if score not in FORWARD_SCORES:
-        raise ValueError(f"{exp_dir}: backend {score!r} scores embeddings outside the network; "
+def scoring_graph(exp_dir, checkpoint: str, config: InferenceConfig):
+    """The PyTorch scoring graph of ``exp_dir`` at ``checkpoint`` on the CPU, and the
+    experiment. Only one model with a forward-pass score
+    (:data:`asd_lib.inference.scores.FORWARD_SCORES`) can be exported: an embedding back-end
+    is fitted on training embeddings outside the network."""
+    experiment = load_experiment(exp_dir, checkpoint, torch.device("cpu"))
+    if None not in experiment.parts:
+        parts = sorted(experiment.parts)
+        raise ValueError(f"{exp_dir} holds one model per machine type ({parts}); export each "
+                         f"part's dir instead, e.g. {exp_dir}/{parts[0]}")
+    if not config.is_forward_score:
+        raise ValueError(f"backend {config.backend!r} scores embeddings outside the network; "
                          f"ONNX export supports the forward-pass scores {sorted(FORWARD_SCORES)}")
-    graph = ScoringGraph(trained.model, trained.head, trained.config.get("score_margin", True),
-                         score)
-    return graph.eval(), trained.config, trained.info
+    trained = experiment.parts[None]
+    graph = ScoringGraph(trained.model, trained.head, config.score_margin, config.backend)
+    return graph.eval(), experiment
 
 
-def export_onnx(exp_dir, checkpoint: str, out_path, input_dtype: str = "int16") -> Path:
-    """Export ``exp_dir`` at ``checkpoint`` to ``out_path`` and check it against PyTorch.
+def export_onnx(exp_dir, checkpoint: str, out_path, input_dtype: str = "int16",
+                config: InferenceConfig = InferenceConfig()) -> Path:
+    """Export ``exp_dir`` at ``checkpoint`` with the forward-pass score of ``config`` to
+    ``out_path`` and check it against PyTorch.
 
     The check scores two random clips with onnxruntime and with PyTorch and raises
     ValueError when the scores differ by more than :data:`CHECK_TOLERANCE`.
     """
     if input_dtype not in INPUT_DTYPES:
         raise ValueError(f"input_dtype={input_dtype!r}; choose one of {INPUT_DTYPES}")
-    reference, config, info = scoring_graph(exp_dir, checkpoint)
+    reference, experiment = scoring_graph(exp_dir, checkpoint, config)
+    trained = experiment.parts[None]
     graph = onnx_traceable(reference)
-    wave, label = _example_batch(info["num_samples"], len(info["classes"]), input_dtype)
+    wave, label = _example_batch(trained.num_samples, len(trained.class_names), input_dtype)
     buffer = io.BytesIO()
     with warnings.catch_warnings():
         # The head's label-range check is evaluated once while tracing; the ONNX scorer
@@ -154,9 +161,13 @@ def export_onnx(exp_dir, checkpoint: str, out_path, input_dtype: str = "int16") 
             dynamic_axes={"waveform": {0: "batch"}, "label": {0: "batch"},
                           "score": {0: "batch"}, "embedding": {0: "batch"}})
     proto = onnx.load_from_string(buffer.getvalue())
-    meta = {"asd_lib.classes": json.dumps(info["classes"]),
-            "asd_lib.sample_rate": str(config["sample_rate"]),
-            "asd_lib.num_samples": str(info["num_samples"]),
+    sections = {f"{m} {s}": names for (m, s), names in
+                experiment.labels.section_classes().items()}
+    meta = {"asd_lib.classes": json.dumps(trained.class_names),
+            "asd_lib.section_classes": json.dumps(sections),
+            "asd_lib.inference_config": json.dumps(dataclasses.asdict(config)),
+            "asd_lib.sample_rate": str(trained.sample_rate),
+            "asd_lib.num_samples": str(trained.num_samples),
             "asd_lib.checkpoint": checkpoint, "asd_lib.experiment": str(exp_dir)}
     for key, value in meta.items():
         entry = proto.metadata_props.add()
@@ -205,6 +216,7 @@ class OnnxScorer:
             raise ValueError(f"{self.path}: no asd_lib metadata; it was not written by "
                              "asd_lib.bin.export_onnx")
         self.classes: List[str] = json.loads(meta["asd_lib.classes"])
+        self.section_classes: Dict[str, List[str]] = json.loads(meta["asd_lib.section_classes"])
         self.num_samples = int(meta["asd_lib.num_samples"])
         wave_type = self.session.get_inputs()[0].type
         self.takes_int16 = wave_type == "tensor(int16)"
@@ -231,3 +243,16 @@ class OnnxScorer:
             scores.append(score)
             embeddings.append(embedding)
         return np.concatenate(scores).astype(np.float64), np.concatenate(embeddings)
+
+    def score_sections(self, waves: np.ndarray, machine: str, section: str,
+                       batch_size: int = 64) -> np.ndarray:
+        """Anomaly scores ``[N]`` of clips of ``machine`` ``section``: the smallest score over
+        the section's training classes, as stage 4 scores a test clip."""
+        key = f"{machine} {section}"
+        if key not in self.section_classes:
+            raise ValueError(f"{self.path}: the model was not trained on {key}; it knows "
+                             f"{', '.join(sorted(self.section_classes))}")
+        index = {name: i for i, name in enumerate(self.classes)}
+        per_class = [self.score(waves, np.full(len(waves), index[name]), batch_size)[0]
+                     for name in self.section_classes[key]]
+        return np.min(per_class, axis=0)

@@ -3,7 +3,8 @@
 Built once per test session under pytest's base temp dir, laid out like a recipe dir:
 a synthetic DCASE 2020 corpus of one machine type (fan: 4 dev + 3 additional IDs, 1 s
 clips), data dirs with labels, the stage 2 dump, 2 epochs of a small STgram-MFN, stage 4 on
-train and dev_test (with decisions), stage 5 scoring, and the run.sh stage 3 would write.
+train and dev_test (with decisions) into exp/train_tiny/neg_log_prob_best, stage 5 scoring,
+and the run.sh stage 3 would write.
 """
 import shutil
 from pathlib import Path
@@ -13,11 +14,13 @@ import yaml
 from asd_lib.bin import dump, infer, make_labels, make_synthetic, prepare_data, score, train
 
 TAG = "train_tiny"
-DATA_FILES = ("wav.scp", "utt2machine", "utt2section", "utt2domain", "utt2label", "utt2class")
+INFERENCE_TAG = "neg_log_prob_best"
+DATA_FILES = ("wav.scp", "utt2machine", "utt2section", "utt2domain", "utt2label", "utt2class",
+              "label_scheme")
 CONFIG = {
     "model": "stgram_mfn", "model_conf": {"embedding_dim": 32, "table": "liu8"},
     "head": "arcface", "head_conf": {"margin": 0.7, "scale": 30.0},
-    "valid_fraction": 0.25, "num_workers": 0, "infer_batch_size": 8, "score_margin": True,
+    "valid_fraction": 0.25, "num_workers": 0,
     "stages": [{"name": "arcface", "epochs": 2, "batch_size": 8,
                 "losses": [{"name": "margin_cross_entropy"}], "optim": "adam",
                 "optim_conf": {"lr": 1e-3}, "scheduler": "cosine",
@@ -39,7 +42,7 @@ def tiny_experiment(tmp_path_factory) -> Path:
                          "--verbose", "0"])
     prepare_data.main(["--dataset", "dcase2020", "--corpus_dir", str(corpus),
                        "--data_dir", str(root / "data"), "--verbose", "0"])
-    make_labels.main([str(root / "data/train"), str(root / "data/dev_test"), "--verbose", "0"])
+    make_labels.main([str(root / "data/train"), "--verbose", "0"])
     for dset in ("train", "dev_test"):
         out = root / "dump" / dset
         out.mkdir(parents=True)
@@ -58,13 +61,12 @@ def tiny_experiment(tmp_path_factory) -> Path:
         "#!/usr/bin/env bash\n# Re-runs this experiment with the options it was made with.\n"
         f'cd {root} && ./asd.sh --train_config conf/train_tiny.yaml --test_sets dev_test\\ '
         'eval_test --stage 0 --stop-stage 5 "$@"\n')
-    scores = exp / "best"
-    infer.main(["--exp_dir", str(exp), "--data_dir", str(root / "dump/train"),
-                "--out_dir", str(scores / "train"), "--num_threads", "1", "--verbose", "0"])
-    infer.main(["--exp_dir", str(exp), "--data_dir", str(root / "dump/dev_test"),
-                "--out_dir", str(scores / "dev_test"), "--train_dir", str(root / "dump/train"),
-                "--train_scores", str(scores / "train/utt2score"), "--num_threads", "1",
-                "--verbose", "0"])
+    scores = exp / INFERENCE_TAG
+    for dset in ("train", "dev_test"):
+        infer.main(["--exp_dir", str(exp), "--data_dir", str(root / "dump" / dset),
+                    "--out_dir", str(scores / dset), "--train_dir", str(root / "dump/train"),
+                    "--train_out_dir", str(scores / "train"), "--batch_size", "8",
+                    "--num_threads", "1", "--verbose", "0"])
     score.main(["--data_dir", str(root / "dump/dev_test"), "--score_dir",
                 str(scores / "dev_test"), "--verbose", "0"])
     (root / ".done").touch()

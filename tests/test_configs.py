@@ -1,6 +1,7 @@
 """Every training config of every recipe loads and builds (a dry run without data): the
 model (each machine type's, for one model per type) embeds a batch, the head gives one
-logit row per embedding, and every loss term, augmentation, optimiser and schedule builds."""
+logit row per embedding, and every loss term, augmentation, optimiser and schedule builds.
+Every inference config loads, and every training config names one that exists."""
 from pathlib import Path
 
 import pytest
@@ -12,11 +13,13 @@ from asd_lib.losses import OBJECTIVES
 from asd_lib.train.optim import OPTIMIZERS, SCHEDULERS
 from asd_lib.train.stages import parse_stages
 from asd_lib.data.step import as_output
-from asd_lib.train.trainer import build_model
+from asd_lib.experiment import build_model
+from asd_lib.inference import InferenceConfig
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = sorted(p for p in (REPO / "egs").glob("*/asd1/conf/**/*.yaml")
                  if p.name.startswith("train_"))
+DECODE_CONFIGS = sorted((REPO / "egs").glob("*/asd1/conf/decode/*.yaml"))
 NUM_CLASSES = 41
 
 
@@ -57,3 +60,18 @@ def test_config_dry_run(path):
         ["--config", str(path), "--train_dir", "unused", "--exp_dir", "unused"])
     for part in [args] + [train.part_args(args, m) for m in sorted(args.split_overrides)]:
         dry_run(part)
+
+
+@pytest.mark.parametrize("path", DECODE_CONFIGS, ids=lambda p: str(p.relative_to(REPO / "egs")))
+def test_inference_config_loads(path):
+    config = InferenceConfig.from_yaml(path)
+    assert config.batch_size >= 1
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: str(p.relative_to(REPO / "egs")))
+def test_training_config_names_an_existing_inference_config(path):
+    lines = [x for x in path.read_text().splitlines()
+             if x.startswith("# Scoring (stage 4): --inference_config ")]
+    assert len(lines) == 1, path
+    recipe = path.parents[2] if path.parent.name == "tuning" else path.parents[1]
+    assert (recipe / lines[0].split()[-1]).is_file(), lines[0]

@@ -8,9 +8,9 @@ import torchaudio
 from asd_lib.bin import detect, export_onnx
 from asd_lib.data.dataset import load_scp_arrays
 from asd_lib.export import OnnxScorer, RealSpectrogram
-from asd_lib.inference import CSV_NAMES
+from asd_lib.corpus import get_corpus
 from asd_lib.utils.fileio import read_kv
-from report_fixtures import TAG, tiny_experiment
+from report_fixtures import INFERENCE_TAG, TAG, tiny_experiment
 
 
 @pytest.fixture(scope="module")
@@ -38,34 +38,47 @@ def stage4_decisions(score_dir, data_dir):
     machines, sections = read_kv(data_dir / "utt2machine"), read_kv(data_dir / "utt2section")
     decided = {}
     for utt, wav in wavs.items():
-        name = CSV_NAMES["dcase2020"]("decision_result", machines[utt], sections[utt])
+        name = get_corpus("dcase2020").csv_name("decision_result", machines[utt], sections[utt])
         rows = dict(line.split(",") for line in (score_dir / name).read_text().splitlines())
         decided[utt] = int(rows[wav.rsplit("/", 1)[1]])
     return decided
 
 
+def by_section(data):
+    """{section: [(utt, wav path)]} of a data dir."""
+    sections, wavs = read_kv(data / "utt2section"), read_kv(data / "wav.scp")
+    out = {}
+    for utt, wav in wavs.items():
+        out.setdefault(sections[utt], []).append((utt, wav))
+    return out
+
+
 def test_detect_gives_stage4_scores_and_decisions(recipe, capsys):
-    exp, data = recipe / "exp" / TAG, recipe / "dump/dev_test"
-    results = run_detect(capsys, ["--model", str(exp), "--scp", str(data / "wav.scp"),
-                                  "--utt2class", str(data / "utt2class")])
-    expected = read_kv(exp / "best/dev_test/utt2score")
-    assert [key for key, _, _ in results] == list(expected)
-    got = np.array([score for _, score, _ in results])
-    assert np.abs(got - np.array([float(v) for v in expected.values()])).max() < 1e-5
-    decided = stage4_decisions(exp / "best/dev_test", data)
-    assert {key: d for key, _, d in results} == decided
+    inference, data = recipe / "exp" / TAG / INFERENCE_TAG, recipe / "dump/dev_test"
+    expected = read_kv(inference / "dev_test/utt2score")
+    decided = stage4_decisions(inference / "dev_test", data)
+    for section, clips in by_section(data).items():
+        scp = recipe / f"{section}.scp"
+        scp.write_text("".join(f"{u} {w}\n" for u, w in clips))
+        results = run_detect(capsys, ["--inference_dir", str(inference), "--machine", "fan",
+                                      "--section", section, "--scp", str(scp)])
+        assert [key for key, _, _ in results] == [u for u, _ in clips]
+        got = np.array([score for _, score, _ in results])
+        assert np.abs(got - np.array([float(expected[u]) for u, _ in clips])).max() < 1e-5
+        assert {key: d for key, _, d in results} == {u: decided[u] for u, _ in clips}
     assert 0 < sum(decided.values()) < len(decided)  # the thresholds split the clips
 
 
 def test_detect_files_of_one_section_with_a_fixed_threshold(recipe, capsys):
-    exp, data = recipe / "exp" / TAG, recipe / "dump/dev_test"
+    inference, data = recipe / "exp" / TAG / INFERENCE_TAG, recipe / "dump/dev_test"
     wavs = read_kv(data / "wav.scp")
     utts = [u for u in wavs if "_id_02_" in u][:3]
-    expected = read_kv(exp / "best/dev_test/utt2score")
+    expected = read_kv(inference / "dev_test/utt2score")
     scores = sorted(float(expected[u]) for u in utts)
     threshold = (scores[0] + scores[1]) / 2
-    results = run_detect(capsys, ["--model", str(exp), "--machine", "fan", "--section", "id_02",
-                                  "--threshold", repr(threshold)] + [wavs[u] for u in utts])
+    results = run_detect(capsys, ["--inference_dir", str(inference), "--machine", "fan",
+                                  "--section", "id_02", "--threshold", repr(threshold)]
+                         + [wavs[u] for u in utts])
     assert [key for key, _, _ in results] == [wavs[u] for u in utts]
     for (_, score, decision), utt in zip(results, utts):
         assert score == pytest.approx(float(expected[utt]), abs=1e-5)
@@ -73,12 +86,16 @@ def test_detect_files_of_one_section_with_a_fixed_threshold(recipe, capsys):
 
 
 def test_detect_refuses_an_untrained_section(recipe):
+    inference = recipe / "exp" / TAG / INFERENCE_TAG
     wav = next(iter(read_kv(recipe / "dump/dev_test/wav.scp").values()))
-    with pytest.raises(ValueError, match=r"fan id_99 is not in the training set"):
-        detect.main(["--model", str(recipe / "exp" / TAG), "--machine", "fan", "--section",
+    with pytest.raises(ValueError, match=r"no threshold of fan id_99"):
+        detect.main(["--inference_dir", str(inference), "--machine", "fan", "--section",
                      "id_99", wav])
+    with pytest.raises(ValueError, match=r"was not trained on fan id_99"):
+        detect.main(["--inference_dir", str(inference), "--machine", "fan", "--section",
+                     "id_99", "--threshold", "1", wav])
     with pytest.raises(ValueError, match="give either wav files or --scp"):
-        detect.main(["--model", str(recipe / "exp" / TAG), "--machine", "fan", "--section",
+        detect.main(["--inference_dir", str(inference), "--machine", "fan", "--section",
                      "id_00"])
 
 
@@ -95,29 +112,32 @@ def test_real_spectrogram_equals_torchaudio(power):
 
 def test_onnx_export_scores_as_pytorch(recipe, onnx_path, tmp_path, capsys):
     exp, data = recipe / "exp" / TAG, recipe / "dump/dev_test"
+    inference = exp / INFERENCE_TAG
     scorer = OnnxScorer(onnx_path)
     assert scorer.classes == [f"fan_id_0{i}" for i in range(7)] and scorer.takes_int16
-    results = run_detect(capsys, ["--model", str(exp), "--onnx", str(onnx_path),
-                                  "--scp", str(data / "wav.scp"),
-                                  "--utt2class", str(data / "utt2class")])
-    expected = read_kv(exp / "best/dev_test/utt2score")
-    got = np.array([score for _, score, _ in results])
-    assert np.abs(got - np.array([float(v) for v in expected.values()])).max() < 1e-4
+    expected = read_kv(inference / "dev_test/utt2score")
+    for section, clips in by_section(data).items():
+        results = run_detect(capsys, ["--inference_dir", str(inference), "--onnx",
+                                      str(onnx_path), "--machine", "fan", "--section", section]
+                             + [w for _, w in clips])
+        got = np.array([score for _, score, _ in results])
+        assert np.abs(got - np.array([float(expected[u]) for u, _ in clips])).max() < 1e-4
 
     # Embeddings too, and a float32-input export scores the same clips alike.
     feats = load_scp_arrays(data / "feats.scp")
     utts = list(expected)
     waves = np.stack([feats[u] for u in utts])
-    classes = read_kv(data / "utt2class")
-    labels = np.array([scorer.classes.index(classes[u]) for u in utts])
-    _, embeddings = scorer.score(waves, labels)
-    stage4 = kaldiio.load_scp(str(exp / "best/dev_test/embeddings.scp"))
+    sections = read_kv(data / "utt2section")
+    labels = np.array([scorer.classes.index(f"fan_{sections[u]}") for u in utts])
+    scores, embeddings = scorer.score(waves, labels)
+    assert np.abs(scores - np.array([float(expected[u]) for u in utts])).max() < 1e-4
+    stage4 = kaldiio.load_scp(str(inference / "dev_test/embeddings.scp"))
     assert np.abs(embeddings - np.stack([stage4[u] for u in utts])).max() < 1e-4
     float_path = tmp_path / "tiny_float.onnx"
     export_onnx.main(["--model", str(exp), "--out", str(float_path), "--input_dtype",
                       "float32", "--verbose", "0"])
     float_scores, _ = OnnxScorer(float_path).score(waves.astype(np.float32) / 32768.0, labels)
-    assert np.abs(float_scores - got).max() < 1e-4
+    assert np.abs(float_scores - scores).max() < 1e-4
 
 
 def test_onnx_scorer_checks_its_inputs(onnx_path, tmp_path):

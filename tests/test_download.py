@@ -11,7 +11,7 @@ import pytest
 import soundfile
 
 from asd_lib.bin import download as download_bin
-from asd_lib.corpus import dcase2020
+from asd_lib.corpus.dcase2020 import layout as dcase2020
 from asd_lib.corpus.download import ChecksumError, download_corpus, extract
 
 MACHINES = ("ToyCar", "fan")

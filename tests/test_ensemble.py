@@ -14,6 +14,7 @@ from asd_lib.backends.threshold import gamma_threshold
 from asd_lib.bin import score as score_bin
 from asd_lib.bin.ensemble import main
 from asd_lib.ensemble import check_weights, fuse, group_statistics, standardise
+from asd_lib.experiment import write_model_info
 
 GROUPS = [("fan", "id_00"), ("fan", "id_02")]
 # Training scores per system and group -> (mean, std) by hand:
@@ -78,6 +79,7 @@ def _make_experiment(tmp_path):
     _make_dump(dump, "train", train_clips, "train")
     _make_dump(dump, "dev_test", test_clips, "test")
     for system in TRAIN:
+        write_model_info(exp / system, {"num_samples": 16000, "classes": []})
         _write_table(exp / system / "best" / "train" / "utt2score",
                      [(_train_utt(s, i), repr(float(v)))
                       for _, s in GROUPS for i, v in enumerate(TRAIN[system][s])])
@@ -153,7 +155,7 @@ def test_ensemble_files_are_scored_like_a_system(tmp_path, fusion, capsys):
             f"{n},{int(v > threshold)}" for n, v in zip(names, FUSED[fusion][s]))
     summary = json.loads((out / "ensemble.json").read_text())
     assert summary["fusion"] == fusion and summary["weights"] == [1.0, 1.0]
-    assert summary["systems"][1]["train_stats"]["fan id_00"] == {"mean": 2.0, "std": 2.0}
+    assert summary["train_stats"][1]["fan id_00"] == {"mean": 2.0, "std": 2.0}
     assert not (out / "eval_test").exists()
 
     score_bin.main(["--data_dir", str(dump / "dev_test"), "--score_dir", str(out / "dev_test"),
@@ -188,12 +190,12 @@ def test_missing_and_extra_clips_are_named(tmp_path):
     path = exp / "A" / "best" / "train" / "utt2score"
     lines = path.read_text().splitlines(keepends=True)
     path.write_text("".join(lines[1:]))
-    with pytest.raises(ValueError, match=r"A/best/train/utt2score: no score for 1 of the 8 "
-                                         r"clips .*fan-normal_id_00_00000000"):
+    with pytest.raises(ValueError, match=r"A/best/train/utt2score: its clips differ from the "
+                                         r"set's \(1 without a score, 0 unknown\)"):
         _run(tmp_path, dump, exp)
     path.write_text("".join(lines) + "fan-normal_id_04_00000000 1.0\n")
-    with pytest.raises(ValueError, match=r"A/best/train/utt2score: 1 clips that .* does not "
-                                         r"have \(first: fan-normal_id_04_00000000\)"):
+    with pytest.raises(ValueError, match=r"A/best/train/utt2score: its clips differ from the "
+                                         r"set's \(0 without a score, 1 unknown\)"):
         _run(tmp_path, dump, exp)
 
 
@@ -206,7 +208,7 @@ def test_command_line_error_is_one_line(tmp_path):
         capture_output=True, text=True, cwd=root, env={**os.environ, "PYTHONPATH": str(root)},
     )
     assert proc.returncode == 1
-    assert "C/best/train/utt2score: missing; run stage 4" in proc.stderr
+    assert "C/best/train/utt2score: missing; run stage 4 on that set first" in proc.stderr
     assert "Traceback" not in proc.stderr
 
 

@@ -15,9 +15,10 @@ import pytest
 import yaml
 from sklearn.metrics import roc_auc_score
 
-from asd_lib.bin import infer, make_labels, make_synthetic, prepare_data, train
+from asd_lib.bin import make_labels, make_synthetic, prepare_data, train
 from asd_lib.data.audio import dump_wav_scp
 from asd_lib.utils.fileio import read_kv
+from inference_helpers import run_stage4
 
 CONF = Path(__file__).resolve().parents[1] / "egs/dcase20/asd1/conf"
 METHODS = {  # config -> epochs for about 80 steps on 96 training clips
@@ -42,8 +43,7 @@ def corpus(tmp_path_factory):
     prepare_data.main(["--dataset", "dcase2020", "--corpus_dir", str(root / "corpus"),
                        "--data_dir", str(root / "data"), "--use_additional", "false",
                        "--verbose", "0"])
-    make_labels.main(["--scheme", "machine_section", str(root / "data/train"),
-                      str(root / "data/dev_test")])
+    make_labels.main(["--scheme", "machine_section", str(root / "data/train")])
     dumped = {}
     for name in ("train", "dev_test"):
         out = root / "dump" / name
@@ -94,11 +94,11 @@ def test_method_learns_and_beats_chance(config, corpus, tmp_path):
                 str(exp), "--num_threads", "1", "--verbose", "0"])
     for curve in training_losses(exp):
         assert curve[-1] < curve[0], curve
-    out = tmp_path / "scores"
-    infer.main(["--exp_dir", str(exp), "--checkpoint", "latest", "--data_dir",
-                str(corpus["dev_test"]), "--out_dir", str(out), "--num_threads", "1",
-                "--verbose", "0"])
-    scores = {u: float(s) for u, s in read_kv(out / "utt2score").items()}
+    decode = CONF / (CONF / config).read_text().split(
+        "# Scoring (stage 4): --inference_config conf/")[1].split()[0]
+    out = run_stage4(exp, corpus["train"], tmp_path / "scores", {"dev_test": corpus["dev_test"]},
+                     args=["--config", str(decode)], checkpoint="latest")
+    scores = {u: float(s) for u, s in read_kv(out / "dev_test/utt2score").items()}
     auc = mean_auc(scores, corpus["dev_test"])
     print(f"{config}: mean AUC {auc:.3f}")
     assert auc > 0.6

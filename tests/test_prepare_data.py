@@ -7,7 +7,7 @@ import soundfile
 
 from asd_lib.bin import make_labels as make_labels_bin
 from asd_lib.bin import prepare_data as prepare_bin
-from asd_lib.corpus import dcase2020
+from asd_lib.corpus.dcase2020 import layout as dcase2020
 from asd_lib.corpus.labels import make_labels
 from asd_lib.data.datadir import validate_data_dir
 from asd_lib.utils.fileio import read_kv
@@ -179,7 +179,8 @@ def test_missing_corpus_and_machine(tmp_path):
 
 
 def test_duplicate_utterance_ids(tmp_path):
-    clip = dcase2020.Clip("fan-normal_id_00_00000000", tmp_path / "a.wav", "fan", "id_00", "normal")
+    clip = dcase2020.Clip("fan-normal_id_00_00000000", tmp_path / "a.wav", "fan", "id_00", "source",
+                          None, "normal")
     with pytest.raises(ValueError, match="duplicate utterance id 'fan-normal_id_00_00000000' in set train"):
         dcase2020.check_unique("train", [clip, clip._replace(path=tmp_path / "b.wav")])
 

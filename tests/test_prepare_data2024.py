@@ -12,7 +12,7 @@ import soundfile
 
 from asd_lib.bin import download as download_bin
 from asd_lib.bin import prepare_data as prepare_bin
-from asd_lib.corpus import dcase2024
+from asd_lib.corpus.dcase2024 import layout as dcase2024
 from asd_lib.corpus.download import check_zip
 from asd_lib.data.datadir import validate_data_dir
 from asd_lib.utils.fileio import read_kv
@@ -137,7 +137,7 @@ def test_prepare_options(corpus, tmp_path):
     dcase2024.prepare_data(corpus, data, machines=("RoboticArm",))
     assert sorted(p.name for p in (data / "eval_test").iterdir()) == ["utt2machine", "utt2section", "wav.scp"]
     assert list(read_kv(data / "eval_test/wav.scp")) == ["RoboticArm-section_00_0000", "RoboticArm-section_00_0001"]
-    with pytest.raises(ValueError, match="applies to --dataset dcase2024 only"):
+    with pytest.raises(ValueError, match="--separate_eval_train does not apply to dcase2020"):
         prepare_bin.main(["--dataset", "dcase2020", "--corpus_dir", str(corpus), "--data_dir",
                           str(data), "--separate_eval_train", "true"])
 

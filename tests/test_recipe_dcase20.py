@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from asd_lib.corpus import dcase2020
+from asd_lib.corpus.dcase2020 import layout as dcase2020
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = ("--nj 2 --segment_sec 1 --train_config conf/train_stgram_mfn.debug.yaml "
@@ -89,7 +89,7 @@ def test_stages_0_to_5_with_a_killed_and_resumed_training(recipe):
     assert (exp / "run.sh").exists()
 
     for dset, n_ids in (("dev_test", 23), ("eval_test", 18)):
-        out = exp / "best" / dset
+        out = exp / "neg_log_prob_best" / dset
         assert len(list(out.glob("anomaly_score_*_id_*.csv"))) == n_ids
         assert len(list(out.glob("decision_result_*_id_*.csv"))) == n_ids
         result = json.loads((out / "result.json").read_text())
@@ -98,20 +98,20 @@ def test_stages_0_to_5_with_a_killed_and_resumed_training(recipe):
             assert f"{machine}\nid,AUC,pAUC\n" in text
         assert (out / "result.md").read_text().count("|") > 20
         assert isinstance(result, dict) and result
-    assert (exp / "best/dev_test/plots/roc_fan.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (exp / "neg_log_prob_best/dev_test/plots/roc_fan.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "plots/roc_fan.png" in (exp / "report.md").read_text()
-    rows = (exp / "best/dev_test/anomaly_score_fan_id_00.csv").read_text().splitlines()
+    rows = (exp / "neg_log_prob_best/dev_test/anomaly_score_fan_id_00.csv").read_text().splitlines()
     assert len(rows) == 4 and all(r.split(",")[0].endswith(".wav") for r in rows)
 
     # Stages 4 and 5 are complete: a re-run skips them; new weights re-run inference.
     again = run(recipe, f"--stage 4 --stop-stage 5 {TINY}").stderr
-    assert "exp/train_stgram_mfn.debug/best/dev_test is complete; skipped" in again
-    assert "best/eval_test is scored; skipped" in again
-    scores_before = (exp / "best/dev_test/utt2score").read_text()
+    assert "exp/train_stgram_mfn.debug/neg_log_prob_best/dev_test is complete; skipped" in again
+    assert "neg_log_prob_best/eval_test is scored; skipped" in again
+    scores_before = (exp / "neg_log_prob_best/dev_test/utt2score").read_text()
     redo = run(recipe, f"--stage 4 --stop-stage 5 --inference_checkpoint latest {TINY}").stderr
-    assert "latest/dev_test is complete; skipped" not in redo
-    assert (exp / "latest/dev_test/result.json").exists()
-    assert (exp / "best/dev_test/utt2score").read_text() == scores_before
+    assert "neg_log_prob_latest/dev_test is complete; skipped" not in redo
+    assert (exp / "neg_log_prob_latest/dev_test/result.json").exists()
+    assert (exp / "neg_log_prob_best/dev_test/utt2score").read_text() == scores_before
 
 
 def test_clp_scf_two_stages_through_the_recipe(recipe):
@@ -125,5 +125,5 @@ def test_clp_scf_two_stages_through_the_recipe(recipe):
     history = (exp / "train_history.csv").read_text().splitlines()
     assert [row.split(",")[1] for row in history[1:]] == ["pretrain"] * 2 + ["finetune"] * 2
     assert (exp / "best.pth").resolve().name in ("epoch3.pth", "epoch4.pth")  # chosen in stage 2
-    result = json.loads((exp / "best/dev_test/result.json").read_text())
+    result = json.loads((exp / "neg_log_prob_best/dev_test/result.json").read_text())
     assert 0.0 <= result["average"]["AUC"] <= 1.0

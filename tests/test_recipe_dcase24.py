@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from asd_lib.corpus import dcase2024
+from asd_lib.corpus.dcase2024 import layout as dcase2024
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = ("--nj 2 --segment_sec 1 --local_data_opts '--synth_duration 1 --synth_source_train 6 "
         "--synth_target_train 2 --synth_test_per_condition 2'")
 DEFAULT = "exp/train_stgram_mfn.debug"
 AE = "exp/train_ae_mse.debug"
+KMEANS = "kmeans_membank_best"  # the default inference config's tag
 
 
 def run(recipe: Path, args: str):
@@ -41,12 +42,12 @@ def official_score(score_dir: Path) -> float:
 
 def test_default_system_writes_the_official_2024_files(recipe):
     dev_types = dcase2024.DEV_TYPES
-    out = recipe / DEFAULT / "best" / "dev_test"
+    out = recipe / DEFAULT / KMEANS / "dev_test"
     for machine in dev_types:
         for kind in ("anomaly_score", "decision_result"):
             rows = (out / f"{kind}_{machine}_section_00_test.csv").read_text().splitlines()
             assert len(rows) == 8  # 2 clips x (source, target) x (normal, anomaly)
-    eval_rows = (recipe / DEFAULT / "best/eval_test/anomaly_score_RoboticArm_section_00_test.csv") \
+    eval_rows = (recipe / DEFAULT / KMEANS / "eval_test/anomaly_score_RoboticArm_section_00_test.csv") \
         .read_text().splitlines()
     assert all(r.split(",")[0].startswith("section_00_") and r.split(",")[0].count("_") == 2
                for r in eval_rows)  # eval clips keep their short official names
@@ -56,23 +57,24 @@ def test_default_system_writes_the_official_2024_files(recipe):
 
 
 def test_second_system_and_stage6_ensemble(recipe):
-    run(recipe, f"--stage 3 --stop-stage 5 --train_config conf/tuning/train_ae_mse.debug.yaml {TINY}")
-    run(recipe, f"--stage 6 --stop-stage 6 --ensemble_tag pair --ensemble_systems "
-                f"'{DEFAULT}/best {AE}/best' {TINY}")
-    out = recipe / "exp/ensemble_pair/best/dev_test"
+    run(recipe, f"--stage 3 --stop-stage 5 --train_config conf/tuning/train_ae_mse.debug.yaml "
+                f"--inference_config conf/decode/model_score.yaml {TINY}")
+    systems = f"'{DEFAULT}/{KMEANS} {AE}/model_score_best'"
+    run(recipe, f"--stage 6 --stop-stage 6 --ensemble_tag pair --ensemble_systems {systems} {TINY}")
+    out = recipe / "exp/ensemble_pair/combined/dev_test"
     assert (out / "result.json").exists()
     again = run(recipe, f"--stage 6 --stop-stage 6 --ensemble_tag pair --ensemble_systems "
-                        f"'{DEFAULT}/best {AE}/best' {TINY}").stderr
-    assert "exp/ensemble_pair/best is complete; skipped" in again
+                        f"{systems} {TINY}").stderr
+    assert "exp/ensemble_pair/combined is complete; skipped" in again
     fused = [float(line.split()[1]) for line in (out / "utt2score").read_text().splitlines()]
-    ae = [float(line.split()[1]) for line in (recipe / AE / "best/dev_test/utt2score")
+    ae = [float(line.split()[1]) for line in (recipe / AE / "model_score_best/dev_test/utt2score")
           .read_text().splitlines()]
     assert len(fused) == len(ae) and fused != ae
 
 
 def test_w2v2_ast_with_tiny_random_backbones(recipe):
     run(recipe, f"--stage 3 --stop-stage 5 --train_config conf/tuning/train_w2v2_ast.debug.yaml {TINY}")
-    out = recipe / "exp/train_w2v2_ast.debug/best/dev_test"
+    out = recipe / "exp/train_w2v2_ast.debug" / KMEANS / "dev_test"
     assert (out / "result.csv").exists() and (out / "embeddings.scp").exists()
 
 

@@ -12,12 +12,13 @@ import numpy as np
 import pytest
 
 from asd_lib.bin import plot_results, show_results
-from asd_lib.inference import CSV_NAMES, section_thresholds
+from asd_lib.corpus import get_corpus
+from asd_lib.inference.thresholds import read_thresholds
 from asd_lib.report.aggregate import collect_results, format_tables, sort_rows
 from asd_lib.report.plots import histogram_edges, read_history, tsne_map
 from asd_lib.report.report import plot_scored_set
 from asd_lib.report.scored_set import load_scored_set, thresholds_from_decisions
-from report_fixtures import TAG, tiny_experiment
+from report_fixtures import INFERENCE_TAG, TAG, tiny_experiment
 
 REPO = Path(__file__).resolve().parents[1]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -27,10 +28,10 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 def recipe(tmp_path_factory):
     root = tiny_experiment(tmp_path_factory)
     exp = root / "exp" / TAG
-    plot_results.main(["--exp_dir", str(exp), "--score_dir", str(exp / "best/dev_test"),
+    plot_results.main(["--exp_dir", str(exp), "--score_dir", str(exp / INFERENCE_TAG / "dev_test"),
                        "--data_dir", str(root / "dump/dev_test"),
-                       "--train_dir", str(root / "dump/train"),
-                       "--train_scores", str(exp / "best/train/utt2score"), "--verbose", "0"])
+                       "--thresholds", str(exp / INFERENCE_TAG / "train/thresholds.csv"),
+                       "--verbose", "0"])
     return root
 
 
@@ -44,7 +45,7 @@ def png_size(path: Path):
 
 def test_plots_are_pngs_of_the_figure_sizes(recipe):
     exp = recipe / "exp" / TAG
-    plots = exp / "best/dev_test/plots"
+    plots = exp / INFERENCE_TAG / "dev_test/plots"
     # figure size in inches x 100 dpi; histograms: 4 sections -> one row of 4 panels
     expected = {plots / "roc_fan.png": (550, 500), plots / "scores_fan.png": (1440, 290),
                 plots / "tsne_fan.png": (600, 500), exp / "plots/training_curves.png": (1200, 360)}
@@ -60,20 +61,22 @@ def test_report_embeds_every_plot_beside_the_result_table(recipe):
     report = (exp / "report.md").read_text()
     links = re.findall(r"\]\(([^)]+)\)", report)
     assert all((exp / link).is_file() for link in links), links
-    plots = [f"best/dev_test/plots/{kind}_fan.png" for kind in ("roc", "scores", "tsne")]
-    assert sorted(links) == plots + ["config.yaml", "plots/training_curves.png"]
-    auc = json.loads((exp / "best/dev_test/result.json").read_text())["average"]["AUC"]
+    plots = [f"{INFERENCE_TAG}/dev_test/plots/{kind}_fan.png" for kind in ("roc", "scores", "tsne")]
+    assert sorted(links) == sorted(plots + ["config.yaml", "plots/training_curves.png"])
+    auc = json.loads((exp / INFERENCE_TAG / "dev_test/result.json").read_text())["average"]["AUC"]
     table_row = f"| fan | Average | {100 * auc:.2f} |"
     assert table_row in report
-    assert report.index(table_row) < report.index("best/dev_test/plots/roc_fan.png")
+    assert report.index(table_row) < report.index(f"{INFERENCE_TAG}/dev_test/plots/roc_fan.png")
     assert "./asd.sh --train_config conf/train_tiny.yaml" in report
 
 
 def test_thresholds_from_decisions_decide_as_the_training_fit(recipe):
     exp = recipe / "exp" / TAG
-    scored = load_scored_set(exp / "best/dev_test", recipe / "dump/dev_test")
-    recovered = thresholds_from_decisions(exp / "best/dev_test", scored, CSV_NAMES["dcase2020"])
-    fitted = section_thresholds(exp / "best/train/utt2score", recipe / "dump/train")
+    scored = load_scored_set(exp / INFERENCE_TAG / "dev_test", recipe / "dump/dev_test")
+    recovered = thresholds_from_decisions(exp / INFERENCE_TAG / "dev_test", scored,
+                                          get_corpus("dcase2020").csv_name)
+    fitted = {g: t.value for g, t in
+              read_thresholds(exp / INFERENCE_TAG / "train/thresholds.csv").items()}
     assert recovered, "no section had both decisions"
     for group, members in scored.groups().items():
         if group in recovered:
@@ -83,9 +86,9 @@ def test_thresholds_from_decisions_decide_as_the_training_fit(recipe):
 
 def test_a_set_without_ground_truth_gets_no_roc(recipe, tmp_path):
     exp = recipe / "exp" / TAG
-    scored = dataclasses.replace(load_scored_set(exp / "best/dev_test", recipe / "dump/dev_test"),
+    scored = dataclasses.replace(load_scored_set(exp / INFERENCE_TAG / "dev_test", recipe / "dump/dev_test"),
                                  labels=None)
-    shutil.copytree(exp / "best/dev_test", tmp_path / "eval_test")
+    shutil.copytree(exp / INFERENCE_TAG / "dev_test", tmp_path / "eval_test")
     written = plot_scored_set(scored, tmp_path / "eval_test", {}, "best/eval_test")
     assert sorted(p.name for p in written) == ["scores_fan.png", "tsne_fan.png"]
     # the earlier ROC plot of the copied dir no longer matches the set: removed
@@ -95,7 +98,7 @@ def test_a_set_without_ground_truth_gets_no_roc(recipe, tmp_path):
 
 def test_load_scored_set_names_a_missing_score(tmp_path, recipe):
     exp = recipe / "exp" / TAG
-    lines = (exp / "best/dev_test/utt2score").read_text().splitlines()
+    lines = (exp / INFERENCE_TAG / "dev_test/utt2score").read_text().splitlines()
     (tmp_path / "utt2score").write_text("\n".join(lines[1:]) + "\n")
     with pytest.raises(ValueError, match=r"utt2score: clips differ .*\(1 without a score"):
         load_scored_set(tmp_path, recipe / "dump/dev_test")
@@ -178,8 +181,8 @@ def test_show_results_sh_lists_the_tiny_experiment(recipe):
                           capture_output=True, text=True,
                           env={**os.environ, "PYTHON": str(REPO / "tools/venv/bin/python")})
     assert proc.returncode == 0, proc.stderr
-    auc = json.loads((recipe / "exp" / TAG / "best/dev_test/result.json").read_text())
-    row = (f"| {TAG} | best | dev_test | {100 * auc['average']['AUC']:.2f} | "
+    auc = json.loads((recipe / "exp" / TAG / INFERENCE_TAG / "dev_test/result.json").read_text())
+    row = (f"| {TAG} | {INFERENCE_TAG} | dev_test | {100 * auc['average']['AUC']:.2f} | "
            f"{100 * auc['average']['pAUC']:.2f} | {100 * auc['average']['mAUC']:.2f} | "
            "`./asd.sh --train_config conf/train_tiny.yaml --test_sets dev_test\\ eval_test "
            "--stage 0 --stop-stage 5` |")

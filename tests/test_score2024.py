@@ -236,7 +236,7 @@ def test_a_dcase2020_data_dir_is_refused(tmp_path):
 
 def test_protocol_is_for_dcase2020_only(tmp_path):
     data_dir, score_dir = _make_set(tmp_path)
-    with pytest.raises(ValueError, match="--protocol pooled applies to --dataset dcase2020"):
+    with pytest.raises(ValueError, match="--protocol pooled: dcase2024 has the protocol\\(s\\) official"):
         _run(data_dir, score_dir, "--protocol", "pooled")
 
 

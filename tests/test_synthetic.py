@@ -8,7 +8,9 @@ import pytest
 import soundfile
 
 from asd_lib.bin import make_synthetic
-from asd_lib.corpus import dcase2020, synthetic
+from asd_lib.corpus import sounds as synthetic
+from asd_lib.corpus.dcase2020 import layout as dcase2020
+from asd_lib.corpus.dcase2020 import synthetic as synthetic2020
 
 SMALL = ["--duration", "1.0", "--train_per_id", "16", "--test_normal_per_id", "10",
          "--test_anomaly_per_id", "10", "--eval_test_per_id", "6"]
@@ -107,15 +109,15 @@ def test_deterministic_and_seed_dependent(tmp_path):
 def test_rerun_skips_and_conflicts(tmp_path):
     out = generate(tmp_path / "a", 0, "fan", TINY)
     before = tree_bytes(out)
-    sizes = synthetic.Dcase2020Sizes(0.25, 2, 1, 2, 4)
-    assert synthetic.write_dcase2020(out, 0, sizes, ("fan",)) == 0
+    sizes = synthetic2020.Dcase2020Sizes(0.25, 2, 1, 2, 4)
+    assert synthetic2020.write_dcase2020(out, 0, sizes, ("fan",)) == 0
     assert tree_bytes(out) == before
     with pytest.raises(ValueError, match="made with other arguments"):
-        synthetic.write_dcase2020(out, 1, sizes, ("fan",))
+        synthetic2020.write_dcase2020(out, 1, sizes, ("fan",))
     (tmp_path / "other").mkdir()
     (tmp_path / "other/file.txt").write_text("x")
     with pytest.raises(ValueError, match="not empty and was not written by make_synthetic"):
-        synthetic.write_dcase2020(tmp_path / "other", 0, sizes, ("fan",))
+        synthetic2020.write_dcase2020(tmp_path / "other", 0, sizes, ("fan",))
     with pytest.raises(ValueError, match="unknown DCASE 2020 machine type"):
         generate(tmp_path / "b", 0, "fan,drill", TINY)
     with pytest.raises(ValueError, match="LO,HI"):
@@ -123,7 +125,7 @@ def test_rerun_skips_and_conflicts(tmp_path):
     with pytest.raises(SystemExit):  # argparse error, exit status 2
         generate(tmp_path / "d", 0, "fan", ["--anomaly_severity", "0.5"])
     with pytest.raises(ValueError, match="sizes must be positive"):
-        synthetic.write_dcase2020(tmp_path / "c", 0, synthetic.Dcase2020Sizes(train_per_id=0))
+        synthetic2020.write_dcase2020(tmp_path / "c", 0, synthetic2020.Dcase2020Sizes(train_per_id=0))
 
 
 def test_every_fault_renders(tmp_path):

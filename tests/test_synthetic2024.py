@@ -9,11 +9,13 @@ import pytest
 import soundfile
 
 from asd_lib.bin import make_synthetic
-from asd_lib.corpus import dcase2024, synthetic, synthetic2024
-from asd_lib.corpus.synthetic2024 import TYPE_MODELS, ClipSpec2024, Dcase2024Sizes
+from asd_lib.corpus import sounds as synthetic
+from asd_lib.corpus.dcase2024 import layout as dcase2024
+from asd_lib.corpus.dcase2024 import synthetic as synthetic2024
+from asd_lib.corpus.dcase2024.synthetic import TYPE_MODELS, ClipSpec2024, Dcase2024Sizes
 
 MACHINES = ("fan", "gearbox", "ToyCar", "3DPrinter", "AirCompressor", "RoboticArm", "BrushlessMotor")
-SMALL = ["--duration", "0.5", "--source_train_per_section", "6", "--target_train_per_section", "2",
+SMALL = ["--duration", "0.5", "--source_train", "6", "--target_train", "2",
          "--test_per_condition", "3"]
 
 
@@ -125,7 +127,7 @@ def test_eval_list_matches_files(corpus, tmp_path):
             corpus / "eval_data" / row.machine / "test" / row.eval_name).read_bytes()
 
 
-TINY = ["--duration", "0.25", "--source_train_per_section", "4", "--target_train_per_section", "2",
+TINY = ["--duration", "0.25", "--source_train", "4", "--target_train", "2",
         "--test_per_condition", "1"]
 
 
@@ -156,13 +158,13 @@ def test_deterministic_seed_dependent_and_resumable(tmp_path):
 
 def test_options_and_errors(tmp_path):
     assert synthetic2024.OFFICIAL_SIZES == Dcase2024Sizes(10.0, 990, 10, 50)
-    with pytest.raises(ValueError, match="--source_train_per_section 5 is too small for bearing"):
-        generate(tmp_path / "a", 0, "bearing", ["--source_train_per_section", "5"])
-    with pytest.raises(ValueError, match="--target_train_per_section 1 is too small for RoboticArm"):
-        generate(tmp_path / "b", 0, "RoboticArm", ["--target_train_per_section", "1"])
+    with pytest.raises(ValueError, match="--source_train 5 is too small for bearing"):
+        generate(tmp_path / "a", 0, "bearing", ["--source_train", "5"])
+    with pytest.raises(ValueError, match="--target_train 1 is too small for RoboticArm"):
+        generate(tmp_path / "b", 0, "RoboticArm", ["--target_train", "1"])
     with pytest.raises(ValueError, match="unknown DCASE 2024 machine type"):
         generate(tmp_path / "c", 0, "fan,pump", TINY)
-    with pytest.raises(ValueError, match="applies to --layout dcase2024 only"):
+    with pytest.raises(SystemExit):  # the DCASE 2020 layout has no official sizes option
         make_synthetic.main(["--layout", "dcase2020", "--out", str(tmp_path / "d"),
                              "--official_sizes", "true"])
     with pytest.raises(ValueError, match="sizes must be positive"):

@@ -16,17 +16,19 @@ import torch
 import yaml
 
 from asd_lib.backends import BACKENDS
-from asd_lib.bin import infer, train
+from asd_lib.bin import train
+from asd_lib.inference import InferenceConfig
 from asd_lib.losses.adacos import SubClusterAdaCosHead, adaptive_scale, fixed_scale, soft_targets
 from asd_lib.losses.feature_exchange import (FeatureExchange, exchange_embedding,
                                              exchange_targets, reversed_partners)
 from asd_lib.models import MODELS
-from asd_lib.models.attr_text import (AttributeTextEmbedding, clip_texts, describe, token_bucket,
-                                      tokens)
+from asd_lib.models.attr_text import AttributeTextEmbedding, describe, token_bucket, tokens
+from asd_lib.models.traits import traits
 from asd_lib.models.freq_attention import FrequencyAttention
 from asd_lib.data.dataset import DumpedSet
 from asd_lib.data.step import Mix, Step
 from asd_lib.utils.fileio import read_kv, write_kv
+from inference_helpers import copy_as_test_set, decode_config, run_stage4
 
 SR = 16000
 TUNING = Path(__file__).resolve().parents[1] / "egs" / "dcase24" / "asd1" / "conf" / "tuning"
@@ -164,9 +166,6 @@ def test_attribute_text_is_the_mean_of_hashed_token_rows(tmp_path):
     rows = [token_bucket(t, 50) for t in tokens("fan with m-n W")]
     expected = emb.bag.weight[rows].mean(0)
     assert torch.allclose(emb(["fan with m-n W"])[0], expected)
-    data = make_dumped_set(tmp_path / "d", clips_per_class=1)
-    texts = clip_texts(DumpedSet(data))
-    assert texts[0] == "fan with m-n W" and texts[-1] == "gearbox with unknown operating conditions"
 
 
 # --------------------------------------------------------------------------- models
@@ -191,7 +190,7 @@ def test_ssl_two_branch_shapes_and_exact_parameter_count():
     full = MODELS.build("ssl_two_branch", num_samples=4096, sample_rate=SR, freq_attention=True,
                         attribute_text={"dim": 4, "buckets": 32}, **conf)
     assert n_params(full) == 4100 + 15 + 4 * 32
-    assert full.needs_attributes and not model.needs_attributes
+    assert traits(full).conditioning == "attribute_text" and traits(model).conditioning is None
     out = full(torch.randn(2, 4096), attributes=["fan with m-n W", "fan with m-n X"])
     assert out["embedding"].shape == (2, 20) and full.embedding_dim == 20
     assert torch.equal(out["parts"][2], full.text(["fan with m-n W", "fan with m-n X"]))
@@ -289,22 +288,26 @@ SYSTEMS = ["ae_mse", "ae_mahalanobis", "system1_cluster_supcon", "system2_attr_s
            "ssl_wilkinghoff", "system3_ssl_freqatt"]
 
 
+def scoring_config(system: str) -> str:
+    """The inference config a training config's header names."""
+    header = (TUNING / f"train_{system}.debug.yaml").read_text()
+    line = next(x for x in header.splitlines() if x.startswith("# Scoring (stage 4):"))
+    return Path(line.split("--inference_config ")[1]).stem
+
+
 @pytest.mark.parametrize("system", SYSTEMS)
 def test_debug_config_trains_lowers_loss_and_scores_with_its_backend(system, tmp_path, dumped):
-    config = yaml.safe_load((TUNING / f"train_{system}.debug.yaml").read_text())
     exp = tmp_path / "exp"
     train.main(["--config", str(TUNING / f"train_{system}.debug.yaml"), "--train_dir",
                 str(dumped), "--exp_dir", str(exp), "--seed", "1", "--verbose", "0",
                 "--num_threads", "1"])
     for history in histories(exp):
         assert float(history[-1]["train_loss"]) < float(history[0]["train_loss"])
-    train_out, test_out = tmp_path / "train_out", tmp_path / "test_out"
-    infer.main(["--exp_dir", str(exp), "--data_dir", str(dumped), "--out_dir", str(train_out),
-                "--dataset", "dcase2024", "--verbose", "0", "--num_threads", "1"])
-    infer.main(["--exp_dir", str(exp), "--data_dir", str(dumped), "--out_dir", str(test_out),
-                "--dataset", "dcase2024", "--train_dir", str(dumped),
-                "--train_scores", str(train_out / "utt2score"), "--verbose", "0",
-                "--num_threads", "1"])
+    decode = decode_config("dcase24", scoring_config(system))
+    test_set = copy_as_test_set(dumped, tmp_path / "test_set")
+    out = run_stage4(exp, dumped, tmp_path / "out", {"test": test_set},
+                     args=["--config", str(decode)], dataset="dcase2024")
+    test_out = out / "test"
     data = DumpedSet(dumped)
     scores = read_kv(test_out / "utt2score")
     assert len(scores) == len(data.utts)
@@ -312,16 +315,18 @@ def test_debug_config_trains_lowers_loss_and_scores_with_its_backend(system, tmp
     for machine in GROUPS:
         assert (test_out / f"anomaly_score_{machine}_section_00_test.csv").is_file()
         assert (test_out / f"decision_result_{machine}_section_00_test.csv").is_file()
-    backend = config["backend"]
-    if backend == "model_score":
-        return
-    # Embedding back-end: refit it per (machine, section) on the training embeddings.
-    emb = embeddings_of(test_out, data.utts)
+    config = InferenceConfig.from_yaml(decode)
+    if config.is_forward_score or system == "system3_ssl_freqatt":
+        return  # a text-conditioned model's test embeddings are its best-matching text's
+    # Embedding back-end: refit it per (machine, section) on the training embeddings; the
+    # test set holds the same clips, scored without leaving any out.
+    emb = embeddings_of(out / "train", data.utts)
+    assert np.array_equal(embeddings_of(test_out, data.utts), emb)
     machines, domains, classes = (np.array(data.column(k)) for k in
                                   ("utt2machine", "utt2domain", "utt2class"))
     for machine in GROUPS:
         idx = np.flatnonzero(machines == machine)
-        scorer = BACKENDS.build(backend, **config.get("backend_conf", {})).fit(
+        scorer = BACKENDS.build(config.backend, **config.backend_conf).fit(
             emb[idx], list(domains[idx]), list(classes[idx]))
         expected = scorer.score(emb[idx])
         got = np.array([float(scores[data.utts[i]]) for i in idx])

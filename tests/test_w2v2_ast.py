@@ -14,12 +14,14 @@ import transformers
 import yaml
 
 from asd_lib.backends.kmeans import KMeansMemoryBank
-from asd_lib.bin import fuse_embeddings, infer, score, train
+from asd_lib.bin import ensemble, score, train
 from asd_lib.augment import AUGMENTS
 from asd_lib.data.dataset import DumpedSet
 from asd_lib.augment.speed_perturb import change_speed, fit_length
-from asd_lib.fuse import fuse_embeddings as fuse
-from asd_lib.inference import read_embeddings, write_embeddings
+from asd_lib.ensemble import fuse_embeddings as fuse
+from asd_lib.experiment import LABEL_FILES, TrainingLabels, write_model_info
+from asd_lib.inference.outputs import read_embeddings, write_embeddings
+from inference_helpers import run_stage4
 from asd_lib.losses import OBJECTIVES
 from asd_lib.models import MODELS
 from asd_lib.models.pooling import AttentiveStatsPooling, weighted_mean_std
@@ -263,9 +265,7 @@ def test_debug_config_trains_lowers_loss_and_embeds(tmp_path):
         losses = [float(row["train_loss"]) for row in csv.DictReader(f)]
     assert len(losses) == 5
     assert losses[-1] < 0.7 * losses[0]
-    out = tmp_path / "infer"
-    infer.main(["--exp_dir", str(exp), "--data_dir", str(dumped), "--out_dir", str(out),
-                "--dataset", "dcase2024", "--num_threads", "1", "--verbose", "0"])
+    out = run_stage4(exp, dumped, tmp_path / "infer", dataset="dcase2024") / "train"
     data = DumpedSet(dumped)
     embeddings = read_embeddings(out / "embeddings.scp", data.utts)
     assert embeddings.shape == (len(data.utts), 32) and np.isfinite(embeddings).all()
@@ -290,19 +290,25 @@ def test_fuse_embeddings_writes_files_the_2024_scorer_reads(tmp_path):
     train_dir = make_set(tmp_path / "dump" / "train")
     test_dir = make_set(tmp_path / "dump" / "dev_test", split="test", seed=1)
     data = {"train": DumpedSet(train_dir), "dev_test": DumpedSet(test_dir)}
-    systems = [tmp_path / "exp" / name / "best" for name in ("A", "B")]
+    systems = [tmp_path / "exp" / name / "kmeans_best" for name in ("A", "B")]
+    for system in systems:  # what stage 3 leaves of the experiment
+        system.mkdir(parents=True)
+        write_model_info(system.parent, {"num_samples": SR, "classes": []})
+        TrainingLabels({name: data["train"].tables[name] for name in LABEL_FILES
+                        if name in data["train"].tables}).write(system.parent)
+    decode = tmp_path / "per_class.yaml"
+    decode.write_text("backend: kmeans_membank\nbackend_conf: {centres: per_class}\n")
     emb = {}
     for k, system in enumerate(systems):
         for name, d in data.items():
             (system / name).mkdir(parents=True)
             emb[k, name] = toy_embeddings(d, seed=10 * k + len(name))
             write_embeddings(system / name, d.utts, emb[k, name])
-    out = tmp_path / "exp" / "fused" / "best"
-    fuse_embeddings.main(["--systems", *map(str, systems), "--weights", "0.35,0.65",
-                          "--out_dir", str(out), "--sets", "train dev_test eval_test",
-                          "--data_root", str(tmp_path / "dump"), "--backend", "kmeans_membank",
-                          "--backend_conf", "{centres: per_class}", "--dataset", "dcase2024",
-                          "--verbose", "0"])
+    out = tmp_path / "exp" / "ensemble_fused" / "combined"
+    ensemble.main(["--level", "embedding", "--systems", *map(str, systems), "--weights",
+                   "0.35,0.65", "--out_dir", str(out), "--sets", "dev_test eval_test",
+                   "--data_root", str(tmp_path / "dump"), "--inference_config", str(decode),
+                   "--dataset", "dcase2024", "--verbose", "0"])
 
     def unit(x):
         return x / np.linalg.norm(x, axis=1, keepdims=True)
@@ -330,7 +336,7 @@ def test_fuse_embeddings_writes_files_the_2024_scorer_reads(tmp_path):
         assert np.allclose([float(scores[test.utts[i]]) for i in idx], expected, atol=1e-6)
     assert not (out / "eval_test").exists()  # no data dir: skipped
     assert len(read_kv(out / "train" / "utt2score")) == len(train_set.utts)
-    assert json.loads((out / "fusion.json").read_text())["normalised_weights"] == \
+    assert json.loads((out / "ensemble.json").read_text())["normalised_weights"] == \
         pytest.approx([0.35, 0.65])
     score.main(["--dataset", "dcase2024", "--data_dir", str(test_dir), "--score_dir",
                 str(out / "dev_test"), "--verbose", "0"])
@@ -340,10 +346,14 @@ def test_fuse_embeddings_writes_files_the_2024_scorer_reads(tmp_path):
 
 
 def test_fuse_rejects_bad_weights_and_missing_embeddings(tmp_path):
-    make_set(tmp_path / "dump" / "train")
+    train_dir = make_set(tmp_path / "dump" / "train")
+    system = tmp_path / "exp" / "a" / "kmeans_best"
+    system.mkdir(parents=True)
+    TrainingLabels({name: DumpedSet(train_dir).tables[name] for name in LABEL_FILES}).write(
+        system.parent)
     with pytest.raises(ValueError, match="1 weights for 2 systems"):
-        fuse_embeddings.main(["--systems", "a", "b", "--weights", "1", "--out_dir",
-                              str(tmp_path / "o"), "--data_root", str(tmp_path / "dump")])
-    with pytest.raises(ValueError, match=r"a/train/embeddings.scp: missing; run stage 4 of a"):
-        fuse_embeddings.main(["--systems", "a", "b", "--out_dir", str(tmp_path / "o"),
-                              "--data_root", str(tmp_path / "dump")])
+        ensemble.main(["--level", "embedding", "--systems", str(system), "b", "--weights", "1",
+                       "--out_dir", str(tmp_path / "o"), "--data_root", str(tmp_path / "dump")])
+    with pytest.raises(ValueError, match=r"kmeans_best/train/embeddings.scp: missing; run stage 4"):
+        ensemble.main(["--level", "embedding", "--systems", str(system), "b", "--out_dir",
+                       str(tmp_path / "o"), "--data_root", str(tmp_path / "dump")])

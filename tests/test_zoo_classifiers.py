@@ -16,7 +16,7 @@ import torch.nn.functional as F
 import yaml
 from sklearn.metrics import roc_auc_score
 
-from asd_lib.bin import infer, train
+from asd_lib.bin import train
 from asd_lib.data.samplers import SAMPLERS
 from asd_lib.frontends.tagram import TemporalAttention
 from asd_lib.frontends.tfgram import TFgramNet
@@ -29,6 +29,7 @@ from asd_lib.train.ema import WeightEma
 from asd_lib.train.optim import OPTIMIZERS
 from asd_lib.data.step import Mix, Step
 from asd_lib.utils.fileio import read_kv, write_kv
+from inference_helpers import run_stage4
 from test_train import NUM_SAMPLES, SR, make_dumped_set
 
 CONF = Path(__file__).resolve().parents[1] / "egs" / "dcase20" / "asd1" / "conf" / "tuning"
@@ -342,10 +343,12 @@ def load(path):
     return torch.load(path, weights_only=True)
 
 
-def score(exp_dir, data_dir, out_dir):
-    infer.main(["--exp_dir", str(exp_dir), "--data_dir", str(data_dir), "--out_dir",
-                str(out_dir), "--checkpoint", "latest", "--num_threads", "1", "--verbose", "0"])
-    return {u: float(s) for u, s in read_kv(out_dir / "utt2score").items()}
+def score(exp_dir, train_dir, out_dir, test_dir=None):
+    """Stage 4 scores of the training set, or of ``test_dir``."""
+    run_stage4(exp_dir, train_dir, out_dir, {"test": test_dir} if test_dir else {},
+               checkpoint="latest")
+    scored = out_dir / ("test" if test_dir else "train")
+    return {u: float(s) for u, s in read_kv(scored / "utt2score").items()}
 
 
 def test_clp_scf_stage_two_starts_from_stage_one_and_resumes_bit_exact(tmp_path, toy,
@@ -438,7 +441,7 @@ def test_osscl_mel_debug_run_detects_toy_anomalies(tmp_path):
     train_losses = losses(history(exp))
     assert len(train_losses) == 8 and train_losses[-1] < train_losses[0]
     test_dir, truth = make_anomaly_set(tmp_path / "test")
-    scores = score(exp, test_dir, tmp_path / "scores")
+    scores = score(exp, data, tmp_path / "scores", test_dir)
     utts = sorted(truth)
     auc = roc_auc_score([truth[u] for u in utts], [scores[u] for u in utts])
     assert auc > 0.9

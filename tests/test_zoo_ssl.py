@@ -12,12 +12,13 @@ import torchaudio
 import yaml
 from torchvision.models import mobilenet_v2, resnet50
 
-from asd_lib.bin import infer, train
+from asd_lib.bin import train
 from asd_lib.augment import id_mixup_warp as ssl_augment
 from asd_lib.data.dataset import DumpedSet, WaveformDataset
 from asd_lib.frontends.power_mel import PowerMel
 from asd_lib.frontends.spectral_warp import SpectralWarp, warp_frequency, warp_matrix
-from asd_lib.inference import load_trained
+from asd_lib.experiment import load_experiment
+from inference_helpers import decode_config, run_stage4
 from asd_lib.losses import HEADS, OBJECTIVES
 from asd_lib.models import MODELS
 from asd_lib.models.patches import extract_patches, num_patches
@@ -268,14 +269,13 @@ def test_mobilenetv2_ssl_trains_per_type_and_scores_by_patch_averaged_prob(tmp_p
     assert yaml.safe_load((exp / "pump" / "config.yaml").read_text())["head_conf"] == \
         {"class_multiplier": 3}
 
-    out = tmp_path / "scores"
-    infer.main(["--exp_dir", str(exp), "--data_dir", str(dumped), "--out_dir", str(out),
-                "--checkpoint", "latest", "--num_threads", "1"])
-    scores = read_kv(out / "utt2score")
+    out = run_stage4(exp, dumped, tmp_path / "scores", checkpoint="latest",
+                     args=["--config", str(decode_config("dcase20", "neg_prob"))])
+    scores = read_kv(out / "train/utt2score")
     assert len(scores) == 32
     # One pump clip by hand: minus the softmax at its ID, averaged over its 3 patches,
     # the softmax running over all 6 outputs (2 IDs x 3 warp groups).
-    trained = load_trained(exp, "latest", torch.device("cpu"))["pump"]
+    trained = load_experiment(exp, "latest").parts["pump"]
     data = DumpedSet(dumped)
     i = data.column("utt2class").index("pump_id_02")
     wave = WaveformDataset([data.locations[i]])[0][0].unsqueeze(0)
@@ -299,11 +299,10 @@ def test_ae_baseline_trains_per_type_and_scores_by_reconstruction(tmp_path, dump
     for machine in ("fan", "pump"):
         losses = train_losses(exp / machine)
         assert len(losses) == 3 and losses[-1] < losses[0], (machine, losses)
-    out = tmp_path / "scores"
-    infer.main(["--exp_dir", str(exp), "--data_dir", str(dumped), "--out_dir", str(out),
-                "--checkpoint", "latest", "--num_threads", "1"])
-    scores = read_kv(out / "utt2score")
-    trained = load_trained(exp, "latest", torch.device("cpu"))["fan"]
+    out = run_stage4(exp, dumped, tmp_path / "scores", checkpoint="latest",
+                     args=["--config", str(decode_config("dcase20", "model_score"))])
+    scores = read_kv(out / "train/utt2score")
+    trained = load_experiment(exp, "latest").parts["fan"]
     data = DumpedSet(dumped)
     waves = torch.stack([WaveformDataset([data.locations[i]])[0][0] for i in range(2)])
     with torch.no_grad():

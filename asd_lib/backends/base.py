@@ -2,12 +2,17 @@
 
 A back-end is fitted once per group (machine type, section) on the normal training clips
 of that group and then scores any clip of the group; a higher score means more anomalous.
+A training clip is scored as a test clip would be: ``score(x, exclude)`` leaves the fitted
+row ``exclude[i]`` out of what the back-end memorises (the neighbours of kNN, the target
+memory bank), so a clip is never its own nearest neighbour. Back-ends that summarise
+their training clips (cluster centres, a Gaussian mixture, a covariance) score them as
+fitted.
 DCASE 2020 groups hold one domain (all ``source``); DCASE 2022-2024 groups hold many
 ``source`` clips and a few ``target`` clips, and ``classes`` carries each clip's training
 class (e.g. machine type + attributes) for back-ends that use it.
 """
 import abc
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 
@@ -41,23 +46,27 @@ class Backend(abc.ABC):
         self.dim = x.shape[1]
         return self
 
-    def score(self, embeddings) -> np.ndarray:
-        """Anomaly score per row, float64 ``[M]``; higher is more anomalous."""
+    def score(self, embeddings, exclude=None) -> np.ndarray:
+        """Anomaly score per row, float64 ``[M]``; higher is more anomalous. ``exclude``
+        ``[M]`` (int, -1 for none) names the fitted row each row leaves out (leave one out)."""
         if self.dim is None:
             raise ValueError(f"{type(self).__name__}: score called before fit")
         x = _as_matrix(embeddings, "embeddings to score")
         if x.shape[1] != self.dim:
             raise ValueError(f"{type(self).__name__}: embeddings of size {x.shape[1]}, but "
                              f"the back-end was fitted on size {self.dim}")
-        return np.asarray(self._score(x), dtype=np.float64).reshape(len(x))
+        if exclude is not None:
+            exclude = np.asarray(exclude, dtype=np.int64).reshape(len(x))
+        return np.asarray(self._score(x, exclude), dtype=np.float64).reshape(len(x))
 
     @abc.abstractmethod
     def _fit(self, x: np.ndarray, domains: np.ndarray, classes: np.ndarray) -> None:
         """Fit on ``x`` [N, E] (float64) with ``domains`` and ``classes`` (object arrays)."""
 
     @abc.abstractmethod
-    def _score(self, x: np.ndarray) -> np.ndarray:
-        """Scores [M] of ``x`` [M, E] (float64)."""
+    def _score(self, x: np.ndarray, exclude: Optional[np.ndarray]) -> np.ndarray:
+        """Scores [M] of ``x`` [M, E] (float64), each row without the fitted row
+        ``exclude[i]`` where the back-end memorises rows (``exclude`` may be None)."""
 
 
 def l2_normalise(x: np.ndarray) -> np.ndarray:
@@ -85,3 +94,12 @@ def _as_matrix(embeddings, what: str) -> np.ndarray:
     if not np.isfinite(x).all():
         raise ValueError(f"{what}: NaN or infinite values; check the model's outputs")
     return x
+
+
+def masked_distances(distances: np.ndarray, bank_rows: np.ndarray,
+                     exclude: Optional[np.ndarray]) -> np.ndarray:
+    """``distances`` ``[M, N]`` to a bank whose column j is fitted row ``bank_rows[j]``, with
+    the column of fitted row ``exclude[i]`` set to infinity in row i."""
+    if exclude is None:
+        return distances
+    return np.where(bank_rows[None, :] == exclude[:, None], np.inf, distances)

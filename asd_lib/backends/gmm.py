@@ -50,5 +50,5 @@ class GaussianMixtureBackend(Backend):
                                        reg_covar=self.reg_covar, random_state=self.seed)
         self.mixture.fit(self.scaler.transform(x))
 
-    def _score(self, x):
+    def _score(self, x, exclude):
         return -self.mixture.score_samples(self.scaler.transform(x))

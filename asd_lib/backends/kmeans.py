@@ -19,7 +19,8 @@ import logging
 import numpy as np
 from sklearn.cluster import KMeans
 
-from asd_lib.backends.base import Backend, cosine_distances, l2_normalise, positive_int
+from asd_lib.backends.base import (Backend, cosine_distances, l2_normalise, masked_distances,
+                                   positive_int)
 from asd_lib.backends.registry import BACKENDS
 
 logger = logging.getLogger(__name__)
@@ -46,10 +47,11 @@ class KMeansMemoryBank(Backend):
         x = l2_normalise(x)
         is_source = domains == "source"
         source, target = x[is_source], x[~is_source]
+        target_rows = np.flatnonzero(~is_source)
         if not len(source):
             logger.warning("kmeans_membank: no source clips; scoring against the %d target "
                            "clips only", len(target))
-            self.centres = target
+            self.centres, self.centre_rows = target, target_rows
             return
         if self.centres_kind == "per_class":
             source_classes = classes[is_source]
@@ -63,6 +65,9 @@ class KMeansMemoryBank(Backend):
             kmeans = KMeans(n_clusters=n_clusters, n_init=self.n_init, random_state=self.seed)
             centres = kmeans.fit(source).cluster_centers_
         self.centres = np.concatenate([l2_normalise(centres), target])
+        # a source centre summarises many clips; a bank entry is one clip's own row
+        self.centre_rows = np.concatenate([np.full(len(centres), -1), target_rows])
 
-    def _score(self, x):
-        return cosine_distances(x, self.centres).min(axis=1)
+    def _score(self, x, exclude):
+        distances = cosine_distances(x, self.centres)
+        return masked_distances(distances, self.centre_rows, exclude).min(axis=1)

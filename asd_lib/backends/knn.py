@@ -11,7 +11,8 @@ import logging
 
 import numpy as np
 
-from asd_lib.backends.base import DOMAINS, Backend, cosine_distances, positive_int
+from asd_lib.backends.base import (DOMAINS, Backend, cosine_distances, masked_distances,
+                                   positive_int)
 from asd_lib.backends.registry import BACKENDS
 
 logger = logging.getLogger(__name__)
@@ -27,15 +28,22 @@ class CosineKNN(Backend):
 
     def _fit(self, x, domains, classes):
         self.banks = {d: x[domains == d] for d in DOMAINS if (domains == d).any()}
+        self.bank_rows = {d: np.flatnonzero(domains == d) for d in self.banks}
         for domain, bank in self.banks.items():
             if len(bank) < self.k:
                 logger.info("knn: %s domain has %d clips < k=%d; averaging over all of them",
                             domain, len(bank), self.k)
 
-    def _score(self, x):
+    def _score(self, x, exclude):
         per_domain = []
-        for bank in self.banks.values():
+        for domain, bank in self.banks.items():
+            distances = masked_distances(cosine_distances(x, bank), self.bank_rows[domain],
+                                         exclude)
+            usable = np.isfinite(distances).sum(axis=1)
             k = min(self.k, len(bank))
-            nearest = np.partition(cosine_distances(x, bank), k - 1, axis=1)[:, :k]
-            per_domain.append(nearest.mean(axis=1))
+            nearest = np.sort(distances, axis=1)[:, :k]
+            # a bank left with fewer than k neighbours averages over those it has
+            counts = np.minimum(usable, k)
+            total = np.where(np.isfinite(nearest), nearest, 0.0).sum(axis=1)
+            per_domain.append(np.where(counts > 0, total / np.maximum(counts, 1), np.inf))
         return np.min(per_domain, axis=0)

@@ -37,5 +37,10 @@ class LocalOutlierFactorBackend(Backend):
         self.lof = LocalOutlierFactor(n_neighbors=n_neighbors, novelty=True)
         self.lof.fit(self.scaler.transform(x))
 
-    def _score(self, x):
-        return -self.lof.score_samples(self.scaler.transform(x))
+    def _score(self, x, exclude):
+        scores = -self.lof.score_samples(self.scaler.transform(x))
+        if exclude is not None:
+            # a fitted clip's own LOF, its neighbours taken among the other clips
+            own = exclude >= 0
+            scores[own] = -self.lof.negative_outlier_factor_[exclude[own]]
+        return scores

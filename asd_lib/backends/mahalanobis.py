@@ -74,7 +74,7 @@ class SelectiveMahalanobis(Backend):
         cov = cov + self.ridge * (scale if scale > 0 else 1.0) * np.eye(len(cov))
         return np.linalg.pinv(cov, hermitian=True)
 
-    def _score(self, x):
+    def _score(self, x, exclude):
         distances = []
         for domain, mean in self.means.items():
             diff = x - mean

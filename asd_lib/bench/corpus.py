@@ -5,8 +5,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import List
 
-from asd_lib.corpus import dcase2020
-from asd_lib.corpus.synthetic import Dcase2020Sizes, write_dcase2020
+from asd_lib.corpus.dcase2020 import layout as dcase2020
+from asd_lib.corpus.dcase2020.synthetic import Dcase2020Sizes, write_dcase2020
 from asd_lib.data.audio import dump_wav_scp
 from asd_lib.utils.fileio import read_kv, write_kv
 

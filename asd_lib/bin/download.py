@@ -9,7 +9,7 @@ import argparse
 import logging
 import os
 
-from asd_lib.corpus import DATASETS, get_dataset
+from asd_lib.corpus import CORPORA, get_corpus
 from asd_lib.corpus.download import download_corpus
 from asd_lib.utils.cli import run_main
 from asd_lib.utils.log import setup_logging
@@ -24,7 +24,7 @@ def get_parser() -> argparse.ArgumentParser:
         "unzip it into the official layout and mark it done.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--dataset", choices=DATASETS, required=True, help="corpus name")
+    parser.add_argument("--dataset", choices=CORPORA.names(), required=True, help="corpus name")
     parser.add_argument("--download_dir", required=True, help="archives, *.part and *.done markers")
     parser.add_argument("--corpus_dir", required=True, help="where dev_data/ and eval_data/ go")
     parser.add_argument("--machines", default="", help="comma-separated machine types; empty: all")
@@ -38,7 +38,7 @@ def get_parser() -> argparse.ArgumentParser:
 def main(cmd=None) -> None:
     args = get_parser().parse_args(cmd)
     setup_logging(args.verbose)
-    corpus = get_dataset(args.dataset)
+    corpus = get_corpus(args.dataset)
     remotes = corpus.remote_files(corpus.parse_machines(args.machines), mirror=args.mirror)
     status = download_corpus(remotes, args.download_dir, args.corpus_dir, corpus.validators())
     done = sum(v == "done" for v in status.values())

@@ -1,17 +1,20 @@
 """Export a trained experiment (front-end + backbone + head + anomaly score) to ONNX.
 
-    python -m asd_lib.bin.export_onnx --model exp/<tag> [--checkpoint best] [--out FILE]
+    python -m asd_lib.bin.export_onnx --model exp/<tag> [--checkpoint best] [--out FILE] \
+        [--inference_config conf/decode/neg_log_prob.yaml]
 
 Inputs of the graph: ``waveform`` [B, T] (int16 PCM as dumped by stage 2, or float32 with
 --input_dtype float32) and ``label`` [B] (class index, order of model_info.yaml); outputs:
-``score`` [B] (stage 4's anomaly score) and ``embedding`` [B, E]. The export is checked
-against PyTorch with onnxruntime before the file is written. Score new clips with it:
-``python -m asd_lib.bin.detect --model exp/<tag> --onnx FILE ...``.
+``score`` [B] (the forward-pass score of the inference configuration given that class) and
+``embedding`` [B, E]. The export is checked against PyTorch with onnxruntime before the
+file is written. Score new clips with it: ``python -m asd_lib.bin.detect --inference_dir
+exp/<tag>/<inference_tag> --onnx FILE ...``, which takes the best class of the section.
 """
 import argparse
 from pathlib import Path
 
 from asd_lib.export import INPUT_DTYPES, export_onnx
+from asd_lib.inference import InferenceConfig
 from asd_lib.utils.cli import run_main
 from asd_lib.utils.log import setup_logging
 
@@ -25,6 +28,9 @@ def get_parser() -> argparse.ArgumentParser:
                         help="ONNX file to write (default: <model>/<checkpoint>.onnx)")
     parser.add_argument("--input_dtype", default="int16", choices=INPUT_DTYPES,
                         help="waveform type of the graph input")
+    parser.add_argument("--inference_config", default=None,
+                        help="inference config (conf/decode/*.yaml) with a forward-pass score "
+                             "(default: neg_log_prob with the margin)")
     parser.add_argument("--verbose", type=int, default=1, help="0 warning, 1 info, 2 debug")
     return parser
 
@@ -33,7 +39,9 @@ def main(cmd=None) -> None:
     args = get_parser().parse_args(cmd)
     setup_logging(args.verbose)
     out = args.out or Path(args.model) / f"{args.checkpoint}.onnx"
-    export_onnx(args.model, args.checkpoint, out, args.input_dtype)
+    config = InferenceConfig() if args.inference_config is None \
+        else InferenceConfig.from_yaml(args.inference_config)
+    export_onnx(args.model, args.checkpoint, out, args.input_dtype, config)
 
 
 if __name__ == "__main__":

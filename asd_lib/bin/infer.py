@@ -1,55 +1,73 @@
-"""Stage 4: embeddings, anomaly scores and decisions for a dumped set.
+"""Stage 4: embeddings, anomaly scores and decisions of a dumped set.
 
-``python -m asd_lib.bin.infer --exp_dir exp/X --checkpoint best --data_dir dump/dev_test
---out_dir exp/X/best/dev_test --train_dir dump/train --train_scores exp/X/best/train/utt2score``
-(the train set itself is scored first, without ``--train_scores``: its scores set the
-decision thresholds).
+    python -m asd_lib.bin.infer --config conf/decode/neg_log_prob.yaml --exp_dir exp/X \
+        --checkpoint best --data_dir dump/dev_test --out_dir exp/X/neg_log_prob_best/dev_test \
+        --train_dir dump/train --train_out_dir exp/X/neg_log_prob_best/train
+
+The training set is scored first (``--data_dir`` equal to ``--train_dir``): its embeddings
+fit the embedding back-ends and its scores set the decision thresholds, both read from
+``--train_out_dir`` when a test set is scored. ``--config`` is an inference configuration
+(:mod:`asd_lib.inference.config`); the options below override its keys. The resolved
+configuration, the checkpoint, the corpus and the training set are recorded in
+``<out_dir>/../inference.yaml``.
 """
-import argparse
+from pathlib import Path
 
-from asd_lib.inference import CSV_NAMES, run_inference
+from asd_lib.corpus import CORPORA
+from asd_lib.inference import InferenceConfig, run_inference
+from asd_lib.inference.config import InferenceRecord
 from asd_lib.utils.cli import run_main
-from asd_lib.utils.config import yaml_value
+from asd_lib.utils.config import ConfigParser, str2bool, yaml_value
 from asd_lib.utils.log import setup_logging
 
+RUN_OPTIONS = ("exp_dir", "checkpoint", "data_dir", "out_dir", "train_dir", "train_out_dir",
+               "dataset", "ngpu", "num_threads", "verbose")
 
-def get_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--exp_dir", required=True, help="trained experiment (stage 3)")
-    parser.add_argument("--checkpoint", default="best", help="best, latest or epochN")
-    parser.add_argument("--data_dir", required=True, help="dumped set to score (stage 2)")
-    parser.add_argument("--out_dir", required=True, help="where the outputs go")
-    parser.add_argument("--dataset", default="dcase2020", choices=sorted(CSV_NAMES),
-                        help="official file naming")
-    parser.add_argument("--train_dir", default=None, help="dumped training set (thresholds)")
-    parser.add_argument("--train_scores", default=None,
-                        help="utt2score of the training set; when given, official CSVs and "
-                             "decisions are written")
-    parser.add_argument("--ngpu", type=int, default=0, help="0: CPU, 1: one CUDA device")
-    parser.add_argument("--batch_size", type=int, default=None,
-                        help="clips per forward pass (default: infer_batch_size of the config)")
-    parser.add_argument("--num_workers", type=int, default=0, help="DataLoader workers")
-    parser.add_argument("--num_threads", type=int, default=0,
-                        help="CPU threads when --ngpu 0 (0: all available cores)")
-    parser.add_argument("--backend", default=None,
-                        help="anomaly scorer (default: backend of the training config)")
-    parser.add_argument("--backend_conf", type=yaml_value, default=None,
-                        help="back-end arguments (default: backend_conf of the config)")
-    parser.add_argument("--verbose", type=int, default=1, help="0 warning, 1 info, 2 debug")
+
+def get_parser() -> ConfigParser:
+    parser = ConfigParser(description=__doc__)
+    group = parser.add_argument_group("what to score")
+    group.add_argument("--exp_dir", required=True, help="trained experiment (stage 3)")
+    group.add_argument("--checkpoint", default="best", help="best, latest or epochN")
+    group.add_argument("--data_dir", required=True, help="dumped set to score (stage 2)")
+    group.add_argument("--out_dir", required=True, help="where the outputs go")
+    group.add_argument("--train_dir", required=True, help="dumped training set (stage 2)")
+    group.add_argument("--train_out_dir", required=True,
+                       help="the training set's outputs of this inference configuration")
+    group.add_argument("--dataset", default="dcase2020", choices=CORPORA.names(),
+                       help="corpus whose official file names the outputs take")
+    group.add_argument("--ngpu", type=int, default=0, help="0: CPU, 1: one CUDA device")
+    group.add_argument("--num_threads", type=int, default=0,
+                       help="CPU threads when --ngpu 0 (0: all available cores)")
+    group.add_argument("--verbose", type=int, default=1, help="0 warning, 1 info, 2 debug")
+    group = parser.add_argument_group("inference configuration (conf/decode/*.yaml keys)")
+    defaults = InferenceConfig()
+    group.add_argument("--backend", default=defaults.backend,
+                       help="anomaly scorer: neg_log_prob, neg_prob or model_score (forward "
+                            "pass), or an embedding back-end of asd_lib.backends")
+    group.add_argument("--backend_conf", type=yaml_value, default={},
+                       help="back-end arguments, e.g. '{k: 1}' for knn")
+    group.add_argument("--batch_size", type=int, default=defaults.batch_size,
+                       help="clips per forward pass")
+    group.add_argument("--score_margin", type=str2bool, default=defaults.score_margin,
+                       help="class scores with the head's margin at the class (the STgram-MFN "
+                            "code's choice)")
+    group.add_argument("--num_workers", type=int, default=defaults.num_workers,
+                       help="DataLoader workers")
     return parser
 
 
 def main(cmd=None) -> None:
     args = get_parser().parse_args(cmd)
     setup_logging(args.verbose)
-    if (args.train_scores is None) != (args.train_dir is None):
-        raise SystemExit("infer: give both --train_dir and --train_scores, or neither")
+    config = InferenceConfig(**{k: v for k, v in vars(args).items()
+                                if k not in RUN_OPTIONS and k != "config"})
+    Path(args.out_dir).mkdir(parents=True, exist_ok=True)
+    InferenceRecord(config, args.checkpoint, args.dataset, args.train_dir).write(
+        Path(args.out_dir).parent)
     run_inference(args.exp_dir, args.checkpoint, args.data_dir, args.out_dir, args.dataset,
-                  ngpu=args.ngpu, batch_size=args.batch_size, train_dir=args.train_dir,
-                  train_score_file=args.train_scores, num_workers=args.num_workers,
-                  num_threads=args.num_threads, backend=args.backend,
-                  backend_conf=args.backend_conf)
+                  config, args.train_dir, args.train_out_dir, ngpu=args.ngpu,
+                  num_threads=args.num_threads)
 
 
 if __name__ == "__main__":

@@ -2,11 +2,11 @@
 
 Examples::
 
-    python -m asd_lib.bin.make_labels --scheme machine_section data/train data/dev_test
+    python -m asd_lib.bin.make_labels --scheme machine_section data/train
     python -m asd_lib.bin.make_labels --scheme machine_section_attr --fit_dir data/train \\
-        data/train data/dev_test data/eval_test
+        data/train
     python -m asd_lib.bin.make_labels --scheme cluster --fit_dir data/train --num_clusters 8 \\
-        data/train data/dev_test
+        data/train
 """
 import argparse
 import logging
@@ -20,8 +20,9 @@ DEFAULTS = ClusterConfig()
 
 def get_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        description="Write <dir>/utt2class for every data dir given (test sets too, so "
-        "inference knows each clip's true class).",
+        description="Write <dir>/utt2class and <dir>/label_scheme for every data dir given: "
+        "the training sets (a test clip's class is unknown at test time; inference scores it "
+        "with the training classes of its section).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("data_dirs", nargs="+", metavar="DIR", help="data directories")

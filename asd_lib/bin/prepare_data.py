@@ -8,7 +8,7 @@ Example::
 import argparse
 import logging
 
-from asd_lib.corpus import DATASETS, get_dataset
+from asd_lib.corpus import CORPORA, get_corpus
 from asd_lib.utils.cli import run_main
 from asd_lib.utils.config import str2bool
 from asd_lib.utils.log import setup_logging
@@ -21,14 +21,14 @@ def get_parser() -> argparse.ArgumentParser:
         "[,utt2attr][,utt2label]}.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--dataset", choices=DATASETS, required=True, help="corpus name")
+    parser.add_argument("--dataset", choices=CORPORA.names(), required=True, help="corpus name")
     parser.add_argument("--corpus_dir", required=True, help="folder holding dev_data/ and eval_data/")
     parser.add_argument("--data_dir", default="data", help="output folder of the data dirs")
     parser.add_argument("--use_additional", type=str2bool, default=True,
                         help="add eval_data/<M>/train (additional training set) to train")
     parser.add_argument("--separate_eval_train", type=str2bool, default=False,
-                        help="dcase2024: write the additional training set to data/eval_train "
-                        "instead of adding it to data/train")
+                        help="write the additional training set to data/eval_train instead of "
+                        "adding it to data/train (corpora with separate evaluation types)")
     parser.add_argument("--machines", default="",
                         help="comma-separated machine types; empty: every type in the corpus")
     parser.add_argument("--verbose", type=int, default=1, help="0: warnings, 1: info, 2: debug")
@@ -38,11 +38,12 @@ def get_parser() -> argparse.ArgumentParser:
 def main(cmd=None) -> None:
     args = get_parser().parse_args(cmd)
     setup_logging(args.verbose)
-    corpus = get_dataset(args.dataset)
+    corpus = get_corpus(args.dataset)
     options = {}
     if args.separate_eval_train:
-        if args.dataset != "dcase2024":
-            raise ValueError("--separate_eval_train applies to --dataset dcase2024 only")
+        if "separate_eval_train" not in corpus.prepare_options:
+            raise ValueError(f"--separate_eval_train does not apply to {args.dataset}: its "
+                             "evaluation sections share the development types' training set")
         options["separate_eval_train"] = True
     counts = corpus.prepare_data(args.corpus_dir, args.data_dir, use_additional=args.use_additional,
                                  machines=corpus.parse_machines(args.machines), **options)

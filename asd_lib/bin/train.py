@@ -12,15 +12,16 @@ from pathlib import Path
 from asd_lib.train.precision import PRECISIONS
 from asd_lib.train.stages import parse_stages
 from asd_lib.data.dataset import DumpedSet
-from asd_lib.train.trainer import Trainer, write_model_info
+from asd_lib.experiment import write_model_info
+from asd_lib.train.trainer import Trainer
 from asd_lib.utils.cli import run_main
 from asd_lib.utils.config import ConfigError, ConfigParser, read_saved_config, save_config
 from asd_lib.utils.config import str2bool, yaml_value
 from asd_lib.utils.log import setup_logging
 
 # Options that may change between a run and its resumption without changing the result.
-RUNTIME_KEYS = {"ngpu", "num_workers", "num_threads", "verbose", "exp_dir", "train_dir", "keep_snapshots",
-                "infer_batch_size", "channels_last"}
+RUNTIME_KEYS = {"ngpu", "num_workers", "num_threads", "verbose", "exp_dir", "train_dir",
+                "keep_snapshots", "channels_last"}
 
 
 def get_parser() -> ConfigParser:
@@ -59,15 +60,6 @@ def get_parser() -> ConfigParser:
     group = parser.add_argument_group("training stages")
     group.add_argument("--stages", type=yaml_value, default=None,
                        help="list of stages (losses, sampler, batch size, optimiser, epochs)")
-    group = parser.add_argument_group("inference (read back by asd_lib.bin.infer)")
-    group.add_argument("--infer_batch_size", type=int, default=64, help="clips per forward pass")
-    group.add_argument("--score_margin", type=str2bool, default=True,
-                       help="anomaly score with the head's margin applied, as the published code")
-    group.add_argument("--backend", default="neg_log_prob",
-                       help="anomaly scorer: neg_log_prob, neg_prob or model_score (from the "
-                            "forward pass), or an embedding back-end of asd_lib.backends")
-    group.add_argument("--backend_conf", type=yaml_value, default={},
-                       help="back-end arguments, e.g. {k: 1} for knn")
     return parser
 
 
@@ -77,11 +69,8 @@ def check_resume_compatible(args, path: Path) -> None:
         return
     saved = read_saved_config(path)
     current = {k: v for k, v in vars(args).items() if k != "config"}
-    # An option added by a later version is absent from older configs: unchanged when it
-    # still has its default (the behaviour the older version had).
-    defaults = vars(get_parser().parse_args(["--train_dir", "-", "--exp_dir", "-"]))
     changed = sorted(k for k in set(saved) | set(current)
-                     if k not in RUNTIME_KEYS and saved.get(k, defaults.get(k)) != current.get(k))
+                     if k not in RUNTIME_KEYS and saved.get(k) != current.get(k))
     if changed:
         raise ConfigError(
             f"{path}: this experiment was started with a different configuration "

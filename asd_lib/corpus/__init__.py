@@ -1,16 +1,12 @@
-"""Corpus-specific code: official constants, layouts, downloads, synthetic corpora.
+"""Corpora: one package per corpus (``dcase2020``, ``dcase2024``, ...), each registering a
+:class:`~asd_lib.corpus.registry.Corpus`, and the helpers they share (``common``,
+``sounds``, ``eval_list``, ``download``, ``labels``).
 
-One module per corpus (``dcase2020``, ``dcase2024``), each exposing ``MACHINE_TYPES``,
-``parse_machines``, ``remote_files``, ``validators`` and ``prepare_data``.
+Importing this package imports every corpus package, which registers it in ``CORPORA``.
 """
-import importlib
-from types import ModuleType
+from asd_lib.corpus.registry import CORPORA, Corpus, get_corpus
+from asd_lib.utils.plugins import import_all
 
-DATASETS = ("dcase2020", "dcase2024")
+import_all(__name__, __path__)
 
-
-def get_dataset(name: str) -> ModuleType:
-    """The corpus module for a ``--dataset`` name."""
-    if name not in DATASETS:
-        raise ValueError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}")
-    return importlib.import_module(f"asd_lib.corpus.{name}")
+__all__ = ["CORPORA", "Corpus", "get_corpus"]

@@ -22,8 +22,11 @@ training set; without fit dirs, the dirs being labelled) is ``noAttribute``; the
 stands in for all its clips, test clips included (BrushlessMotor hides its attributes in
 training but not in the eval list, so always pass the training set as fit dir). The
 ``cluster`` scheme is fitted on the fit dirs only and assigns every dir with that model.
-Test-set classes that the training set lacks are reported; note that on 2024 test sets the
-attribute and domain come from the ground truth.
+Only training sets need classes: a test clip's class is not known at test time (its domain
+and attributes are hidden in the official evaluation names), and inference scores it with
+the training classes of its section instead. Next to ``utt2class`` a one-line
+``label_scheme`` file names the scheme and its options; stage 3 records both in the
+experiment, which keeps using them whatever a later run writes here.
 """
 import dataclasses
 import logging
@@ -32,8 +35,8 @@ from typing import Callable, Dict, List, NamedTuple, Sequence, Tuple
 
 import numpy as np
 
-from asd_lib.corpus.dcase2024 import NO_ATTRIBUTE
-from asd_lib.utils.fileio import read_kv, write_kv
+from asd_lib.corpus.common import NO_ATTRIBUTE
+from asd_lib.utils.fileio import atomic_write, read_kv, write_kv
 
 CLUSTER_METHODS = ("gmm", "kmeans")
 logger = logging.getLogger(__name__)
@@ -220,16 +223,20 @@ def label_dirs(data_dirs: Sequence, scheme: str, fit_dirs: Sequence = (),
         labels = _cluster_labels(dirs, fits, cluster)
     else:
         labels = _rule_labels(dirs, fits, scheme)
-    trained = {c for d in fits for c in labels[d].values()}
-    for d in dirs:
-        unseen = sorted(set(labels[d].values()) - trained) if fits else []
-        if unseen:
-            count = sum(c in unseen for c in labels[d].values())
-            logger.warning("%s: %d clip(s) have classes no training clip has (e.g. %s); a "
-                           "class-conditional score cannot rate them", d, count, unseen[0])
+    description = scheme_description(scheme, cluster)
     for d in dirs:
         write_kv(d / "utt2class", labels[d].items())
+        with atomic_write(d / "label_scheme") as f:
+            f.write(description + "\n")
     return {str(d): labels[d] for d in dirs}
+
+
+def scheme_description(scheme: str, cluster: ClusterConfig = ClusterConfig()) -> str:
+    """The scheme and its options in one line, e.g. ``cluster num_clusters=8 method=gmm
+    seed=0 n_mels=64``."""
+    if scheme != "cluster":
+        return scheme
+    return "cluster " + " ".join(f"{k}={v}" for k, v in dataclasses.asdict(cluster).items())
 
 
 def make_labels(data_dir, scheme: str, fit_dirs: Sequence = (),

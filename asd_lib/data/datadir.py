@@ -150,12 +150,14 @@ def validate_data_dir(
     path,
     require: Iterable[str] = ("utt2machine", "utt2section"),
     check_audio: bool = False,
+    only: Optional[Iterable[str]] = None,
 ) -> int:
     """Check the data dir ``path`` and return its number of utterances.
 
     ``require`` names files that must exist besides ``wav.scp`` or ``feats.scp``. With
     ``check_audio`` every file path in ``wav.scp`` must exist and be non-empty (relative
-    paths are taken from the current directory, as in Kaldi recipes).
+    paths are taken from the current directory, as in Kaldi recipes). ``only`` limits the
+    check to those files (and the index): the others are not even opened.
     Raises :class:`DataDirError` naming the file and the fix.
     """
     path = Path(path)
@@ -166,7 +168,8 @@ def validate_data_dir(
     if not path.is_dir():
         raise DataDirError(f"{path}: not a directory; run data preparation (stage 1) first")
 
-    present = [name for name in DATA_FILES if (path / name).is_file()]
+    present = [name for name in DATA_FILES if (path / name).is_file()
+               and (only is None or name in INDEX_FILES or name in only)]
     index_names = [name for name in INDEX_FILES if name in present]
     if not index_names:
         raise DataDirError(
@@ -200,12 +203,16 @@ def validate_data_dir(
 
 
 def load_data_dir(
-    path, require: Iterable[str] = ("utt2machine", "utt2section")
+    path, require: Iterable[str] = ("utt2machine", "utt2section"),
+    only: Optional[Iterable[str]] = None,
 ) -> Dict[str, Dict[str, str]]:
-    """Validate ``path``, then map each present data file name to its ``{utt: value}`` table."""
-    validate_data_dir(path, require=require)
+    """Validate ``path``, then map each present data file name to its ``{utt: value}`` table
+    (with ``only``, just those files and the index; the others are not opened)."""
+    only = None if only is None else tuple(only)
+    validate_data_dir(path, require=require, only=only)
     path = Path(path)
-    return {name: read_kv(path / name) for name in DATA_FILES if (path / name).is_file()}
+    return {name: read_kv(path / name) for name in DATA_FILES if (path / name).is_file()
+            and (only is None or name in INDEX_FILES or name in only)}
 
 
 def utt_ids(path) -> List[str]:

@@ -30,12 +30,19 @@ from asd_lib.data.datadir import clip_file_name, load_data_dir
 from asd_lib.utils.fileio import read_kv
 
 
-class DumpedSet:
-    """A dumped data dir: utterance ids, their ark locations and the label tables."""
+TEST_TIME_FILES = ("wav.scp", "utt2machine", "utt2section")
+"""What a test clip reveals at test time: its file name, machine type and section (the
+official evaluation names hide the domain, attributes and label)."""
 
-    def __init__(self, path):
+
+class DumpedSet:
+    """A dumped data dir: utterance ids, their ark locations and the label tables (with
+    ``only``, just those tables: ``DumpedSet(path, only=TEST_TIME_FILES)`` is all that
+    scoring a test set may read)."""
+
+    def __init__(self, path, only: Optional[Sequence[str]] = None):
         self.path = str(path)
-        self.tables: Dict[str, Dict[str, str]] = load_data_dir(path)
+        self.tables: Dict[str, Dict[str, str]] = load_data_dir(path, only=only)
         if "feats.scp" not in self.tables:
             raise ValueError(f"{path}/feats.scp: missing; run stage 2 (dump) first")
         self.utts: List[str] = list(self.tables["feats.scp"])

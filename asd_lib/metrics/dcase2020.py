@@ -20,10 +20,7 @@ Inputs are the official score files ``anomaly_score_<M>_id_XX.csv`` (rows
 ``file_name,score``, no header) and a Kaldi data dir whose ``utt2label`` holds the
 ground truth; file names are the base names of the ``wav.scp`` entries.
 """
-import csv
-import json
 import logging
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +30,8 @@ import numpy as np
 
 from asd_lib.data.datadir import clip_file_name
 from asd_lib.metrics.auc import partial_auc, roc_auc
-from asd_lib.utils.fileio import atomic_write, read_kv
+from asd_lib.metrics.common import read_score_csv, write_result_files
+from asd_lib.utils.fileio import read_kv
 
 logger = logging.getLogger(__name__)
 
@@ -145,31 +143,6 @@ def official_csv_name(kind: str, machine: str, section: str) -> str:
     """Official file name of the 2020 evaluator, ``kind`` being ``anomaly_score`` or
     ``decision_result``: e.g. ``anomaly_score_fan_id_00.csv``."""
     return f"{kind}_{machine}_{section}.csv"
-
-
-def read_score_csv(path) -> Dict[str, float]:
-    """``{file name: score}`` from an official ``file_name,score`` CSV (no header)."""
-    scores: Dict[str, float] = {}
-    with open(path, newline="", encoding="utf-8") as f:
-        for lineno, row in enumerate(csv.reader(f), 1):
-            if not row:
-                continue
-            if len(row) != 2:
-                raise ValueError(f"{path}:{lineno}: expected 'file_name,score', got {row!r}")
-            name, value = row[0].strip(), row[1]
-            try:
-                score = float(value)
-            except ValueError:
-                raise ValueError(
-                    f"{path}:{lineno}: score {value!r} is not a number "
-                    "(the file must have no header)"
-                ) from None
-            if not np.isfinite(score):
-                raise ValueError(f"{path}:{lineno}: score of {name} is {value}; fix inference")
-            if name in scores:
-                raise ValueError(f"{path}:{lineno}: file name {name!r} appears twice")
-            scores[name] = score
-    return scores
 
 
 def match_scores(
@@ -411,18 +384,3 @@ def write_results(result: Dcase2020Result, out_dir) -> List[Path]:
     return write_result_files(Path(out_dir) / result_stem(result.protocol),
                               format_result_csv(result), format_markdown(result),
                               result_to_dict(result))
-
-
-def write_result_files(stem: Path, csv_text: str, markdown: str, numbers: dict) -> List[Path]:
-    """``stem`` + ``.csv``, ``.md`` and ``.json`` (``numbers``), each written atomically;
-    the paths written (the 2024 scorer writes through this too)."""
-    contents = {
-        stem.with_suffix(".csv"): csv_text,
-        stem.with_suffix(".md"): markdown,
-        stem.with_suffix(".json"): json.dumps(numbers, indent=2) + "\n",
-    }
-    for path, text in contents.items():
-        with atomic_write(path, newline="") as f:
-            f.write(text)
-        logger.info("wrote %s", path)
-    return list(contents)

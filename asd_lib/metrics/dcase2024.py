@@ -43,11 +43,12 @@ import scipy.stats
 
 from asd_lib.data.datadir import clip_file_name, load_data_dir
 from asd_lib.metrics.auc import partial_auc, roc_auc
-from asd_lib.metrics.dcase2020 import read_score_csv, write_result_files
+from asd_lib.metrics.common import read_score_csv, write_result_files
 
 logger = logging.getLogger(__name__)
 
 MAX_FPR = 0.1
+PROTOCOLS = ("official",)
 EPS = float(np.finfo(float).eps)  # the evaluator's sys.float_info.epsilon
 DOMAINS = ("source", "target")
 LABEL_VALUES = {"normal": 0, "anomaly": 1}
@@ -378,8 +379,13 @@ def evaluate(sections: Mapping[Group, SectionClips], max_fpr: float = MAX_FPR) -
     )
 
 
-def score_dcase2024(data_dir, score_dir, max_fpr: float = MAX_FPR) -> Optional[Dcase2024Result]:
-    """Score one set; None (logged) when the data dir has no ground truth (utt2label)."""
+def score_dcase2024(data_dir, score_dir, protocol: str = "official",
+                    max_fpr: float = MAX_FPR) -> Optional[Dcase2024Result]:
+    """Score one set; None (logged) when the data dir has no ground truth (utt2label).
+    The evaluator has one protocol, ``official``."""
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"unknown protocol {protocol!r}; the DCASE 2024 evaluator has one: "
+                         f"{PROTOCOLS[0]}")
     sections = load_sections(data_dir, score_dir)
     if sections is None:
         logger.info(

@@ -13,8 +13,10 @@ file, so the model needs nothing but its config:
   rows of an ``nn.EmbeddingBag`` whose mean over the clip's tokens is the text
   embedding ``[B, dim]``.
 
-The trainer and inference give the texts to the model as the keyword argument
-``attributes`` (one string per clip, from :func:`clip_texts`).
+The trainer gives each training clip's text to the model as the keyword argument
+``attributes`` (one string per clip, from :func:`describe`); inference, which does not
+know a test clip's attributes, tries every text of the clip's section
+(:mod:`asd_lib.inference.forward`).
 """
 import zlib
 from typing import List, Sequence
@@ -41,15 +43,6 @@ def tokens(text: str) -> List[str]:
 def token_bucket(token: str, buckets: int) -> int:
     """Row of ``token`` in a table of ``buckets`` rows (CRC-32 of its UTF-8 bytes)."""
     return zlib.crc32(token.encode("utf-8")) % buckets
-
-
-def clip_texts(data) -> List[str]:
-    """Descriptive texts of every clip of a :class:`asd_lib.data.dataset.DumpedSet`
-    (``utt2machine`` and, where present, ``utt2attr``; clips without an attribute entry
-    are described as of unknown operating conditions)."""
-    attrs = data.tables.get("utt2attr", {})
-    return [describe(machine, attrs.get(utt, NO_ATTRIBUTE))
-            for utt, machine in zip(data.utts, data.column("utt2machine"))]
 
 
 class AttributeTextEmbedding(nn.Module):

@@ -50,12 +50,15 @@ def one_channel_stem(conv: nn.Conv2d) -> nn.Conv2d:
 
 
 class PatchClassifierNet(nn.Module):
-    """Waveform ``[B, T]`` -> patch embeddings ``[B, P, embedding_dim]``.
+    """Waveform ``[B, T]`` -> patch embeddings ``[B, P, embedding_dim]``
+    (``patch_embeddings``, :mod:`asd_lib.models.traits`).
 
     ``frontend_conf`` overrides :class:`~asd_lib.frontends.power_mel.PowerMel` arguments
     (n_fft 1024, hop 512, 128 mels by default); ``patch_frames`` / ``patch_stride`` set the
     patches (64 / 8 in the paper).
     """
+
+    patch_embeddings = True
 
     def __init__(self, backbone: nn.Module, embedding_dim: int, num_samples: int,
                  sample_rate: int, patch_frames: int, patch_stride: int, dropout: float,

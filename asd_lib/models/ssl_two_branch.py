@@ -27,8 +27,9 @@ Options for System-3 of Tian et al. (DCASE 2024 report, METHODS.md 7):
 ``freq_attention`` puts :class:`~asd_lib.models.freq_attention.FrequencyAttention` on
 the normalised spectrogram; ``attribute_text: {dim, buckets}`` appends the embedding of
 the clip's attribute text (:mod:`asd_lib.models.attr_text`), passed as
-``attributes=[...]`` (one descriptive text per clip, :func:`asd_lib.models.attr_text.clip_texts`;
-``needs_attributes`` tells the trainer and inference to pass them). Without ``attributes``
+``attributes=[...]`` (one descriptive text per clip, :func:`asd_lib.models.attr_text.describe`;
+the model then declares ``conditioning = "attribute_text"``, :mod:`asd_lib.models.traits`,
+and inference scores a test clip with every text of its section). Without ``attributes``
 the text part is zero (no attribute information), with a warning in training.
 
 ``forward(wave, mix=None, attributes=None) -> {"embedding": cat(parts), "parts":
@@ -173,7 +174,7 @@ class SSLTwoBranch(nn.Module):
                                       [int(c) for c in resnet_channels], freq_attention,
                                       freq_attention_kernel)
         self.text = AttributeTextEmbedding(**attribute_text) if attribute_text else None
-        self.needs_attributes = self.text is not None  # asks trainer / inference for texts
+        self.conditioning = "attribute_text" if self.text is not None else None
         self.embedding_dim = 2 * branch_dim + (self.text.dim if self.text is not None else 0)
         self._warned_no_attributes = False
 

@@ -2,7 +2,8 @@
 
 Stage 3 writes ``exp/<tag>/run.sh``, whose last line is ``cd <recipe dir> && <command> "$@"``
 (ESPnet keeps the same kind of script in its exp dirs); the command re-runs the
-experiment. Stage 4 writes one score dir per checkpoint and set, ``exp/<tag>/<ckpt>/<set>/``.
+experiment. Stage 4 writes one score dir per inference (configuration and checkpoint) and set,
+``exp/<tag>/<inference_tag>/<set>/``.
 """
 import os
 import re
@@ -62,7 +63,7 @@ def resolve_recipe_path(path, exp_dir) -> Path:
 
 
 def score_dirs(exp_dir) -> List[Path]:
-    """Score dirs ``<ckpt>/<set>`` of ``exp_dir`` that hold results or plots, sorted."""
+    """Score dirs ``<inference_tag>/<set>`` of ``exp_dir`` that hold results or plots, sorted."""
     exp_dir = Path(exp_dir)
     found = [
         path for path in exp_dir.glob("*/*")

@@ -3,8 +3,8 @@
 Layout (stage 5 runs :func:`plot_set` per set: plots, then :func:`write_report`)::
 
     exp/<tag>/plots/training_curves.png
-    exp/<tag>/<ckpt>/<set>/plots/{roc,scores,tsne}_<machine>.png
-    exp/<tag>/report.md    training curves, then per <ckpt>/<set>: result.md + plot table
+    exp/<tag>/<inference_tag>/<set>/plots/{roc,scores,tsne}_<machine>.png
+    exp/<tag>/report.md    training curves, then per <inference_tag>/<set>: result.md + plot table
 
 The report is rebuilt from what is on disk each time, so it covers every set scored so far.
 """
@@ -15,7 +15,8 @@ from typing import Dict, List, Mapping, Optional
 
 import numpy as np
 
-from asd_lib.inference import CSV_NAMES, section_thresholds
+from asd_lib.corpus import get_corpus
+from asd_lib.inference.thresholds import read_thresholds
 from asd_lib.report.experiment import read_run_command, score_dirs
 from asd_lib.report.plots import (TSNE_MIN_POINTS, plot_roc, plot_score_histograms,
                                   plot_training_curves, plot_tsne, read_history, tsne_map)
@@ -38,21 +39,21 @@ def plot_name(kind: str, machine: str) -> str:
     return f"{kind}_{_UNSAFE.sub('_', machine)}.png"
 
 
-def plot_set(exp_dir, score_dir, data_dir, dataset: str, train_dir=None, train_scores=None,
+def plot_set(exp_dir, score_dir, data_dir, dataset: str, thresholds_file=None,
              tsne_max_points: int = 1000, seed: int = 0) -> Path:
     """Stage 5's plots of one set and the experiment's training curves, then the report.
 
-    Decision thresholds are stage 4's, recomputed from the training scores when
-    ``train_scores`` (with ``train_dir``) is given, else recovered from the set's official
-    decision files (named as ``dataset``'s evaluator expects); without either, the
-    histograms have no threshold line. Returns the path of ``exp_dir/report.md``.
+    Decision thresholds are stage 4's, read from ``thresholds_file`` (the training run's
+    ``thresholds.csv``) when given, else recovered from the set's official decision files
+    (named as ``dataset``'s evaluator expects); without either, the histograms have no
+    threshold line. Returns the path of ``exp_dir/report.md``.
     """
     score_dir = Path(score_dir)
     scored = load_scored_set(score_dir, data_dir)
-    if train_scores is not None:
-        thresholds = section_thresholds(train_scores, train_dir)
+    if thresholds_file is not None:
+        thresholds = {g: t.value for g, t in read_thresholds(thresholds_file).items()}
     elif any(score_dir.glob("decision_result_*.csv")):
-        thresholds = thresholds_from_decisions(score_dir, scored, CSV_NAMES[dataset])
+        thresholds = thresholds_from_decisions(score_dir, scored, get_corpus(dataset).csv_name)
     else:
         logger.info("%s: no decision files and no training scores; no threshold lines",
                     score_dir)
@@ -152,7 +153,7 @@ def _summary(exp_dir: Path) -> List[str]:
 
 
 def _set_section(exp_dir: Path, score_dir: Path) -> List[str]:
-    """One ``<ckpt>/<set>`` section: its result tables, then its plots per machine type."""
+    """One ``<inference_tag>/<set>`` section: its result tables, then its plots per machine type."""
     checkpoint, dset = score_dir.parent.name, score_dir.name
     lines = [f"## Checkpoint `{checkpoint}`, set `{dset}`", ""]
     for table in sorted(score_dir.glob("result*.md")):

@@ -15,7 +15,7 @@ import numpy as np
 
 from asd_lib.data.datadir import load_data_dir
 from asd_lib.data.datadir import clip_file_name
-from asd_lib.metrics.dcase2020 import read_score_csv
+from asd_lib.metrics.common import read_score_csv
 from asd_lib.utils.fileio import read_kv
 
 Group = Tuple[str, str]  # (machine type, section)

@@ -24,7 +24,6 @@ from typing import Dict, List, Optional
 
 import numpy as np
 import torch
-import yaml
 from tqdm import tqdm
 
 from torch import nn
@@ -33,45 +32,22 @@ from asd_lib.augment import AUGMENTS
 from asd_lib.data.dataset import DumpedSet, WaveformDataset
 from asd_lib.data.loader import make_loader
 from asd_lib.data.samplers import SAMPLERS
-from asd_lib.losses import HEADS, OBJECTIVES
-from asd_lib.models import MODELS
-from asd_lib.models.attr_text import clip_texts
-from asd_lib.train.checkpoint import load_safe, load_weights, point_link, save_atomic
-from asd_lib.train.distributed import (DistContext, ShardedBatches, all_reduce_sum, barrier,
+from asd_lib.experiment import (LABEL_FILES, TrainingLabels, build_model,
+                                read_training_labels, write_model_info)
+from asd_lib.losses import OBJECTIVES
+from asd_lib.models.attr_text import describe
+from asd_lib.models.traits import traits
+from asd_lib.utils.checkpoint import load_safe, load_weights, point_link, save_atomic
+from asd_lib.train.distributed import (ShardedBatches, all_reduce_sum, barrier,
                                        init_distributed)
 from asd_lib.train.optim import OPTIMIZERS, SCHEDULERS
 from asd_lib.train.precision import autocast, set_memory_format
 from asd_lib.train.ema import WeightEma
 from asd_lib.train.stages import Stage
 from asd_lib.data.step import Step, forward
+from asd_lib.utils.device import select_device
 from asd_lib.utils.fileio import atomic_write
 from asd_lib.utils.log import progress_enabled
-
-
-def build_model(model: str, model_conf: dict, head: str, head_conf: dict,
-                num_samples: int, sample_rate: int, num_classes: int):
-    """The embedding model and its classification head (``None`` for ``head: none``)."""
-    net = MODELS.build(model, num_samples=num_samples, sample_rate=sample_rate, **model_conf)
-    if head == "none":
-        return net, None
-    classifier = HEADS.build(head, embedding_dim=net.embedding_dim, num_classes=num_classes,
-                             **head_conf)
-    return net, classifier
-
-
-def write_model_info(exp_dir: Path, info: dict) -> None:
-    """``model_info.yaml``: what inference needs to rebuild the model (class list and clip
-    length; for one model per machine type, the list of ``parts``, each a sub-experiment)."""
-    with atomic_write(Path(exp_dir) / "model_info.yaml") as f:
-        yaml.safe_dump(info, f)
-
-
-def read_model_info(exp_dir) -> dict:
-    path = Path(exp_dir) / "model_info.yaml"
-    if not path.is_file():
-        raise ValueError(f"{path}: missing; train the model first (stage 3)")
-    with open(path, encoding="utf-8") as f:
-        return yaml.safe_load(f)
 
 
 def held_out_split(labels: List[int], fraction: float, seed: int):
@@ -91,24 +67,6 @@ def held_out_split(labels: List[int], fraction: float, seed: int):
     return train, valid
 
 
-def select_device(ngpu: int, num_threads: int = 0, ctx: DistContext = DistContext()) -> torch.device:
-    """CPU for ``ngpu`` 0 (using ``num_threads`` threads, 0 = every core this process may
-    use, since path.sh sets OMP_NUM_THREADS=1 for the parallel data jobs), else the CUDA
-    device of this process (one per process under torchrun)."""
-    if ngpu == 0:
-        cores = len(os.sched_getaffinity(0))
-        torch.set_num_threads(num_threads or max(1, cores // ctx.world_size))
-        return torch.device("cpu")
-    if not torch.cuda.is_available():
-        raise RuntimeError("--ngpu > 0 but CUDA is not available; use --ngpu 0 for the CPU")
-    if ngpu > 1 and not ctx.enabled:
-        raise RuntimeError(
-            f"--ngpu {ngpu} needs one process per GPU: launch with "
-            f"'torchrun --standalone --nproc_per_node {ngpu} -m asd_lib.bin.train ...' "
-            "(asd.sh does this for --ngpu > 1)")
-    return torch.device("cuda", ctx.local_rank)
-
-
 def correct_count(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Correctly classified items; with patch logits ``[B, P, C]`` each item counts the
     fraction of its patches that are correct."""
@@ -119,6 +77,19 @@ def correct_count(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 def _accuracy_text(accuracy: float) -> str:
     """``0.873``, or ``n/a`` for a model without class logits (an autoencoder)."""
     return "n/a" if math.isnan(accuracy) else f"{accuracy:.3f}"
+
+
+def training_labels(train_set: DumpedSet, utts: List[str]) -> TrainingLabels:
+    """The labels of the clips ``utts`` of a dumped training set, with the label scheme that
+    made its ``utt2class`` (the set's ``label_scheme`` file, written by make_labels)."""
+    tables = {name: {u: train_set.tables[name][u] for u in utts}
+              for name in LABEL_FILES if name in train_set.tables}
+    if "utt2class" not in tables:
+        raise ValueError(f"{train_set.path}/utt2class: missing; run stage 1 (it labels the "
+                         "training set) and stage 2")
+    scheme_file = Path(train_set.path) / "label_scheme"
+    scheme = scheme_file.read_text().strip() if scheme_file.is_file() else "unrecorded"
+    return TrainingLabels(tables, scheme)
 
 
 class SkipBatches:
@@ -173,7 +144,8 @@ class Trainer:
         self.stages = stages
         self.exp_dir = Path(exp_dir or args.exp_dir)
         self.ctx = init_distributed(args.ngpu)
-        self.device = select_device(args.ngpu, args.num_threads, self.ctx)
+        self.device = select_device(args.ngpu, args.num_threads, self.ctx.world_size,
+                                    self.ctx.local_rank, self.ctx.enabled)
         self.train_set = DumpedSet(args.train_dir)
         keep = range(len(self.train_set.utts))
         if machines is not None:
@@ -181,9 +153,9 @@ class Trainer:
             keep = [i for i in keep if types[i] in machines]
         self.utts = [self.train_set.utts[i] for i in keep]
         self.locations = [self.train_set.locations[i] for i in keep]
-        all_classes = self.train_set.column("utt2class")
-        classes = [all_classes[i] for i in keep]
-        self.class_names = sorted(set(classes))
+        self.training_labels = training_labels(self.train_set, self.utts)
+        classes = self.training_labels.column("utt2class", self.utts)
+        self.class_names = self.training_labels.classes()
         index = {c: i for i, c in enumerate(self.class_names)}
         self.labels = [index[c] for c in classes]
         self.num_samples = self.train_set.clip_length()
@@ -193,10 +165,11 @@ class Trainer:
         self.model, self.head = build_model(
             args.model, args.model_conf, args.head, args.head_conf,
             self.num_samples, args.sample_rate, len(self.class_names))
-        self.texts = None  # attribute texts, for models that take them (System-3)
-        if getattr(self.model, "needs_attributes", False):
-            texts = clip_texts(self.train_set)
-            self.texts = [texts[i] for i in keep]
+        self.texts = None  # attribute texts, for models conditioned on them (System-3)
+        if traits(self.model).conditioning == "attribute_text":
+            attrs = self.training_labels.tables.get("utt2attr", {})
+            self.texts = [describe(m, attrs.get(u, "")) for u, m in zip(
+                self.utts, self.training_labels.column("utt2machine", self.utts))]
         self.objectives = [[(term, OBJECTIVES.build(term.name, **term.conf))
                             for term in stage.losses] for stage in stages]
         self.loss_modules = nn.ModuleDict({
@@ -213,21 +186,49 @@ class Trainer:
         self.ema = (WeightEma([self.model] + ([self.head] if self.head else []), args.ema_decay)
                     if args.ema_decay > 0 else None)
         self.train_idx, self.valid_idx = held_out_split(self.labels, args.valid_fraction, args.seed)
+        if not self.train_idx:
+            raise ValueError(f"{args.train_dir}: no clip is left to train on (valid_fraction "
+                             f"{args.valid_fraction} holds out all {len(self.labels)}); lower "
+                             "valid_fraction")
         self.history: List[Dict] = []
         self.best_loss = math.inf
         self.writer = None
         self.stop_requested = False
 
     # ------------------------------------------------------------------ set-up files
+    def check_same_data(self) -> None:
+        """Refuse to resume (or to call finished) an experiment trained on other data: the
+        clips and classes of its ``train_labels`` must be this training set's."""
+        if not (self.exp_dir / "train_labels" / "utt2class").is_file():
+            if (self.exp_dir / "checkpoint.pth").exists():
+                raise ValueError(f"{self.exp_dir}: has a checkpoint but no train_labels/; it "
+                                 "was not made by this version of stage 3: train a new "
+                                 "experiment with another --tag")
+            return
+        trained = read_training_labels(self.exp_dir)
+        if trained.digest() != self.training_labels.digest():
+            before, now = trained.tables["utt2class"], self.training_labels.tables["utt2class"]
+            changed = sum(before.get(u) != c for u, c in now.items())
+            raise ValueError(
+                f"{self.exp_dir} was trained on other data: {len(set(before) - set(now))} of "
+                f"its clips are gone, {len(set(now) - set(before))} are new and {changed} have "
+                f"another class in {self.args.train_dir} (classes then: "
+                f"{len(set(before.values()))}, now: {len(set(now.values()))}); train a new "
+                "experiment with another --tag, or restore the data it was trained on")
+
     def write_metadata(self) -> None:
-        """Class list, clip length and held-out list: what inference needs to rebuild."""
+        """Clip length, classes, the training labels and the held-out list: what
+        inference needs (:mod:`asd_lib.experiment`)."""
         write_model_info(self.exp_dir, {"num_samples": self.num_samples,
-                                        "classes": self.class_names})
+                                        "classes": self.class_names,
+                                        "label_scheme": self.training_labels.label_scheme,
+                                        "train_digest": self.training_labels.digest()})
+        self.training_labels.write(self.exp_dir)
         with atomic_write(self.exp_dir / "held_out.list") as f:
             f.writelines(f"{self.utts[i]}\n" for i in self.valid_idx)
-        logging.info("%d classes, %d clips of %d samples: %d for training, %d held out",
-                     len(self.class_names), len(self.labels), self.num_samples,
-                     len(self.train_idx), len(self.valid_idx))
+        logging.info("%d classes (%s), %d clips of %d samples: %d for training, %d held out",
+                     len(self.class_names), self.training_labels.label_scheme, len(self.labels),
+                     self.num_samples, len(self.train_idx), len(self.valid_idx))
 
     def _batches(self, indices, stage: Stage, train: bool, generator):
         labels = [self.labels[i] for i in indices]
@@ -375,6 +376,7 @@ class Trainer:
 
     # ------------------------------------------------------------------ main loop
     def run(self) -> None:
+        self.check_same_data()
         if self.ctx.is_main:
             self.exp_dir.mkdir(parents=True, exist_ok=True)
             self.write_metadata()
@@ -445,6 +447,12 @@ class Trainer:
                                 stop.args[0]["batches_done"], global_epoch)
                 raise SystemExit(143) from None
             partial = None
+            if not math.isfinite(train_stats["loss"]):
+                raise ValueError(
+                    f"{self.exp_dir}: the training loss of epoch {global_epoch} is "
+                    f"{train_stats['loss']}; nothing of this epoch is saved (the checkpoint of "
+                    f"epoch {global_epoch - 1} is kept). Lower the learning rate or check the "
+                    "input (silent or clipped clips), then re-run stage 3")
             if self.ema is not None:
                 with self.ema.swapped_in():
                     valid_stats = self._run_epoch(s, stage, None, False, global_epoch)

@@ -93,12 +93,17 @@ def atomic_write(path, mode: str = "w", **open_kwargs) -> Iterator:
     except BaseException as err:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        if isinstance(err, OSError) and err.errno in _NO_SPACE:
-            raise OSError(err.errno, (
-                f"{path}: cannot write it ({os.strerror(err.errno)}); the partial file was "
-                f"removed and any previous {path.name} is unchanged: free disk space (or "
-                "quota) and re-run the same command")) from err
-        raise
+        raise no_space_error(path, err) from err
+
+
+def no_space_error(path, err: BaseException) -> BaseException:
+    """``err``, or for a full disk or quota an ``OSError`` naming ``path`` and the fix."""
+    if isinstance(err, OSError) and err.errno in _NO_SPACE:
+        return OSError(err.errno, (
+            f"{path}: cannot write it ({os.strerror(err.errno)}); the partial file was "
+            f"removed and any previous {Path(path).name} is unchanged: free disk space (or "
+            "quota) and re-run the same command"))
+    return err
 
 
 def read_kv(path, allow_empty: bool = False) -> Dict[str, str]:

@@ -21,12 +21,16 @@ class Registry:
 
     def register(self, name: str) -> Callable:
         def decorator(obj: Callable) -> Callable:
-            if name in self._table:
-                raise KeyError(f"{self.kind} {name!r} is registered twice")
-            self._table[name] = obj
-            return obj
+            return self.add(name, obj)
 
         return decorator
+
+    def add(self, name: str, obj):
+        """Register ``obj`` under ``name`` and return it."""
+        if name in self._table:
+            raise KeyError(f"{self.kind} {name!r} is registered twice")
+        self._table[name] = obj
+        return obj
 
     def get(self, name: str) -> Callable:
         if name not in self._table:

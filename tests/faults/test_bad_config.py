@@ -14,7 +14,7 @@ import torch
 import yaml
 
 from asd_lib.bin import infer, train
-from asd_lib.train.checkpoint import save_atomic
+from asd_lib.utils.checkpoint import save_atomic
 from asd_lib.train.trainer import build_model
 from asd_lib.utils.cli import run_main
 from asd_lib.utils.config import ConfigError
@@ -42,7 +42,7 @@ def test_unknown_key_names_the_file_the_key_and_a_close_match(trained, tmp_path)
     config = config_with(trained, tmp_path, ema_decy=0.99)
     message = train_fails(trained, tmp_path, config)
     assert message.startswith(f"{config}: unknown key 'ema_decy'; did you mean 'ema_decay'? "
-                              "known keys: backend, backend_conf, channels_last, ema_decay, exp_dir, ")
+                              "known keys: channels_last, ema_decay, exp_dir, ")
 
 
 @pytest.mark.parametrize("key, value, expected", [
@@ -50,7 +50,7 @@ def test_unknown_key_names_the_file_the_key_and_a_close_match(trained, tmp_path)
     ("seed", 1.5, "seed must be an integer, got 1.5"),
     ("valid_fraction", "abc", "valid_fraction must be a number, got 'abc'"),
     ("ema_decay", [0.9], "ema_decay must be a number, got [0.9]"),
-    ("score_margin", "maybe", "score_margin must be true or false, got 'maybe'"),
+    ("channels_last", "maybe", "channels_last must be true or false, got 'maybe'"),
     ("model", 3, "model must be a string, got 3"),
     ("split_by", "both", "split_by must be one of ['none', 'machine'], got 'both'"),
 ])
@@ -140,9 +140,10 @@ def test_inference_with_a_checkpoint_of_another_model_is_refused(trained, tmp_pa
     out = tmp_path / "scores"
     with pytest.raises(ValueError) as err:
         infer.main(["--exp_dir", str(exp), "--checkpoint", "latest", "--data_dir",
-                    str(trained.data), "--out_dir", str(out), "--verbose", "0"])
+                    str(trained.data), "--out_dir", str(out / "train"), "--train_dir",
+                    str(trained.data), "--train_out_dir", str(out / "train"), "--verbose", "0"])
     message = str(err.value)
     assert message.startswith(f"{exp}/latest.pth: the model weights do not fit this model "
                               "(Error(s) in loading state_dict for STgramMFN:")
     assert message.endswith(OTHER_MODEL)
-    assert snapshot(exp) == before and not out.exists()
+    assert snapshot(exp) == before and not (out / "train" / "utt2score").exists()

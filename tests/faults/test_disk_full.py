@@ -16,7 +16,7 @@ import torch
 
 from asd_lib import inference
 from asd_lib.bin import infer, train
-from asd_lib.train.checkpoint import load_safe
+from asd_lib.utils.checkpoint import load_safe
 from asd_lib.utils.fileio import atomic_write
 from faultkit import EPOCHS, snapshot, temp_files
 
@@ -111,36 +111,34 @@ def test_full_disk_during_a_checkpoint_write_then_resume(trained, tmp_path, monk
     assert len((exp / "train_history.csv").read_text().splitlines()) == 1 + EPOCHS
 
 
-def save_ark_fills_disk(monkeypatch, after: int) -> None:
-    """kaldiio's save_ark (every name it is used under) stores ``after`` entries, then the
-    next one hits a full disk."""
-    real, calls = kaldiio.matio.save_ark, {"n": 0}
+def arrays_fill_disk(monkeypatch, after: int) -> None:
+    """kaldiio writes ``after`` arrays, then the next one hits a full disk."""
+    real, calls = kaldiio.matio.write_array, {"n": 0}
 
-    def save_ark(*args, **kwargs):
+    def write_array(*args, **kwargs):
         calls["n"] += 1
         if calls["n"] > after:
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         return real(*args, **kwargs)
 
-    for module in (kaldiio, kaldiio.matio, kaldiio.highlevel):
-        monkeypatch.setattr(module, "save_ark", save_ark)
+    monkeypatch.setattr(kaldiio.matio, "write_array", write_array)
 
 
 def test_full_disk_while_writing_embeddings_keeps_the_previous_ones(trained, tmp_path,
                                                                      monkeypatch):
     out = tmp_path / "out"
     args = ["--exp_dir", str(trained.exp), "--data_dir", str(trained.data), "--out_dir", str(out),
+            "--train_dir", str(trained.data), "--train_out_dir", str(out),
             "--num_threads", "1", "--verbose", "0"]
     infer.main(args + ["--checkpoint", "epoch1"])
     before = snapshot(out)
     old = kaldiio.load_scp(str(out / "embeddings.scp"))
     old = {utt: old[utt] for utt in old}
-    save_ark_fills_disk(monkeypatch, after=3)
+    arrays_fill_disk(monkeypatch, after=3)
     with pytest.raises(OSError) as err:
         infer.main(args + ["--checkpoint", "latest"])
-    assert str(err.value) == no_space_message(out / "embeddings.ark")
+    assert str(err.value) == no_space_message(out / "embeddings.scp")
     assert snapshot(out) == before and temp_files(out) == []
     table = kaldiio.load_scp(str(out / "embeddings.scp"))
     for utt, vector in old.items():
         np.testing.assert_array_equal(table[utt], vector)
-    assert inference.read_embeddings(out / "embeddings.scp", list(old)).shape == (len(old), 128)

@@ -3,7 +3,10 @@
 # the corpus-specific options. Stages:
 #   0 corpus (download or synthesise)   1 data preparation      2 dump fixed-length waveforms
 #   3 training                          4 inference             5 scoring
-#   6 ensemble of several experiments (needs --ensemble_systems)
+#   6 combination of several systems (needs --ensemble_systems)
+# Training configs hold training; inference configs (conf/decode/*.yaml) hold scoring:
+# stage 4-5 of exp/<tag> with --inference_config conf/decode/X.yaml write
+# exp/<tag>/<inference_tag>/<set>/ (inference_tag default: X_<checkpoint>).
 # Stages 1, 2, 4, 5 and 6 write a .done marker last, keyed on their inputs and options,
 # and skip work whose marker matches; stage 0 marks a finished corpus (.complete); stage 3
 # resumes from its checkpoint and does nothing when training is complete.
@@ -21,7 +24,8 @@ stop_stage=5           # last stage to run
 nj=4                   # parallel jobs for data steps (capped at the number of clips)
 ngpu=0                 # 0: CPU; N >= 1: N GPUs (N > 1: DistributedDataParallel via torchrun)
 # Corpus and data (stages 0-2)
-dataset=dcase2020      # dcase2020 or dcase2024: official file names and metrics
+dataset=dcase2020      # corpus (python -m asd_lib.bin.make_synthetic --help lists them):
+                       # official names and metrics; db.sh's variable ${dataset^^} is its path
 download=false         # true: fetch the official archives in stage 0
 use_additional=true    # add the additional training set (the eval IDs' train clips)
 local_data_opts=""     # more options for local/data.sh
@@ -37,14 +41,18 @@ train_args=""          # extra options for asd_lib.bin.train, e.g. "--seed 1"
 tag=""                 # suffix of the experiment dir name
 asd_exp=""             # experiment dir (default: exp/<config name><tag>)
 # Inference and scoring (stages 4-5)
+inference_config=""    # inference YAML: back-end, its options, batch size (required for 4-5)
+inference_args=""      # options overriding its keys, e.g. "--backend knn --backend_conf '{k: 4}'"
 inference_checkpoint=best  # best, latest or epochN
-infer_args=""          # extra options for asd_lib.bin.infer
+inference_tag=""       # output dir exp/<tag>/<inference_tag> (default: <config name>_<checkpoint>)
 plot=true              # stage 5 also draws ROC, score and t-SNE plots and exp/<tag>/report.md
-# Ensemble (stage 6)
-ensemble_systems=""    # inference dirs to fuse, e.g. "exp/a/best exp/b/best" (2 or more)
-ensemble_tag=""        # output dir exp/ensemble_<tag>/best (default tag: the fusion)
-ensemble_fusion=mean   # mean or max of the per-section standardised scores
-ensemble_weights=""    # comma-separated weight per system for mean fusion (default: all 1)
+# Combination of systems (stage 6)
+ensemble_systems=""    # inference dirs to combine, e.g. "exp/a/x_best exp/b/y_best" (2 or more)
+ensemble_tag=""        # output dir exp/ensemble_<tag>/combined (default tag: level_fusion)
+ensemble_level=score   # score: standardised scores fused; embedding: embeddings summed
+ensemble_fusion=mean   # score level: mean or max of the per-section standardised scores
+ensemble_weights=""    # comma-separated weight per system (default: all 1)
+ensemble_inference_config=""  # embedding level: inference YAML whose back-end scores them
 
 help_message="Usage: $0 [options]   e.g. $0 --stage 0 --stop-stage 5 --train_config conf/x.yaml"
 
@@ -69,10 +77,25 @@ if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 3 ]; then
     fi
     [ -f "${train_config}" ] || { log "Error: ${train_config}: no such config file"; exit 2; }
 fi
+if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 4 ]; then
+    if [ -z "${inference_config}" ]; then
+        log "Error: --inference_config is required for stages 4-5 (e.g. conf/decode/neg_log_prob.yaml)"
+        exit 2
+    fi
+    [ -f "${inference_config}" ] || { log "Error: ${inference_config}: no such inference config"; exit 2; }
+fi
 if [ -z "${asd_exp}" ]; then
     asd_exp=exp/$(basename "${train_config:-none}" .yaml)${tag}
 fi
-infer_dir=${asd_exp}/${inference_checkpoint}
+if [ -z "${inference_tag}" ]; then
+    inference_tag=$(basename "${inference_config:-none}" .yaml)
+    if [ -n "${inference_args}" ]; then
+        # ESPnet's rule: the overrides join the tag, e.g. "--backend knn" -> "_backendknn"
+        inference_tag+=$(echo "${inference_args}" | sed -e "s/--/_/g" -e "s/[ '\"{}:,|=]//g")
+    fi
+    inference_tag+=_${inference_checkpoint}
+fi
+infer_dir=${asd_exp}/${inference_tag}
 
 # Skip-or-run markers: "done_key DIR KEY" is true when DIR/.done holds KEY.
 done_key() { [ -f "$1/.done" ] && [ "$(cat "$1/.done")" = "$2" ]; }
@@ -96,7 +119,8 @@ fi
 
 if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
     # keyed on the options, the corpus location (db.sh, environment) and the corpus markers
-    _key="${download} ${use_additional} ${local_data_opts} ${DCASE2020:-} ${DCASE2024:-} $(files_md5 db.sh) $( { find -L corpus downloads -maxdepth 2 -name .complete -printf '%p %T@\n' 2>/dev/null || true; } | LC_ALL=C sort | md5sum | cut -c1-32)"
+    _corpus_var=${dataset^^}
+    _key="${download} ${use_additional} ${local_data_opts} ${!_corpus_var:-} $(files_md5 db.sh) $( { find -L corpus downloads -maxdepth 2 -name .complete -printf '%p %T@\n' 2>/dev/null || true; } | LC_ALL=C sort | md5sum | cut -c1-32)"
     if done_key data "${_key}"; then
         log "Stage 1: data/ is complete for these options and corpus; skipped"
     else
@@ -106,7 +130,11 @@ if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
         local/data.sh --stage 1 --stop-stage 1 --download "${download}" \
             --use-additional "${use_additional}" ${local_data_opts}
         for dset in $(existing_sets); do
-            utils/validate_data_dir.sh --require utt2class "data/${dset}"
+            if [ "${dset}" = "${train_set}" ]; then
+                utils/validate_data_dir.sh --require utt2class "data/${dset}"
+            else
+                utils/validate_data_dir.sh "data/${dset}"
+            fi
         done
         echo "${_key}" > data/.done
     fi
@@ -119,7 +147,7 @@ if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
         _key="$(md5sum < "data/${dset}/wav.scp" | cut -c1-32) sr=${sample_rate} sec=${segment_sec} short=${short_clip} copy=${dump_copy}"
         if done_key "${_dir}" "${_key}"; then
             # the waveforms are current; labels may have changed (another label scheme)
-            for f in utt2class utt2domain utt2attr utt2label; do
+            for f in utt2class label_scheme utt2domain utt2attr utt2label; do
                 if [ -f "data/${dset}/${f}" ]; then cp "data/${dset}/${f}" "${_dir}/${f}"; fi
             done
             echo "${sample_rate}" > "${_dir}/sample_rate"  # a dump made before it was recorded
@@ -141,7 +169,7 @@ if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
         for n in $(seq "${_nj}"); do cat "${_dir}/split/feats.${n}.scp"; done \
             | LC_ALL=C sort -k1,1 > "${_dir}/feats.scp.tmp"
         mv "${_dir}/feats.scp.tmp" "${_dir}/feats.scp"
-        for f in wav.scp utt2machine utt2section utt2domain utt2attr utt2label utt2class; do
+        for f in wav.scp utt2machine utt2section utt2domain utt2attr utt2label utt2class label_scheme; do
             if [ -f "data/${dset}/${f}" ]; then cp "data/${dset}/${f}" "${_dir}/${f}"; fi
         done
         utils/validate_data_dir.sh "${_dir}"
@@ -173,16 +201,16 @@ if [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ]; then
 fi
 
 if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
-    log "Stage 4: inference with ${asd_exp}/${inference_checkpoint}.pth into ${infer_dir}/<set>"
+    log "Stage 4: inference (${inference_config} ${inference_args}) with ${asd_exp}/${inference_checkpoint}.pth into ${infer_dir}/<set>"
     # The weights used: the snapshot file(s) the checkpoint name points to.
     _weights=$(find -L "${asd_exp}" -maxdepth 2 -name "${inference_checkpoint}.pth" | LC_ALL=C sort \
         | xargs -r md5sum | md5sum | cut -c1-32)
+    _conf="$(files_md5 "${inference_config}") ${inference_args} ${dataset}"
+    # The training set first: its embeddings and thresholds serve the test sets.
     for dset in $(existing_sets); do
-        _opts=""
-        _key="${_weights} $(files_md5 "dump/${dset}/feats.scp" "dump/${dset}"/utt2*) ${dataset} ${infer_args}"
+        _key="${_weights} ${_conf} $(files_md5 "dump/${dset}/feats.scp" "dump/${dset}/utt2machine" "dump/${dset}/utt2section")"
         if [ "${dset}" != "${train_set}" ]; then
-            _opts="--train_dir dump/${train_set} --train_scores ${infer_dir}/${train_set}/utt2score"
-            _key+=" $(files_md5 "${infer_dir}/${train_set}/utt2score")"
+            _key+=" $(files_md5 "${infer_dir}/${train_set}/utt2score" "${infer_dir}/${train_set}/embeddings.scp")"
         fi
         if done_key "${infer_dir}/${dset}" "${_key}"; then
             log "${infer_dir}/${dset} is complete; skipped"
@@ -191,16 +219,17 @@ if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
         rm -f "${infer_dir}/${dset}/.done"
         # shellcheck disable=SC2086
         ${cuda_cmd} --gpu "$(( ngpu > 0 ? 1 : 0 ))" "${infer_dir}/${dset}/log/infer.log" \
-            python -m asd_lib.bin.infer --exp_dir "${asd_exp}" \
+            python -m asd_lib.bin.infer --config "${inference_config}" --exp_dir "${asd_exp}" \
                 --checkpoint "${inference_checkpoint}" --data_dir "dump/${dset}" \
-                --out_dir "${infer_dir}/${dset}" --dataset "${dataset}" \
-                --ngpu "$(( ngpu > 0 ? 1 : 0 ))" ${_opts} ${infer_args}
+                --out_dir "${infer_dir}/${dset}" --train_dir "dump/${train_set}" \
+                --train_out_dir "${infer_dir}/${train_set}" --dataset "${dataset}" \
+                --ngpu "$(( ngpu > 0 ? 1 : 0 ))" ${inference_args}
         echo "${_key}" > "${infer_dir}/${dset}/.done"
     done
 fi
 
 if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
-    log "Stage 5: scoring with the official ${dataset} metrics"
+    log "Stage 5: scoring ${infer_dir} with the official ${dataset} metrics"
     for dset in $(existing_sets); do
         [ "${dset}" = "${train_set}" ] && continue
         _key="$(files_md5 "${infer_dir}/${dset}"/anomaly_score_*.csv "${infer_dir}/${dset}"/decision_result_*.csv) $(files_md5 "dump/${dset}"/utt2*) plot=${plot}"
@@ -215,14 +244,13 @@ if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
                 ${decode_cmd} "${infer_dir}/${dset}/log/plot.log" \
                     python -m asd_lib.bin.plot_results --exp_dir "${asd_exp}" \
                         --score_dir "${infer_dir}/${dset}" --data_dir "dump/${dset}" \
-                        --dataset "${dataset}" --train_dir "dump/${train_set}" \
-                        --train_scores "${infer_dir}/${train_set}/utt2score"
+                        --dataset "${dataset}" --thresholds "${infer_dir}/${train_set}/thresholds.csv"
             fi
             mkdir -p "${infer_dir}/${dset}/scoring"
             echo "${_key}" > "${infer_dir}/${dset}/scoring/.done"
         fi
         if [ -f "${infer_dir}/${dset}/result.md" ]; then
-            log "Results of ${asd_exp} on ${dset} (${infer_dir}/${dset}/result.md):"
+            log "Results of ${infer_dir} on ${dset} (${infer_dir}/${dset}/result.md):"
             cat "${infer_dir}/${dset}/result.md"
         else
             log "${dset}: no ground truth (utt2label), scores written but not evaluated"
@@ -234,28 +262,31 @@ if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
 fi
 
 if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ] && [ -n "${ensemble_systems}" ]; then
-    _ens_dir=exp/ensemble_${ensemble_tag:-${ensemble_fusion}}/best
-    _key="${ensemble_systems} ${ensemble_fusion} ${ensemble_weights} ${test_sets} $(for _sys in ${ensemble_systems}; do files_md5 "${_sys}"/*/utt2score; done | md5sum | cut -c1-32) $(files_md5 "dump/${train_set}"/utt2* )"
+    _ens_dir=exp/ensemble_${ensemble_tag:-${ensemble_level}_${ensemble_fusion}}/combined
+    _opts=(--level "${ensemble_level}" --fusion "${ensemble_fusion}")
+    if [ -n "${ensemble_weights}" ]; then _opts+=(--weights "${ensemble_weights}"); fi
+    if [ -n "${ensemble_inference_config}" ]; then
+        _opts+=(--inference_config "${ensemble_inference_config}")
+    fi
+    _inputs=$(for _sys in ${ensemble_systems}; do files_md5 "${_sys}"/*/utt2score "${_sys}"/*/embeddings.scp; done | md5sum | cut -c1-32)
+    _key="${ensemble_systems} ${_opts[*]} $(files_md5 "${ensemble_inference_config}") ${test_sets} ${_inputs} $(files_md5 "dump/${train_set}"/utt2machine "dump/${train_set}"/utt2section)"
     if done_key "${_ens_dir}" "${_key}"; then
         log "Stage 6: ${_ens_dir} is complete; skipped"
     else
-        log "Stage 6: ${ensemble_fusion} ensemble of ${ensemble_systems} into ${_ens_dir}"
+        log "Stage 6: ${ensemble_level}-level combination (${ensemble_fusion}) of ${ensemble_systems} into ${_ens_dir}"
         rm -f "${_ens_dir}/.done"
-        _opts=""
-        if [ -n "${ensemble_weights}" ]; then _opts="--weights ${ensemble_weights}"; fi
         # shellcheck disable=SC2086
         ${decode_cmd} "${_ens_dir}/log/ensemble.log" \
             python -m asd_lib.bin.ensemble --systems ${ensemble_systems} \
                 --train_set "${train_set}" --sets "${test_sets}" --data_root dump \
-                --fusion "${ensemble_fusion}" --dataset "${dataset}" \
-                --out_dir "${_ens_dir}" ${_opts}
+                --dataset "${dataset}" --out_dir "${_ens_dir}" "${_opts[@]}"
         for dset in ${test_sets}; do
             [ -f "${_ens_dir}/${dset}/utt2score" ] || continue
             ${decode_cmd} "${_ens_dir}/${dset}/log/score.log" \
                 python -m asd_lib.bin.score --dataset "${dataset}" --data_dir "dump/${dset}" \
                     --score_dir "${_ens_dir}/${dset}"
             if [ -f "${_ens_dir}/${dset}/result.md" ]; then
-                log "Results of the ensemble on ${dset} (${_ens_dir}/${dset}/result.md):"
+                log "Results of the combination on ${dset} (${_ens_dir}/${dset}/result.md):"
                 cat "${_ens_dir}/${dset}/result.md"
             fi
         done

@@ -2,7 +2,9 @@
 # DCASE 2020 Task 2 (MIMII + ToyADMOS), STgram-MFN by default.
 #   ./run.sh --stage 0 --stop-stage 5                # synthetic corpus unless db.sh sets DCASE2020
 #   ./run.sh --download true                         # the official archives
-#   ./run.sh --train_config conf/tuning/<name>.yaml  # another method
+#   ./run.sh --train_config conf/tuning/<name>.yaml --inference_config conf/decode/<x>.yaml
+#                                                    # another method (its header names <x>)
+#   ./run.sh --stage 4 --inference_config conf/decode/knn.yaml   # score with another back-end
 #   ./run.sh --help                                  # every option with its default
 set -euo pipefail
 
@@ -12,4 +14,5 @@ set -euo pipefail
     --test_sets "dev_test eval_test" \
     --segment_sec 10 \
     --train_config conf/train_stgram_mfn.yaml \
+    --inference_config conf/decode/neg_log_prob.yaml \
     "$@"

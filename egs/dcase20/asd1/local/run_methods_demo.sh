@@ -23,9 +23,12 @@ demo=(--nj "${nj}" --segment_sec 1 --local_data_opts "--synth_duration 1" --plot
 for method in ${methods}; do
     config=conf/tuning/train_${method}.demo.yaml
     [ "${method}" = stgram_mfn ] && config=conf/train_stgram_mfn.demo.yaml
-    log "${method}: ${config}"
-    ./run.sh --stage 3 --stop-stage 5 --train_config "${config}" "${demo[@]}"
+    # the inference config the training config's header names
+    decode=$(sed -n 's/^# Scoring (stage 4): --inference_config //p' "${config}")
+    log "${method}: ${config}, scored with ${decode}"
+    ./run.sh --stage 3 --stop-stage 5 --train_config "${config}" --inference_config "${decode}" \
+        "${demo[@]}"
 done
 ./run.sh --stage 6 --stop-stage 6 --ensemble_tag stgram_mobilenetv2 "${demo[@]}" \
-    --ensemble_systems "exp/train_stgram_mfn.demo/best exp/train_mobilenetv2_ssl.demo/best"
+    --ensemble_systems "exp/train_stgram_mfn.demo/neg_log_prob_best exp/train_mobilenetv2_ssl.demo/neg_prob_best"
 utils/show_results.sh exp

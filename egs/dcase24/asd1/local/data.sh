@@ -4,8 +4,9 @@
 #            archives and the ground-truth list; with DCASE2024 empty in db.sh, a synthetic
 #            corpus in the official layout is made.
 #   stage 1: data preparation (train = dev train + additional train of the 9 evaluation types)
-#            and class labels: --label_scheme machine_section_attr (default; the domain where
-#            the attributes are hidden), domain, machine or cluster (fitted on data/train).
+#            and the training set's class labels: --label_scheme machine_section_attr
+#            (default; the domain where the attributes are hidden), domain, machine or
+#            cluster (fitted on data/train). An experiment keeps the labels it trained with.
 set -euo pipefail
 
 log() {
@@ -61,8 +62,8 @@ if [ "${stage}" -le 0 ] && [ "${stop_stage}" -ge 0 ]; then
             rm -rf "${synth_dir}"
             opts=(--official_sizes "${synth_official_sizes}")
             [ -n "${synth_duration}" ] && opts+=(--duration "${synth_duration}")
-            [ -n "${synth_source_train}" ] && opts+=(--source_train_per_section "${synth_source_train}")
-            [ -n "${synth_target_train}" ] && opts+=(--target_train_per_section "${synth_target_train}")
+            [ -n "${synth_source_train}" ] && opts+=(--source_train "${synth_source_train}")
+            [ -n "${synth_target_train}" ] && opts+=(--target_train "${synth_target_train}")
             [ -n "${synth_test_per_condition}" ] && opts+=(--test_per_condition "${synth_test_per_condition}")
             python -m asd_lib.bin.make_synthetic --layout dcase2024 --out "${synth_dir}" \
                 --seed "${synth_seed}" --nj "${nj}" "${opts[@]}"
@@ -78,14 +79,14 @@ if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
     python -m asd_lib.bin.prepare_data --dataset dcase2024 --corpus_dir "${corpus}" \
         --data_dir data --use_additional "${use_additional}" \
         --separate_eval_train "${separate_eval_train}"
-    # Every set gets utt2class; the training sets decide hidden attributes and fit clusters.
+    # The training sets get classes (a test clip's class is unknown at test time); they
+    # decide which types hide their attributes and are what clusters are fitted on.
     sets=()
-    fit_opts=()
-    for dset in train eval_train dev_test eval_test; do
-        [ -f "data/${dset}/wav.scp" ] || continue
-        sets+=("data/${dset}")
-        case "${dset}" in train | eval_train) fit_opts+=(--fit_dir "data/${dset}") ;; esac
+    for dset in train eval_train; do
+        [ -f "data/${dset}/wav.scp" ] && sets+=("data/${dset}")
     done
+    fit_opts=()
+    for dset in "${sets[@]}"; do fit_opts+=(--fit_dir "${dset}"); done
     log "Class labels (${label_scheme}) for ${sets[*]}"
     python -m asd_lib.bin.make_labels --scheme "${label_scheme}" "${fit_opts[@]}" \
         --num_clusters "${num_clusters}" --cluster_method "${cluster_method}" "${sets[@]}"

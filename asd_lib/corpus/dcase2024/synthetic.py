@@ -1,11 +1,11 @@
 """Synthetic DCASE 2024 Task 2 corpus: 16 machine types, one section each, domain shift.
 
-Written in exactly the official layout (:mod:`asd_lib.corpus.dcase2024`): ``dev_data/<M>`` for
+Written in exactly the official layout (:mod:`asd_lib.corpus.dcase2024.layout`): ``dev_data/<M>`` for
 the 7 development types and ``eval_data/<M>`` for the 9 evaluation types, each with
 ``train/``, ``test/`` and ``attributes_00.csv``, plus ``eval_data_list_2024.csv`` (CRLF) that
 maps the eval test files ``section_00_NNNN.wav`` to their full names.
 
-**Sound.** Each type is one of the physical models of :mod:`asd_lib.corpus.synthetic` (the
+**Sound.** Each type is one of the physical models of :mod:`asd_lib.corpus.sounds` (the
 ``family``: rotating machine, pump, slide rail, valve, geared motor, conveyor), with its own
 parameter draw from ``(seed, type)``. **Attributes** are operating conditions that change that
 sound: ``speed`` scales the rotation frequency, the event rate and (by its square root) the
@@ -16,7 +16,7 @@ resonances, reweights the partials, tilts the spectrum and adds a resonance of i
 **Domain shift**: the target domain uses values of at least one attribute never heard in
 the source domain, with few training clips (990 source + 10 target officially). Where the
 official names hide the attributes (``noAttribute``), the sound still changes.
-**Anomalies** are the randomised faults of :func:`asd_lib.corpus.synthetic.apply_fault`.
+**Anomalies** are the randomised faults of :func:`asd_lib.corpus.sounds.apply_fault`.
 
 **Names** follow the official irregularities, varied over the types: the first index is
 0000 or 0001; some types number the target clips after the source ones (RoboticArm
@@ -37,11 +37,11 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from asd_lib.corpus import dcase2024
-from asd_lib.corpus.synthetic import (
-    DEFAULT_SEVERITY, DEFAULT_SNR_DB, LAYOUTS, MACHINE_MODELS, SR, apply_fault, background,
-    claim_out_dir, jitter_params, make_rng, mix_clip, random_resonances, render_machine,
-    shaped_noise, unit_rms, write_clips, write_marker, write_wav,
+from asd_lib.corpus.dcase2024 import layout as dcase2024
+from asd_lib.corpus.sounds import (
+    DEFAULT_SEVERITY, DEFAULT_SNR_DB, MACHINE_MODELS, SR, apply_fault, background,
+    check_severity, claim_out_dir, jitter_params, make_rng, mix_clip, random_resonances,
+    render_machine, shaped_noise, unit_rms, write_clips, write_marker, write_wav,
 )
 from asd_lib.utils.fileio import atomic_write
 
@@ -75,7 +75,7 @@ class Attribute:
 class TypeModel:
     """How one machine type sounds and how its files are named."""
 
-    family: str  # key of synthetic.MACHINE_MODELS
+    family: str  # key of sounds.MACHINE_MODELS
     attributes: Tuple[Attribute, ...]
     start: int = 0  # first index of a numbering (0000 or 0001)
     target_after_source: bool = False  # target indices continue after the source ones
@@ -145,10 +145,14 @@ TYPE_MODELS: Dict[str, TypeModel] = {
 class Dcase2024Sizes:
     """Clips per machine type (one section); defaults make a corpus a CPU demo can use."""
 
-    duration: float = 2.0
-    source_train: int = 40
-    target_train: int = 4
-    test_per_condition: int = 8  # per domain x label (source/target x normal/anomaly)
+    duration: float = dataclasses.field(default=2.0, metadata={
+        "help": "clip seconds (ToyCar, ToyTrain, ToyCircuit, HoveringDrone 20%% longer)"})
+    source_train: int = dataclasses.field(default=40, metadata={
+        "help": "source-domain training clips per machine type"})
+    target_train: int = dataclasses.field(default=4, metadata={
+        "help": "target-domain training clips per machine type"})
+    test_per_condition: int = dataclasses.field(default=8, metadata={
+        "help": "test clips per domain and label (source/target x normal/anomaly)"})
 
 
 OFFICIAL_SIZES = Dcase2024Sizes(duration=10.0, source_train=990, target_train=10,
@@ -349,15 +353,13 @@ def _check_sizes(sizes: Dcase2024Sizes, machines: Sequence[str], severity) -> No
                                   sizes.test_per_condition) < 1:
         raise ValueError(f"synthetic corpus sizes must be positive, got {sizes}")
     for m in machines:
-        for domain, have, option in (("source", sizes.source_train, "--source_train_per_section"),
-                                     ("target", sizes.target_train, "--target_train_per_section")):
+        for domain, have, option in (("source", sizes.source_train, "--source_train"),
+                                     ("target", sizes.target_train, "--target_train")):
             need = len(TYPE_MODELS[m].combinations(domain))
             if have < need:
                 raise ValueError(f"{option} {have} is too small for {m}: its {domain} domain has "
                                  f"{need} attribute combinations, each needs a training clip")
-    lo, hi = severity
-    if not 0 <= lo <= hi:
-        raise ValueError(f"--anomaly_severity must be LO,HI with 0 <= LO <= HI, got {lo},{hi}")
+    check_severity(severity)
 
 
 def write_dcase2024(out, seed: int, sizes: Dcase2024Sizes = Dcase2024Sizes(),
@@ -365,7 +367,7 @@ def write_dcase2024(out, seed: int, sizes: Dcase2024Sizes = Dcase2024Sizes(),
                     nj: int = 1) -> int:
     """Write a synthetic corpus in the official DCASE 2024 layout; returns the clip count.
 
-    Resumable as :func:`asd_lib.corpus.synthetic.write_dcase2020`: a re-run with the same
+    Resumable as :func:`asd_lib.corpus.dcase2020.synthetic.write_dcase2020`: a re-run with the same
     arguments skips a complete corpus and redoes an interrupted one.
     """
     machines = tuple(machines or dcase2024.MACHINE_TYPES)
@@ -386,5 +388,3 @@ def write_dcase2024(out, seed: int, sizes: Dcase2024Sizes = Dcase2024Sizes(),
     write_marker(out, args, complete=True)
     return len(plan.specs)
 
-
-LAYOUTS["dcase2024"] = write_dcase2024

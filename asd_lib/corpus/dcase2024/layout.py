@@ -32,18 +32,14 @@ checked; the attribute string of a clip is the part of its name after the index.
 """
 import functools
 import logging
-import os
 import re
-import shutil
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
-from asd_lib.corpus.dcase2020 import (
-    RemoteFile, check_unique, check_wav, need_dir, visible_entries,
-)
+from asd_lib.corpus.common import (NO_ATTRIBUTE, Clip, RemoteFile, check_unique, check_wav,
+                                   need_dir, parse_machine_list, visible_entries, write_sets)
 from asd_lib.corpus.download import check_zip
 from asd_lib.corpus.eval_list import read_grouped, write_grouped
-from asd_lib.utils.fileio import write_kv
 
 DEV_TYPES: Tuple[str, ...] = ("bearing", "fan", "gearbox", "slider", "ToyCar", "ToyTrain", "valve")
 EVAL_TYPES: Tuple[str, ...] = ("3DPrinter", "AirCompressor", "Scanner", "ToyCircuit",
@@ -53,7 +49,6 @@ MACHINE_TYPES: Tuple[str, ...] = DEV_TYPES + EVAL_TYPES
 SECTIONS: Tuple[str, ...] = ("00",)
 """One section per machine type (2023 onwards)."""
 
-NO_ATTRIBUTE = "noAttribute"
 HIDDEN_ATTRIBUTES: Dict[str, Tuple[str, ...]] = {
     "gearbox": ("train", "test"), "slider": ("train", "test"), "ToyTrain": ("train", "test"),
     "AirCompressor": ("train", "test"), "HoveringDrone": ("train", "test"),
@@ -115,14 +110,7 @@ def parse_clip_name(name: str) -> Optional[ClipName]:
 
 def parse_machines(text: Optional[str]) -> Optional[Tuple[str, ...]]:
     """``"fan,RoboticArm"`` -> ``("fan", "RoboticArm")`` in official order; empty -> ``None``."""
-    if not text:
-        return None
-    names = [n for n in (p.strip() for p in text.split(",")) if n]
-    unknown = sorted(set(names) - set(MACHINE_TYPES))
-    if unknown:
-        raise ValueError(f"unknown DCASE 2024 machine type(s) {unknown}; choose from "
-                         f"{', '.join(MACHINE_TYPES)}")
-    return tuple(m for m in MACHINE_TYPES if m in names)
+    return parse_machine_list(text, MACHINE_TYPES, "DCASE 2024")
 
 
 # --------------------------------------------------------------------------- archives
@@ -212,16 +200,6 @@ def write_eval_list(path, rows: Iterable[Tuple[str, str, str]]) -> None:
 
 
 # --------------------------------------------------------------------------- layout scan
-class Clip(NamedTuple):
-    utt: str
-    path: Path
-    machine: str
-    section: str  # section_00
-    domain: Optional[str]  # None: unlabelled eval test
-    attr: Optional[str]
-    label: Optional[str]
-
-
 def _wavs(directory: Path) -> List[Path]:
     """The ``.wav`` entries of an official folder (hidden files and other files skipped)."""
     paths = []
@@ -338,8 +316,8 @@ def collect_sets(corpus_dir, use_additional: bool = True, machines: Optional[Seq
     without_eval_test = []
     for m in machines:
         if m in DEV_TYPES:
-            sets["train"] += _scan_named(need_dir(dev / m / "train"), m, "train")
-            sets["dev_test"] += _scan_named(need_dir(dev / m / "test"), m, "test")
+            sets["train"] += _scan_named(need_dir(dev / m / "train", CORPUS_HINT), m, "train")
+            sets["dev_test"] += _scan_named(need_dir(dev / m / "test", CORPUS_HINT), m, "test")
             continue
         if use_additional:
             hint = "download the additional training set or pass --use_additional false"
@@ -367,32 +345,6 @@ def collect_sets(corpus_dir, use_additional: bool = True, machines: Optional[Seq
 
 
 # --------------------------------------------------------------------------- data dirs
-def write_data_dir(data_dir, clips: List[Clip]) -> None:
-    """Write one Kaldi-style data dir, replacing any previous one only once complete.
-
-    Files: wav.scp, utt2machine, utt2section, and utt2domain, utt2attr, utt2label when every
-    clip has them (not for an eval test set without its ground-truth list).
-    """
-    data_dir = Path(data_dir)
-    tmp = data_dir.parent / f".{data_dir.name}.tmp"
-    old = data_dir.parent / f".{data_dir.name}.old"
-    for leftover in (tmp, old):
-        if leftover.exists():
-            shutil.rmtree(leftover)
-    write_kv(tmp / "wav.scp", ((c.utt, str(c.path)) for c in clips))
-    write_kv(tmp / "utt2machine", ((c.utt, c.machine) for c in clips))
-    write_kv(tmp / "utt2section", ((c.utt, c.section) for c in clips))
-    for name, field in (("utt2domain", "domain"), ("utt2attr", "attr"), ("utt2label", "label")):
-        values = [(c.utt, getattr(c, field)) for c in clips]
-        if all(v is not None for _, v in values):
-            write_kv(tmp / name, values)
-    if data_dir.exists():
-        os.replace(data_dir, old)
-    os.replace(tmp, data_dir)
-    if old.exists():
-        shutil.rmtree(old)
-
-
 def prepare_data(corpus_dir, data_dir, use_additional: bool = True,
                  machines: Optional[Sequence[str]] = None,
                  separate_eval_train: bool = False) -> Dict[str, int]:
@@ -403,12 +355,4 @@ def prepare_data(corpus_dir, data_dir, use_additional: bool = True,
     after ``separate_eval_train`` is switched off) is removed, so it cannot be used stale.
     """
     sets = collect_sets(corpus_dir, use_additional, machines, separate_eval_train)
-    for name, clips in sets.items():
-        write_data_dir(Path(data_dir) / name, clips)
-        logger.info("wrote %s: %d clips", Path(data_dir) / name, len(clips))
-    for name in SET_NAMES:
-        stale = Path(data_dir) / name
-        if name not in sets and stale.is_dir():
-            shutil.rmtree(stale)
-            logger.info("removed %s (not made by this run)", stale)
-    return {name: len(clips) for name, clips in sets.items()}
+    return write_sets(data_dir, sets, SET_NAMES)

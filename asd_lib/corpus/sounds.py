@@ -17,7 +17,8 @@ noise bursts, an extra resonance, irregular timing) whose severity is drawn from
 
 All randomness of a file comes from a ``numpy`` generator seeded with
 ``(seed, machine, id, split, index)``, so the corpus is byte-identical whatever the
-number of parallel jobs. Writers per layout live in :data:`LAYOUTS`.
+number of parallel jobs. Each corpus package writes its own layout with these (e.g.
+:mod:`asd_lib.corpus.dcase2020.synthetic`).
 """
 import dataclasses
 import json
@@ -31,7 +32,6 @@ import numpy as np
 import soundfile
 from scipy.signal import fftconvolve
 
-from asd_lib.corpus import dcase2020
 from asd_lib.utils.fileio import atomic_write
 
 SR = 16000
@@ -397,92 +397,6 @@ def write_clips(specs: Sequence, nj: int = 1, writer: Callable = write_clip) -> 
             pass
 
 
-# --------------------------------------------------------------------------- DCASE 2020 layout
-@dataclasses.dataclass(frozen=True)
-class Dcase2020Sizes:
-    """Clips per machine ID; defaults make a corpus a CPU demo can use."""
-
-    duration: float = 2.0
-    train_per_id: int = 40
-    test_normal_per_id: int = 20
-    test_anomaly_per_id: int = 20
-    eval_test_per_id: int = 20
-
-
-def plan_dcase2020(out, seed: int, sizes: Dcase2020Sizes, machines: Sequence[str],
-                   severity=DEFAULT_SEVERITY) -> Tuple[List[ClipSpec], List[Tuple[str, str, str, int]]]:
-    """All clip specs of a DCASE 2020 corpus and the rows of its ``eval_data_list.csv``.
-
-    Eval test clips are generated under their original name ``{normal,anomaly}_id_XX_N``,
-    shuffled per ID with a seeded generator and renamed ``id_XX_NNNNNNNN.wav`` in that order.
-    """
-    out = Path(out)
-    specs: List[ClipSpec] = []
-    rows = []
-    for m in machines:
-        seconds = dcase2020.clip_seconds(m, sizes.duration)
-
-        def spec(folder, name, mid, split, index, anomaly):
-            return ClipSpec(str(out / folder / m / name), m, mid, split, index, anomaly,
-                            seconds, seed, tuple(severity))
-
-        for mid in dcase2020.DEV_IDS[m]:
-            specs += [spec("dev_data", f"train/normal_id_{mid}_{i:08d}.wav", mid, "dev_train", i, False)
-                      for i in range(sizes.train_per_id)]
-            specs += [spec("dev_data", f"test/normal_id_{mid}_{i:08d}.wav", mid, "dev_test_normal", i, False)
-                      for i in range(sizes.test_normal_per_id)]
-            specs += [spec("dev_data", f"test/anomaly_id_{mid}_{i:08d}.wav", mid, "dev_test_anomaly", i, True)
-                      for i in range(sizes.test_anomaly_per_id)]
-        for mid in dcase2020.EVAL_IDS[m]:
-            specs += [spec("eval_data", f"train/normal_id_{mid}_{i:08d}.wav", mid, "eval_train", i, False)
-                      for i in range(sizes.train_per_id)]
-            n_anomaly = sizes.eval_test_per_id // 2
-            originals = [("normal", i) for i in range(sizes.eval_test_per_id - n_anomaly)]
-            originals += [("anomaly", i) for i in range(n_anomaly)]
-            order = make_rng(seed, m, mid, "eval_shuffle").permutation(len(originals))
-            for new_index, k in enumerate(order):
-                label, i = originals[k]
-                eval_name = f"id_{mid}_{new_index:08d}.wav"
-                specs.append(spec("eval_data", f"test/{eval_name}", mid, f"eval_test_{label}", i,
-                                  label == "anomaly"))
-                rows.append((m, eval_name, f"{label}_id_{mid}_{i:08d}.wav", int(label == "anomaly")))
-    return specs, rows
-
-
-def write_dcase2020(out, seed: int, sizes: Dcase2020Sizes = Dcase2020Sizes(),
-                    machines: Optional[Sequence[str]] = None, severity=DEFAULT_SEVERITY,
-                    nj: int = 1) -> int:
-    """Write a synthetic corpus in the official DCASE 2020 layout; returns the clip count.
-
-    A marker ``.synthetic.json`` records the arguments: a re-run with the same arguments
-    skips a complete corpus and redoes an interrupted one; other arguments, or a non-empty
-    directory that this function did not write, are an error.
-    """
-    machines = tuple(machines or dcase2020.MACHINE_TYPES)
-    _check_sizes(sizes, severity)
-    args = dict(layout="dcase2020", seed=seed, sizes=dataclasses.asdict(sizes),
-                machines=list(machines), severity=list(severity))
-    out = Path(out)
-    if claim_out_dir(out, args):
-        logger.info("%s already holds this synthetic corpus; nothing to do", out)
-        return 0
-    specs, rows = plan_dcase2020(out, seed, sizes, machines, severity)
-    logger.info("writing %d clips to %s with %d job(s)", len(specs), out, nj)
-    write_clips(specs, nj)
-    dcase2020.write_eval_list(out / dcase2020.EVAL_LIST_NAME, rows)
-    write_marker(out, args, complete=True)
-    return len(specs)
-
-
-def _check_sizes(sizes: Dcase2020Sizes, severity) -> None:
-    if sizes.duration <= 0 or min(sizes.train_per_id, sizes.test_normal_per_id,
-                                  sizes.test_anomaly_per_id, sizes.eval_test_per_id) < 1:
-        raise ValueError(f"synthetic corpus sizes must be positive, got {sizes}")
-    lo, hi = severity
-    if not 0 <= lo <= hi:
-        raise ValueError(f"--anomaly_severity must be LO,HI with 0 <= LO <= HI, got {lo},{hi}")
-
-
 def claim_out_dir(out: Path, args: Dict) -> bool:
     """True when ``out`` already holds a complete corpus made with ``args``."""
     marker = out / MARKER
@@ -505,6 +419,13 @@ def write_marker(out: Path, args: Dict, complete: bool) -> None:
         json.dump({"args": args, "complete": complete}, f, indent=1)
 
 
+def check_severity(severity) -> None:
+    """A fault severity range must be LO,HI with 0 <= LO <= HI."""
+    lo, hi = severity
+    if not 0 <= lo <= hi:
+        raise ValueError(f"--anomaly_severity must be LO,HI with 0 <= LO <= HI, got {lo},{hi}")
+
+
 def parse_severity(text: str) -> Tuple[float, float]:
     """``"0.1,1.0"`` -> ``(0.1, 1.0)``."""
     try:
@@ -512,8 +433,3 @@ def parse_severity(text: str) -> Tuple[float, float]:
     except ValueError as err:
         raise ValueError(f"--anomaly_severity expects LO,HI (e.g. 0.1,1.0), got {text!r}") from err
     return lo, hi
-
-
-LAYOUTS = {"dcase2020": write_dcase2020}
-"""Layout name -> writer ``(out, seed, sizes, machines, severity, nj) -> clip count``;
-:mod:`asd_lib.corpus.synthetic2024` adds ``dcase2024`` when imported."""

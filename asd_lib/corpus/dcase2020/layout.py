@@ -11,20 +11,18 @@ Sources of the facts below:
 * the evaluation ground truth ``eval_data_list.csv``: Zenodo record 3951620. No MD5 sum of
   it is published, so a download only checks that it parses (:func:`read_eval_list`).
 
-Data preparation turns the official tree into Kaldi-style data dirs (see DESIGN.md):
+Data preparation turns the official tree into Kaldi-style data dirs :
 ``train`` (dev train, plus the additional training set), ``dev_test`` and ``eval_test``.
 """
 import logging
-import os
 import re
-import shutil
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
-import soundfile
 
+from asd_lib.corpus.common import (Clip, RemoteFile, check_unique, check_wav, need_dir,
+                                   parse_machine_list, visible_entries, write_sets)
 from asd_lib.corpus.eval_list import read_grouped, write_grouped
-from asd_lib.utils.fileio import write_kv
 
 MACHINE_TYPES: Tuple[str, ...] = ("ToyCar", "ToyConveyor", "fan", "pump", "slider", "valve")
 
@@ -90,33 +88,16 @@ EVAL_TEST_NAME = re.compile(r"id_(?P<id>\d{2})_(?P<index>\d{8})\.wav")
 
 DEV_DIR = "dev_data"
 EVAL_DIR = "eval_data"
+SET_NAMES = ("train", "dev_test", "eval_test")
 CORPUS_HINT = "set the corpus path in db.sh or run stage 0 to download or synthesize it"
 
 logger = logging.getLogger(__name__)
 
 
 # --------------------------------------------------------------------------- archives
-class RemoteFile(NamedTuple):
-    """One file to fetch: ``target`` is relative to the corpus dir (unzip into / copy to)."""
-
-    name: str
-    url: str
-    md5: Optional[str]
-    target: str
-    unzip: bool
-
-
 def parse_machines(text: Optional[str]) -> Optional[Tuple[str, ...]]:
     """``"ToyCar,fan"`` -> ``("ToyCar", "fan")`` in official order; ``None``/"" -> ``None``."""
-    if not text:
-        return None
-    names = [n for n in (p.strip() for p in text.split(",")) if n]
-    unknown = sorted(set(names) - set(MACHINE_TYPES))
-    if unknown:
-        raise ValueError(
-            f"unknown DCASE 2020 machine type(s) {unknown}; choose from {', '.join(MACHINE_TYPES)}"
-        )
-    return tuple(m for m in MACHINE_TYPES if m in names)
+    return parse_machine_list(text, MACHINE_TYPES, "DCASE 2020")
 
 
 def remote_files(
@@ -199,35 +180,6 @@ def write_eval_list(path, rows: Iterable[Tuple[str, str, str, int]]) -> None:
 
 
 # --------------------------------------------------------------------------- layout scan
-class Clip(NamedTuple):
-    utt: str
-    path: Path
-    machine: str
-    section: str  # id_XX
-    label: Optional[str]  # normal / anomaly / None (unlabelled eval test)
-
-
-def visible_entries(directory: Path) -> List[Path]:
-    """Entries of a directory without hidden files (.DS_Store, AppleDouble ``._x.wav``) and
-    the ``__MACOSX`` folder that some zip tools add."""
-    return sorted(
-        p for p in directory.iterdir() if not p.name.startswith(".") and p.name != "__MACOSX"
-    )
-
-
-def check_wav(path: Path) -> None:
-    """Reject a 0-byte, unreadable or 0-sample wav (header read with soundfile.info)."""
-    fix = "re-extract the archive (or re-run stage 0) or delete the file"
-    if path.stat().st_size == 0:
-        raise ValueError(f"{path}: empty file (0 bytes); {fix}")
-    try:
-        info = soundfile.info(str(path))
-    except (RuntimeError, soundfile.LibsndfileError) as err:
-        raise ValueError(f"{path}: unreadable wav ({err}); {fix}") from err
-    if info.frames == 0:
-        raise ValueError(f"{path}: wav has 0 samples; {fix}")
-
-
 def _scan_dir(directory: Path, machine: str, pattern: re.Pattern, ids: Sequence[str]) -> List[Clip]:
     """List the wavs of one official folder, checking names, machine IDs and headers."""
     clips = []
@@ -250,7 +202,7 @@ def _scan_dir(directory: Path, machine: str, pattern: re.Pattern, ids: Sequence[
         check_wav(path)
         label = "normal" if pattern is TRAIN_NAME else match.groupdict().get("label")
         utt = f"{machine}-{path.name[:-len('.wav')]}"
-        clips.append(Clip(utt, path.resolve(), machine, f"id_{section}", label))
+        clips.append(Clip(utt, path.resolve(), machine, f"id_{section}", "source", None, label))
     if not clips:
         raise ValueError(f"{directory}: no wav files; the set is empty ({CORPUS_HINT})")
     return clips
@@ -318,8 +270,9 @@ def collect_sets(
     without_eval_test = []
     for m in machines:
         dev, ev = corpus / DEV_DIR / m, corpus / EVAL_DIR / m
-        sets["train"] += _scan_dir(need_dir(dev / "train"), m, TRAIN_NAME, DEV_IDS[m])
-        sets["dev_test"] += _scan_dir(need_dir(dev / "test"), m, DEV_TEST_NAME, DEV_IDS[m])
+        sets["train"] += _scan_dir(need_dir(dev / "train", CORPUS_HINT), m, TRAIN_NAME, DEV_IDS[m])
+        sets["dev_test"] += _scan_dir(need_dir(dev / "test", CORPUS_HINT), m, DEV_TEST_NAME,
+                                      DEV_IDS[m])
         if use_additional:
             hint = "download the additional training set or pass --use_additional false"
             sets["train"] += _scan_dir(need_dir(ev / "train", hint), m, TRAIN_NAME, EVAL_IDS[m])
@@ -343,49 +296,7 @@ def collect_sets(
     return sets
 
 
-def need_dir(directory: Path, hint: str = CORPUS_HINT) -> Path:
-    if not directory.is_dir():
-        raise ValueError(f"{directory}: folder missing; {hint}")
-    return directory
-
-
-def check_unique(set_name: str, clips: List[Clip]) -> None:
-    first: Dict[str, Path] = {}
-    for clip in clips:
-        if clip.utt in first:
-            raise ValueError(
-                f"duplicate utterance id {clip.utt!r} in set {set_name}: {first[clip.utt]} and "
-                f"{clip.path}; remove one of the two files"
-            )
-        first[clip.utt] = clip.path
-
-
 # --------------------------------------------------------------------------- data dirs
-def write_data_dir(data_dir, clips: List[Clip]) -> None:
-    """Write one Kaldi-style data dir, replacing any previous one only once complete.
-
-    Files: wav.scp, utt2machine, utt2section, utt2domain (all ``source`` in 2020) and
-    utt2label when every clip has a label.
-    """
-    data_dir = Path(data_dir)
-    tmp = data_dir.parent / f".{data_dir.name}.tmp"
-    old = data_dir.parent / f".{data_dir.name}.old"
-    for leftover in (tmp, old):
-        if leftover.exists():
-            shutil.rmtree(leftover)
-    write_kv(tmp / "wav.scp", ((c.utt, str(c.path)) for c in clips))
-    write_kv(tmp / "utt2machine", ((c.utt, c.machine) for c in clips))
-    write_kv(tmp / "utt2section", ((c.utt, c.section) for c in clips))
-    write_kv(tmp / "utt2domain", ((c.utt, "source") for c in clips))
-    if all(c.label is not None for c in clips):
-        write_kv(tmp / "utt2label", ((c.utt, c.label) for c in clips))
-    if data_dir.exists():
-        os.replace(data_dir, old)
-    os.replace(tmp, data_dir)
-    if old.exists():
-        shutil.rmtree(old)
-
-
 def prepare_data(
     corpus_dir, data_dir, use_additional: bool = True, machines: Optional[Sequence[str]] = None
 ) -> Dict[str, int]:
@@ -395,7 +306,4 @@ def prepare_data(
     passes the checks.
     """
     sets = collect_sets(corpus_dir, use_additional=use_additional, machines=machines)
-    for name, clips in sets.items():
-        write_data_dir(Path(data_dir) / name, clips)
-        logger.info("wrote %s: %d clips", Path(data_dir) / name, len(clips))
-    return {name: len(clips) for name, clips in sets.items()}
+    return write_sets(data_dir, sets, SET_NAMES)

@@ -1,0 +1,226 @@
+"""A trained experiment as stage 3 leaves it in ``exp/<tag>/``, read back by stage 4, the
+ensembles, ``detect`` and ``export_onnx``.
+
+``exp/<tag>/`` holds
+
+- ``config.yaml``: the resolved training configuration (:mod:`asd_lib.bin.train`);
+- ``model_info.yaml``: the clip length, the class names in head order, the label scheme and
+  a digest of the training list; or ``parts``, the machine types of an experiment that
+  trains one model per type, each in ``exp/<tag>/<machine>/`` with the same files;
+- ``train_labels/``: the training clips and their labels as the model was trained
+  (``utt2class``, ``utt2machine``, ``utt2section`` and, where the set has them,
+  ``utt2domain`` and ``utt2attr``). Inference reads the training labels from here, never
+  from ``data/`` or ``dump/``, which a later label scheme may have rewritten;
+- ``held_out.list``: training clips kept out of training (model selection, thresholds);
+- ``checkpoint.pth``, ``snapshots/epoch<N>.pth``, ``best.pth``, ``latest.pth``.
+"""
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Set, Tuple
+
+import torch
+import yaml
+
+from asd_lib.losses import HEADS
+from asd_lib.models import MODELS
+from asd_lib.utils.checkpoint import load_safe, load_weights
+from asd_lib.utils.config import read_saved_config
+from asd_lib.utils.fileio import atomic_write, read_kv, write_kv
+
+logger = logging.getLogger(__name__)
+
+LABEL_FILES = ("utt2class", "utt2machine", "utt2section", "utt2domain", "utt2attr")
+"""The training labels an experiment keeps (``utt2class`` first: it lists the clips)."""
+REQUIRED_LABEL_FILES = LABEL_FILES[:3]
+Group = Tuple[str, str]  # (machine type, section)
+
+
+def build_model(model: str, model_conf: dict, head: str, head_conf: dict,
+                num_samples: int, sample_rate: int, num_classes: int):
+    """The embedding model and its classification head (``None`` for ``head: none``)."""
+    net = MODELS.build(model, num_samples=num_samples, sample_rate=sample_rate, **model_conf)
+    if head == "none":
+        return net, None
+    classifier = HEADS.build(head, embedding_dim=net.embedding_dim, num_classes=num_classes,
+                             **head_conf)
+    return net, classifier
+
+
+# --------------------------------------------------------------------------- what was trained
+@dataclass(frozen=True)
+class TrainingLabels:
+    """The training clips of an experiment and their labels (``tables[file][utt]``)."""
+
+    tables: Dict[str, Dict[str, str]]
+    label_scheme: str = "unrecorded"
+
+    @property
+    def utts(self) -> List[str]:
+        return list(self.tables["utt2class"])
+
+    def column(self, name: str, utts: Sequence[str]) -> List[str]:
+        if name not in self.tables:
+            raise ValueError(f"the experiment's training labels have no {name}")
+        return [self.tables[name][u] for u in utts]
+
+    def digest(self) -> str:
+        """md5 of the sorted ``utt class`` lines: which clips were trained on, as what."""
+        text = "".join(f"{u} {c}\n" for u, c in sorted(self.tables["utt2class"].items()))
+        return hashlib.md5(text.encode("utf-8")).hexdigest()
+
+    def classes(self) -> List[str]:
+        """The class names in head order (sorted)."""
+        return sorted(set(self.tables["utt2class"].values()))
+
+    def section_classes(self) -> Dict[Group, List[str]]:
+        """The training classes of every (machine, section), each list sorted."""
+        out: Dict[Group, Set[str]] = {}
+        for utt, name in self.tables["utt2class"].items():
+            group = (self.tables["utt2machine"][utt], self.tables["utt2section"][utt])
+            out.setdefault(group, set()).add(name)
+        return {group: sorted(names) for group, names in sorted(out.items())}
+
+    def subset(self, utts: Sequence[str]) -> "TrainingLabels":
+        keep = set(utts)
+        return TrainingLabels({name: {u: v for u, v in table.items() if u in keep}
+                               for name, table in self.tables.items()}, self.label_scheme)
+
+    def write(self, exp_dir) -> None:
+        out = Path(exp_dir) / "train_labels"
+        for name, table in self.tables.items():
+            write_kv(out / name, table.items())
+        with atomic_write(out / "label_scheme") as f:
+            f.write(self.label_scheme + "\n")
+
+
+def read_training_labels(exp_dir) -> TrainingLabels:
+    """The labels stage 3 trained ``exp_dir`` with (``exp_dir/train_labels/``)."""
+    folder = Path(exp_dir) / "train_labels"
+    if not (folder / "utt2class").is_file():
+        raise ValueError(f"{folder}/utt2class: missing; train the model first (stage 3)")
+    tables = {name: read_kv(folder / name) for name in LABEL_FILES if (folder / name).is_file()}
+    scheme = (folder / "label_scheme").read_text().strip() \
+        if (folder / "label_scheme").is_file() else "unrecorded"
+    return TrainingLabels(tables, scheme)
+
+
+def write_model_info(exp_dir, info: dict) -> None:
+    """``model_info.yaml`` (see the module docstring)."""
+    with atomic_write(Path(exp_dir) / "model_info.yaml") as f:
+        yaml.safe_dump(info, f)
+
+
+def read_model_info(exp_dir) -> dict:
+    path = Path(exp_dir) / "model_info.yaml"
+    if not path.is_file():
+        raise ValueError(f"{path}: missing; train the model first (stage 3)")
+    with open(path, encoding="utf-8") as f:
+        return yaml.safe_load(f)
+
+
+def part_dirs(exp_dir) -> Dict[Optional[str], Path]:
+    """``{None: exp_dir}``, or ``{machine: exp_dir/machine}`` for one model per type."""
+    info = read_model_info(exp_dir)
+    if "parts" in info:
+        return {m: Path(exp_dir) / m for m in info["parts"]}
+    return {None: Path(exp_dir)}
+
+
+def read_held_out(exp_dir) -> Set[str]:
+    """The training clips every model of ``exp_dir`` held out from training."""
+    held = set()
+    for part in part_dirs(exp_dir).values():
+        path = part / "held_out.list"
+        if path.is_file():
+            held.update(line.strip() for line in path.read_text().splitlines() if line.strip())
+    return held
+
+
+# --------------------------------------------------------------------------- loading
+class TrainedModel:
+    """One trained model and head (``None`` when head-free) with the config that built them
+    and the class names in head order."""
+
+    def __init__(self, exp_dir, checkpoint: str, device: torch.device):
+        exp_dir = Path(exp_dir)
+        self.exp_dir = exp_dir
+        self.config = read_saved_config(exp_dir / "config.yaml")
+        self.info = read_model_info(exp_dir)
+        self.class_names: List[str] = list(self.info["classes"])
+        self.class_index = {c: i for i, c in enumerate(self.class_names)}
+        model, head = build_model(self.config["model"], self.config["model_conf"],
+                                  self.config["head"], self.config["head_conf"],
+                                  self.info["num_samples"], self.config["sample_rate"],
+                                  len(self.class_names))
+        path = checkpoint_path(exp_dir, checkpoint)
+        state = load_safe(path)
+        load_weights(model, state["model"], "model", path)
+        if head is not None:
+            load_weights(head, state["head"], "head", path)
+            head = head.to(device).eval()
+        self.model = model.to(device).eval()
+        self.head = head
+        self.device = device
+
+    @property
+    def num_samples(self) -> int:
+        return int(self.info["num_samples"])
+
+    @property
+    def sample_rate(self) -> int:
+        return int(self.config["sample_rate"])
+
+
+def checkpoint_path(exp_dir, checkpoint: str) -> Path:
+    """``exp_dir/<checkpoint>.pth`` (``best``, ``latest``) or ``snapshots/<checkpoint>.pth``."""
+    exp_dir = Path(exp_dir)
+    for path in (exp_dir / f"{checkpoint}.pth", exp_dir / "snapshots" / f"{checkpoint}.pth"):
+        if path.exists():
+            return path
+    raise FileNotFoundError(f"{exp_dir}/{checkpoint}.pth: no such checkpoint; use best, "
+                            "latest or epochN of a finished stage 3")
+
+
+@dataclass
+class Experiment:
+    """A trained experiment: its model(s) (``parts``, keyed by machine type, or ``None`` for
+    one model), the labels it was trained with and the clips it held out."""
+
+    exp_dir: Path
+    parts: Dict[Optional[str], TrainedModel]
+    labels: TrainingLabels
+    held_out: Set[str] = field(default_factory=set)
+
+    def model_for(self, machine: str) -> TrainedModel:
+        if None in self.parts:
+            return self.parts[None]
+        if machine not in self.parts:
+            raise ValueError(f"{self.exp_dir}: no trained model for machine type {machine!r} "
+                             f"(it has {sorted(self.parts)})")
+        return self.parts[machine]
+
+    @property
+    def num_samples(self) -> int:
+        return next(iter(self.parts.values())).num_samples
+
+    @property
+    def sample_rate(self) -> int:
+        return next(iter(self.parts.values())).sample_rate
+
+
+def load_experiment(exp_dir, checkpoint: str = "best",
+                    device: torch.device = torch.device("cpu")) -> Experiment:
+    """The experiment in ``exp_dir`` with the weights of ``checkpoint`` on ``device``."""
+    dirs = part_dirs(exp_dir)
+    parts = {machine: TrainedModel(path, checkpoint, device) for machine, path in dirs.items()}
+    tables: Dict[str, Dict[str, str]] = {}
+    scheme = "unrecorded"
+    for path in dirs.values():
+        labels = read_training_labels(path)
+        scheme = labels.label_scheme
+        for name, table in labels.tables.items():
+            tables.setdefault(name, {}).update(table)
+    return Experiment(Path(exp_dir), parts, TrainingLabels(tables, scheme),
+                      read_held_out(exp_dir))
