@@ -3,7 +3,10 @@ import shutil
 from pathlib import Path
 from typing import Dict, Sequence
 
+import numpy as np
+
 from asd_lib.bin import infer
+from asd_lib.utils.fileio import read_kv, write_kv
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -38,3 +41,23 @@ def copy_as_test_set(train_dir: Path, target: Path, keep=("feats.scp", "wav.scp"
     if (train_dir / "sample_rate").is_file():
         shutil.copy(train_dir / "sample_rate", target / "sample_rate")
     return target
+
+
+def hide_test_labels(test_dir: Path, seed: int = 0) -> None:
+    """What the official evaluation data hides, made useless: the values of ``utt2class``,
+    ``utt2domain`` and ``utt2attr`` shuffled among the clips (a class file written where
+    there was none) and ``utt2label`` emptied."""
+    rng = np.random.default_rng(seed)
+    utts = sorted(read_kv(test_dir / "wav.scp"))
+    for name, fallback in (("utt2class", "nonsense"), ("utt2domain", "target"),
+                           ("utt2attr", "noAttribute")):
+        path = test_dir / name
+        values = list(read_kv(path).values()) if path.is_file() else [fallback] * len(utts)
+        write_kv(path, zip(utts, [values[i] for i in rng.permutation(len(values))]))
+    (test_dir / "utt2label").write_text("")
+
+
+def outputs(out_dir: Path) -> Dict[str, bytes]:
+    """Every score file of a stage-4 output dir (utt2score and the official CSVs)."""
+    return {p.name: p.read_bytes() for p in sorted(out_dir.iterdir())
+            if p.name == "utt2score" or p.suffix == ".csv"}

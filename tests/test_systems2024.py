@@ -28,7 +28,8 @@ from asd_lib.models.freq_attention import FrequencyAttention
 from asd_lib.data.dataset import DumpedSet
 from asd_lib.data.step import Mix, Step
 from asd_lib.utils.fileio import read_kv, write_kv
-from inference_helpers import copy_as_test_set, decode_config, run_stage4
+from inference_helpers import (copy_as_test_set, decode_config, hide_test_labels, outputs,
+                               run_stage4)
 
 SR = 16000
 TUNING = Path(__file__).resolve().parents[1] / "egs" / "dcase24" / "asd1" / "conf" / "tuning"
@@ -315,6 +316,13 @@ def test_debug_config_trains_lowers_loss_and_scores_with_its_backend(system, tmp
     for machine in GROUPS:
         assert (test_out / f"anomaly_score_{machine}_section_00_test.csv").is_file()
         assert (test_out / f"decision_result_{machine}_section_00_test.csv").is_file()
+    # No score may use what the evaluation data hides: with the test set's class, domain
+    # and attribute files shuffled and its labels emptied, stage 4 writes the same bytes.
+    before = outputs(test_out)
+    hide_test_labels(test_set)
+    run_stage4(exp, dumped, out, {"test": test_set}, args=["--config", str(decode)],
+               dataset="dcase2024")
+    assert outputs(test_out) == before
     config = InferenceConfig.from_yaml(decode)
     if config.is_forward_score or system == "system3_ssl_freqatt":
         return  # a text-conditioned model's test embeddings are its best-matching text's

@@ -27,8 +27,8 @@ Inputs: ``anomaly_score_<M>_section_XX_test.csv`` and ``decision_result_<M>_sect
 ``wav.scp`` entries (the full official name for dev, ``section_00_NNNN.wav`` for eval
 test). The official evaluator pairs rows with the ground truth after sorting both by file
 name; here rows are matched by name, and any missing, extra or duplicate row is an error.
-result.csv has the evaluator's layout line for line; a number may differ from its
-scikit-learn value in the last bit (rank-sum versus trapezoid rounding, below 1e-15).
+result.csv has the evaluator's layout line for line, and its numbers are scikit-learn's, as
+the evaluator computes them (:mod:`asd_lib.metrics.auc`).
 """
 import csv
 import io
