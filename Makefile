@@ -1,11 +1,12 @@
 # make demo: install what is missing, then run the DCASE 2020 recipe (stages 0-5) on a
 #            synthetic corpus with a CPU-sized STgram-MFN and print the result table.
-# make test: install what is missing, then unit tests + recipe integration tests.
+# make test: install what is missing, then the lint (ruff, shellcheck), unit tests and
+#            recipe integration tests; make test-fast: the lint and the unit tests only.
 VENV := tools/venv
 PYTHON := $(VENV)/bin/python
 DEMO_DIR := egs/dcase20/asd1
 
-.PHONY: install demo test bench shellcheck clean-demo
+.PHONY: install demo test test-fast lint bench shellcheck clean-demo
 
 install: tools/venv.done
 
@@ -16,8 +17,14 @@ demo: install
 	cd $(DEMO_DIR) && ./run.sh --stage 0 --stop-stage 5 --nj 2 --segment_sec 1 \
 		--local_data_opts "--synth_duration 1" --train_config conf/train_stgram_mfn.demo.yaml
 
-test: install shellcheck
+test: install lint shellcheck
 	$(PYTHON) -m pytest tests -q -rs --durations=10 --timeout 1200
+
+test-fast: install lint
+	$(PYTHON) -m pytest tests -q -rs -m "not recipe and not slow" --timeout 600
+
+lint: install
+	$(VENV)/bin/ruff check asd_lib tests
 
 # Speed and memory ratios of the data path and training step, measured on this machine.
 bench: install

@@ -1,4 +1,8 @@
-"""asd_lib: recipes for machine anomalous sound detection (DCASE Task 2)."""
+"""asd_lib: recipes for machine anomalous sound detection (DCASE Task 2).
+
+Version ranges here; the exact versions the recipes are tested with are pinned in
+tools/requirements.txt (make -C tools installs those).
+"""
 from setuptools import find_packages, setup
 
 setup(
@@ -8,22 +12,22 @@ setup(
     packages=find_packages(include=["asd_lib", "asd_lib.*"]),
     python_requires=">=3.10",
     install_requires=[
-        "torch==2.9.1",
-        "torchaudio==2.9.1",
-        "torchvision==0.24.1",
-        "numpy",
-        "scipy",
-        "scikit-learn",
-        "configargparse",
-        "pyyaml",
-        "kaldiio",
-        "soundfile",
-        "tqdm",
-        "matplotlib",
-        "tensorboard",
-        "onnx",
-        "onnxruntime",
-        "transformers",
+        "torch>=2.1",
+        "torchaudio>=2.1",
+        "torchvision>=0.16",
+        "numpy>=1.24",
+        "scipy>=1.10",
+        "scikit-learn>=1.3",
+        "pyyaml>=6.0",
+        "kaldiio>=2.18",
+        "soundfile>=0.12",
+        "tqdm>=4.60",
+        "matplotlib>=3.7",
+        "tensorboard>=2.12",
     ],
-    extras_require={"test": ["pytest", "pytest-timeout"]},
+    extras_require={
+        "pretrained": ["transformers>=4.40"],  # wav2vec 2.0 + AST (models/w2v2_ast.py)
+        "onnx": ["onnx>=1.15", "onnxruntime>=1.17"],  # export_onnx, detect --onnx
+        "test": ["pytest>=8.0", "pytest-timeout>=2.2", "ruff>=0.6"],
+    },
 )

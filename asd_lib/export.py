@@ -32,8 +32,6 @@ from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
-import onnx
-import onnxruntime
 import torch
 import torchaudio
 from torch import nn
@@ -42,6 +40,7 @@ from asd_lib.data.step import as_output
 from asd_lib.experiment import load_experiment
 from asd_lib.inference.config import InferenceConfig
 from asd_lib.inference.scores import FORWARD_SCORES, class_scores, model_score
+from asd_lib.utils.extras import require
 from asd_lib.utils.fileio import atomic_write
 
 logger = logging.getLogger(__name__)
@@ -138,6 +137,7 @@ def export_onnx(exp_dir, checkpoint: str, out_path, input_dtype: str = "int16",
     """
     if input_dtype not in INPUT_DTYPES:
         raise ValueError(f"input_dtype={input_dtype!r}; choose one of {INPUT_DTYPES}")
+    onnx = require("onnx", "export_onnx")
     reference, experiment = scoring_graph(exp_dir, checkpoint, config)
     trained = experiment.parts[None]
     graph = onnx_traceable(reference)
@@ -208,6 +208,7 @@ class OnnxScorer:
         if content is None and not self.path.is_file():
             raise ValueError(f"{self.path}: no such ONNX file; make it with "
                              "python -m asd_lib.bin.export_onnx")
+        onnxruntime = require("onnxruntime", "scoring with an ONNX file")
         self.session = onnxruntime.InferenceSession(
             content if content is not None else str(self.path),
             providers=["CPUExecutionProvider"])

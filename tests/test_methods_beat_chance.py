@@ -20,6 +20,8 @@ from asd_lib.data.audio import dump_wav_scp
 from asd_lib.utils.fileio import read_kv
 from inference_helpers import hide_test_labels, outputs, run_stage4
 
+pytestmark = pytest.mark.slow
+
 CONF = Path(__file__).resolve().parents[1] / "egs/dcase20/asd1/conf"
 METHODS = {  # config -> epochs for about 80 steps on 96 training clips
     "train_stgram_mfn.debug.yaml": 14,

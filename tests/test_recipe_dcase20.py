@@ -11,6 +11,8 @@ import pytest
 
 from asd_lib.corpus.dcase2020 import layout as dcase2020
 
+pytestmark = pytest.mark.recipe
+
 REPO = Path(__file__).resolve().parents[1]
 TINY = ("--nj 2 --segment_sec 1 --train_config conf/train_stgram_mfn.debug.yaml "
         "--local_data_opts '--synth_duration 1 --synth_train_per_id 4 --synth_test_per_id 2 "

@@ -11,6 +11,8 @@ import pytest
 
 from asd_lib.corpus.dcase2024 import layout as dcase2024
 
+pytestmark = pytest.mark.recipe
+
 REPO = Path(__file__).resolve().parents[1]
 TINY = ("--nj 2 --segment_sec 1 --local_data_opts '--synth_duration 1 --synth_source_train 6 "
         "--synth_target_train 2 --synth_test_per_condition 2'")

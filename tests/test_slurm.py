@@ -15,6 +15,8 @@ import pytest
 import torch
 import yaml
 
+pytestmark = pytest.mark.recipe
+
 REPO = Path(__file__).resolve().parents[1]
 CLUSTER = REPO / "tests/slurm/cluster.sh"
 SLURM = REPO / "utils/run_slurm.sh"

@@ -13,7 +13,6 @@ import kaldiio
 import numpy as np
 import pytest
 import torch
-import yaml
 
 from asd_lib.backends import BACKENDS
 from asd_lib.bin import train

@@ -77,7 +77,6 @@ def loader_rates(corpus: BenchCorpus, batch_size: int, num_workers: int, device:
         "naive": for_at_least(seconds, lambda: deliver_epoch(naive, device)),
     }, repeats)
     ours.close()
-    del naive  # stops its worker processes
     return rates
 
 

@@ -22,7 +22,8 @@ def get_parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--exp_dir", required=True, help="experiment dir (stage 3)")
     parser.add_argument("--score_dir", required=True,
-                        help="scored set exp/<tag>/<inference_tag>/<set> (stage 4; results of stage 5)")
+                        help="scored set exp/<tag>/<inference_tag>/<set> (stage 4; results of "
+                             "stage 5)")
     parser.add_argument("--data_dir", required=True, help="the set's data dir (dump/<set>)")
     parser.add_argument("--dataset", default="dcase2020", choices=CORPORA.names(),
                         help="corpus: names of the official decision files")

@@ -22,7 +22,8 @@ def get_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("--dataset", choices=CORPORA.names(), required=True, help="corpus name")
-    parser.add_argument("--corpus_dir", required=True, help="folder holding dev_data/ and eval_data/")
+    parser.add_argument("--corpus_dir", required=True,
+                        help="folder holding dev_data/ and eval_data/")
     parser.add_argument("--data_dir", default="data", help="output folder of the data dirs")
     parser.add_argument("--use_additional", type=str2bool, default=True,
                         help="add eval_data/<M>/train (additional training set) to train")

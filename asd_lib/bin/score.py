@@ -1,6 +1,7 @@
 """Score anomaly-score files against a data dir's labels with the corpus's official metrics.
 
-    python -m asd_lib.bin.score --dataset dcase2020 --data_dir dump/dev_test --score_dir exp/X/Y/dev_test
+    python -m asd_lib.bin.score --dataset dcase2020 --data_dir dump/dev_test \
+        --score_dir exp/X/Y/dev_test
     python -m asd_lib.bin.score --dataset dcase2024 --data_dir dump/dev_test --score_dir ...
 
 Reads the official score (and decision) CSVs from ``--score_dir`` and the ground truth

@@ -53,11 +53,13 @@ def fetch(url: str, dest: Path, timeout: float = 60.0) -> None:
             break
         except (urllib.error.URLError, ConnectionError, TimeoutError) as err:
             if isinstance(err, urllib.error.HTTPError) and err.code < 500:
-                raise RuntimeError(f"{url}: HTTP {err.code} {err.reason}; check the URL or --mirror") from err
+                raise RuntimeError(f"{url}: HTTP {err.code} {err.reason}; check the URL or "
+                                   "--mirror") from err
             if attempt == NETWORK_ATTEMPTS:
                 raise RuntimeError(f"{url}: download failed after {attempt} attempts ({err}); "
                                    f"re-run to resume from {part}") from err
-            logger.warning("%s: %s; retrying (attempt %d of %d)", url, err, attempt + 1, NETWORK_ATTEMPTS)
+            logger.warning("%s: %s; retrying (attempt %d of %d)", url, err, attempt + 1,
+                           NETWORK_ATTEMPTS)
             time.sleep(2 ** attempt)
     os.replace(part, dest)
 
@@ -79,7 +81,8 @@ def _fetch_once(url: str, part: Path, timeout: float) -> None:
             start = _content_range_start(response.headers.get("Content-Range", ""))
             if start != have:
                 part.unlink()
-                raise ConnectionError(f"{url}: server resumed at byte {start}, not {have}; restarting")
+                raise ConnectionError(f"{url}: server resumed at byte {start}, not {have}; "
+                                      "restarting")
             mode = "ab"
             logger.info("%s: resuming at byte %d", url, have)
         else:
@@ -205,7 +208,8 @@ def download_corpus(
                 raise
         if remote.unzip:
             count = extract(path, corpus_dir / remote.target)
-            logger.info("%s: extracted %d files into %s", remote.name, count, corpus_dir / remote.target)
+            logger.info("%s: extracted %d files into %s", remote.name, count,
+                        corpus_dir / remote.target)
         else:
             with atomic_write(corpus_dir / remote.target, "wb") as f, open(path, "rb") as src:
                 shutil.copyfileobj(src, f, CHUNK)

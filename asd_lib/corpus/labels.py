@@ -44,7 +44,8 @@ logger = logging.getLogger(__name__)
 
 class Scheme(NamedTuple):
     needs: Tuple[str, ...]  # data files read
-    label: Callable[[Dict[str, str], bool], str]  # (values by file name, attributes hidden) -> class
+    # (values by file name, attributes hidden) -> class
+    label: Callable[[Dict[str, str], bool], str]
 
 
 def _attr_or_domain(v: Dict[str, str], hidden: bool) -> str:
@@ -103,7 +104,8 @@ def _hidden_types(fit_tables: List[Dict[str, Dict[str, str]]]) -> frozenset:
     return frozenset(m for m, values in attrs.items() if values == {NO_ATTRIBUTE})
 
 
-def _rule_labels(data_dirs: List[Path], fit_dirs: List[Path], scheme: str) -> Dict[Path, Dict[str, str]]:
+def _rule_labels(data_dirs: List[Path], fit_dirs: List[Path],
+                 scheme: str) -> Dict[Path, Dict[str, str]]:
     needs, label = SCHEMES[scheme]
     tables = {d: _read_tables(d, needs, scheme) for d in dict.fromkeys(data_dirs + fit_dirs)}
     hidden = frozenset()
@@ -199,7 +201,8 @@ def _cluster_labels(data_dirs: List[Path], fit_dirs: List[Path],
         unknown = sorted(set(machines.values()) - set(models))
         if unknown:
             raise ValueError(f"{d}: machine type(s) {unknown} have no clips in the fit dir(s) "
-                             f"{', '.join(map(str, fit_dirs))}; fit on a training set covering them")
+                             f"{', '.join(map(str, fit_dirs))}; fit on a training set "
+                             "covering them")
         utts = list(machines)
         out[d] = {}
         for machine in sorted(set(machines.values())):
@@ -217,7 +220,8 @@ def label_dirs(data_dirs: Sequence, scheme: str, fit_dirs: Sequence = (),
     attributes and are the data the ``cluster`` scheme is fitted on. Nothing is written
     unless every dir can be labelled."""
     if scheme not in ALL_SCHEMES:
-        raise ValueError(f"unknown label scheme {scheme!r}; choose one of: {', '.join(ALL_SCHEMES)}")
+        raise ValueError(f"unknown label scheme {scheme!r}; choose one of: "
+                         f"{', '.join(ALL_SCHEMES)}")
     dirs, fits = [Path(d) for d in data_dirs], [Path(d) for d in fit_dirs]
     if scheme == "cluster":
         labels = _cluster_labels(dirs, fits, cluster)

@@ -26,7 +26,7 @@ import logging
 import multiprocessing
 import zlib
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Sequence, Tuple
 
 import numpy as np
 import soundfile
@@ -238,7 +238,8 @@ def jitter_params(p: Dict, rng: np.random.Generator) -> Dict:
     q = dict(p)
     q["f0"] = p["f0"] * (1 + 0.01 * rng.standard_normal())
     q["partials"] = [(m, a * np.exp(0.1 * rng.standard_normal())) for m, a in p["partials"]]
-    q["resonances"] = [(fc * (1 + 0.02 * rng.standard_normal()), bw, g * np.exp(0.1 * rng.standard_normal()))
+    q["resonances"] = [(fc * (1 + 0.02 * rng.standard_normal()), bw,
+                        g * np.exp(0.1 * rng.standard_normal()))
                        for fc, bw, g in p["resonances"]]
     if "period" in p:
         q["period"] = p["period"] * (1 + 0.02 * rng.standard_normal())
@@ -250,7 +251,8 @@ def jitter_params(p: Dict, rng: np.random.Generator) -> Dict:
 # --------------------------------------------------------------------------- faults
 def apply_fault(q: Dict, kind: str, severity: float, rng: np.random.Generator) -> Dict:
     """Fault that changes the machine's parameters before rendering (returns new params);
-    ``impulses`` and ``noise_burst`` are added to the rendered signal (see :func:`_fault_signal`)."""
+    ``impulses`` and ``noise_burst`` are added to the rendered signal (see
+    :func:`_fault_signal`)."""
     q = dict(q, fault=kind, severity=severity)
     sign = rng.choice((-1.0, 1.0))
     if kind == "sideband":  # imbalance / looseness: AM at 2-12 Hz -> sidebands f_k +- f_mod
@@ -275,7 +277,8 @@ def _fault_signal(q: Dict, n: int, rng: np.random.Generator) -> np.ndarray:
     if fault == "impulses":
         times = rng.uniform(0, n / SR, size=int(rng.integers(1, 5 + int(3 * n / SR))))
         kernel = click(random_modes(rng, 2, 1000, 7000, (0.001, 0.006)), rng)
-        return 8.0 * s * pulse_train(n, times, unit_rms(kernel) * 0.5, rng.uniform(0.5, 1.0, times.size))
+        return 8.0 * s * pulse_train(n, times, unit_rms(kernel) * 0.5,
+                                     rng.uniform(0.5, 1.0, times.size))
     if fault == "noise_burst":
         length = rng.uniform(0.1, 0.4) * n / SR
         env = stroke_envelope(n, np.array([rng.uniform(0, n / SR - length)]), length)

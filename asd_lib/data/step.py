@@ -45,7 +45,9 @@ class Step:
     @property
     def labels_b(self) -> torch.Tensor:
         """The mixing partners' labels (``labels`` when nothing was mixed)."""
-        return self.labels if self.mix is None else self.labels[self.mix.perm.to(self.labels.device)]
+        if self.mix is None:
+            return self.labels
+        return self.labels[self.mix.perm.to(self.labels.device)]
 
 
 def as_output(result) -> Dict[str, torch.Tensor]:

@@ -58,9 +58,10 @@ def candidate_classes(experiment: Experiment, groups: Sequence[Group]) -> List[L
     known = experiment.labels.section_classes()
     missing = sorted(set(groups) - set(known))
     if missing:
+        sections = ", ".join(" ".join(g) for g in known)
         raise ValueError(f"{experiment.exp_dir} was not trained on {missing[0][0]} "
-                         f"{missing[0][1]} (its sections: {', '.join(' '.join(g) for g in known)}); "
-                         "score sets of the machine types and sections it was trained on")
+                         f"{missing[0][1]} (its sections: {sections}); score sets of the "
+                         "machine types and sections it was trained on")
     return [known[g] for g in groups]
 
 

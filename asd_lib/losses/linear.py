@@ -26,5 +26,6 @@ class LinearHead(nn.Module):
         self.class_multiplier = class_multiplier
         self.fc = nn.Linear(embedding_dim, num_classes * class_multiplier, bias=bias)
 
-    def forward(self, embedding: torch.Tensor, labels: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def forward(self, embedding: torch.Tensor,
+                labels: Optional[torch.Tensor] = None) -> torch.Tensor:
         return self.fc(embedding)

@@ -49,6 +49,7 @@ from asd_lib.frontends.mel import to_float_waveform
 from asd_lib.models.pooling import AttentiveStatsPooling
 from asd_lib.models.registry import MODELS
 from asd_lib.data.step import Mix
+from asd_lib.utils.extras import require
 
 BACKBONES = ("wav2vec2", "ast")
 TRAIN_MODES = ("finetune", "freeze_feature_encoder", "freeze")
@@ -58,16 +59,10 @@ HUB_NAMES = {"wav2vec2": "facebook/wav2vec2-base",
 """The published backbones' names on the Hugging Face hub (for the error messages)."""
 AST_MEAN, AST_STD = -4.2677393, 4.5689974  # AudioSet statistics of ASTFeatureExtractor
 SAMPLE_RATE = 16000
-TRANSFORMERS_PIN = "transformers==4.57.6"
 
 
 def _transformers():
-    try:
-        import transformers
-    except ImportError:
-        raise ImportError(f"model w2v2_ast needs the transformers package: pip install "
-                          f"{TRANSFORMERS_PIN} (see tools/requirements.txt)") from None
-    return transformers
+    return require("transformers", "model w2v2_ast")
 
 
 def _per_backbone(value: Optional[dict], key: str) -> dict:

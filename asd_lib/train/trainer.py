@@ -16,7 +16,6 @@ done) and exits with status 143; the next run continues from that batch, again b
 import csv
 import logging
 import math
-import os
 import signal
 import time
 from pathlib import Path
@@ -267,7 +266,8 @@ class Trainer:
                 step = Step(wave.to(self.device, non_blocking=True),
                             label.to(self.device, non_blocking=True))
                 if self.texts is not None:
-                    step.model_kwargs["attributes"] = [self.texts[indices[j]] for j in item.tolist()]
+                    step.model_kwargs["attributes"] = [self.texts[indices[j]]
+                                                       for j in item.tolist()]
                 for augment in augments if train else []:
                     step = augment(step)
                 with autocast(self.device, self.args.precision):

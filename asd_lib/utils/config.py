@@ -1,18 +1,18 @@
 """Configuration: a YAML file sets parser defaults, the command line overrides them.
 
-Follows the ESPnet ``config_argparse`` idea: ``--config conf/x.yaml`` is read first, every
-key in it must be an option of the parser (an unknown key is an error naming the file and
-the key), and explicit command-line options win. Nested sections (``model_conf``,
-``stages``) are YAML mappings/lists; on the command line they are given as YAML text,
-e.g. ``--model_conf '{table: liu8}'``. The resolved configuration is written back to the
-experiment directory with the package version, and inference reads it from there.
+Plain ``argparse`` with ESPnet's ``config_argparse`` idea: ``--config conf/x.yaml`` is read
+first, every key in it must be an option of the parser (an unknown key is an error naming
+the file and the key, with the closest known key), and explicit command-line options win.
+Nested sections (``model_conf``, ``stages``) are YAML mappings/lists; on the command line
+they are given as YAML text, e.g. ``--model_conf '{table: liu8}'``. The resolved
+configuration is written back to the experiment directory with the package version, and
+inference reads it from there.
 """
 import argparse
 import difflib
 from pathlib import Path
 from typing import Any, Dict, Optional, Sequence
 
-import configargparse
 import yaml
 
 import asd_lib
@@ -59,7 +59,7 @@ def load_yaml(path) -> Dict[str, Any]:
     return data
 
 
-class ConfigParser(configargparse.ArgumentParser):
+class ConfigParser(argparse.ArgumentParser):
     """Argument parser whose ``--config`` YAML provides checked defaults."""
 
     def __init__(self, *args, **kwargs):

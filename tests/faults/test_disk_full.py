@@ -14,7 +14,6 @@ import numpy as np
 import pytest
 import torch
 
-from asd_lib import inference
 from asd_lib.bin import infer, train
 from asd_lib.utils.checkpoint import load_safe
 from asd_lib.utils.fileio import atomic_write

@@ -264,7 +264,8 @@ def collect_sets(
                            len(MACHINE_TYPES), " ".join(machines))
     missing = [m for m in machines if m not in present]
     if missing:
-        raise ValueError(f"{corpus / DEV_DIR}: no folder for machine type(s) {missing} ({CORPUS_HINT})")
+        raise ValueError(f"{corpus / DEV_DIR}: no folder for machine type(s) {missing} "
+                         f"({CORPUS_HINT})")
 
     sets: Dict[str, List[Clip]] = {"train": [], "dev_test": [], "eval_test": []}
     without_eval_test = []

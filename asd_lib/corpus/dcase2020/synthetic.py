@@ -33,7 +33,8 @@ class Dcase2020Sizes:
 
 
 def plan_dcase2020(out, seed: int, sizes: Dcase2020Sizes, machines: Sequence[str],
-                   severity=DEFAULT_SEVERITY) -> Tuple[List[ClipSpec], List[Tuple[str, str, str, int]]]:
+                   severity=DEFAULT_SEVERITY
+                   ) -> Tuple[List[ClipSpec], List[Tuple[str, str, str, int]]]:
     """All clip specs of a DCASE 2020 corpus and the rows of its ``eval_data_list.csv``.
 
     Eval test clips are generated under their original name ``{normal,anomaly}_id_XX_N``,
@@ -50,14 +51,18 @@ def plan_dcase2020(out, seed: int, sizes: Dcase2020Sizes, machines: Sequence[str
                             seconds, seed, tuple(severity))
 
         for mid in layout.DEV_IDS[m]:
-            specs += [spec("dev_data", f"train/normal_id_{mid}_{i:08d}.wav", mid, "dev_train", i, False)
+            specs += [spec("dev_data", f"train/normal_id_{mid}_{i:08d}.wav", mid, "dev_train",
+                           i, False)
                       for i in range(sizes.train_per_id)]
-            specs += [spec("dev_data", f"test/normal_id_{mid}_{i:08d}.wav", mid, "dev_test_normal", i, False)
+            specs += [spec("dev_data", f"test/normal_id_{mid}_{i:08d}.wav", mid,
+                           "dev_test_normal", i, False)
                       for i in range(sizes.test_normal_per_id)]
-            specs += [spec("dev_data", f"test/anomaly_id_{mid}_{i:08d}.wav", mid, "dev_test_anomaly", i, True)
+            specs += [spec("dev_data", f"test/anomaly_id_{mid}_{i:08d}.wav", mid,
+                           "dev_test_anomaly", i, True)
                       for i in range(sizes.test_anomaly_per_id)]
         for mid in layout.EVAL_IDS[m]:
-            specs += [spec("eval_data", f"train/normal_id_{mid}_{i:08d}.wav", mid, "eval_train", i, False)
+            specs += [spec("eval_data", f"train/normal_id_{mid}_{i:08d}.wav", mid, "eval_train",
+                           i, False)
                       for i in range(sizes.train_per_id)]
             n_anomaly = sizes.eval_test_per_id // 2
             originals = [("normal", i) for i in range(sizes.eval_test_per_id - n_anomaly)]
@@ -68,7 +73,8 @@ def plan_dcase2020(out, seed: int, sizes: Dcase2020Sizes, machines: Sequence[str
                 eval_name = f"id_{mid}_{new_index:08d}.wav"
                 specs.append(spec("eval_data", f"test/{eval_name}", mid, f"eval_test_{label}", i,
                                   label == "anomaly"))
-                rows.append((m, eval_name, f"{label}_id_{mid}_{i:08d}.wav", int(label == "anomaly")))
+                rows.append((m, eval_name, f"{label}_id_{mid}_{i:08d}.wav",
+                             int(label == "anomaly")))
     return specs, rows
 
 

@@ -36,7 +36,7 @@ import re
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
-from asd_lib.corpus.common import (NO_ATTRIBUTE, Clip, RemoteFile, check_unique, check_wav,
+from asd_lib.corpus.common import (Clip, RemoteFile, check_unique, check_wav,
                                    need_dir, parse_machine_list, visible_entries, write_sets)
 from asd_lib.corpus.download import check_zip
 from asd_lib.corpus.eval_list import read_grouped, write_grouped
@@ -228,7 +228,8 @@ def _scan_named(directory: Path, machine: str, split: str) -> List[Clip]:
         if not path.is_file() or clip is None or clip.split not in allowed_split:
             raise _bad_name(path, example)
         if clip.section not in SECTIONS:
-            raise ValueError(f"{path}: section {clip.section} is not a DCASE 2024 section (expected "
+            raise ValueError(f"{path}: section {clip.section} is not a DCASE 2024 section "
+                             "(expected "
                              f"{', '.join(SECTIONS)}); was the file copied from another year?")
         if split == "train" and clip.label != "normal":
             raise ValueError(f"{path}: an anomalous clip in a training folder; remove it")
@@ -283,7 +284,8 @@ def _machine_dirs(parent: Path, expected: Sequence[str]) -> List[str]:
     wrong = sorted(set(names) - set(expected))
     if wrong:
         other = sorted(set(wrong) & set(MACHINE_TYPES))
-        hint = (f" ({', '.join(other)} belong(s) in {EVAL_DIR if parent.name == DEV_DIR else DEV_DIR}/)"
+        home = EVAL_DIR if parent.name == DEV_DIR else DEV_DIR
+        hint = (f" ({', '.join(other)} belong(s) in {home}/)"
                 if other else "")
         raise ValueError(f"{parent}: unexpected machine type folder(s) {wrong}{hint}; this folder "
                          f"holds {', '.join(expected)}: remove or move the extra folders")
@@ -334,7 +336,8 @@ def collect_sets(corpus_dir, use_additional: bool = True, machines: Optional[Seq
         if eval_list.is_file():
             sets["eval_test"] = _label_eval_test(eval_list, sets["eval_test"])
         else:
-            logger.info("%s not found: eval_test gets no utt2domain, utt2attr, utt2label", eval_list)
+            logger.info("%s not found: eval_test gets no utt2domain, utt2attr, utt2label",
+                        eval_list)
     sets = {name: clips for name, clips in sets.items() if clips}
     if not sets.get("train") and not sets.get("eval_train"):
         raise ValueError(f"{corpus}: no training clips for {', '.join(machines)}; the additional "

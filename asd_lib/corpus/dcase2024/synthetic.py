@@ -1,6 +1,7 @@
 """Synthetic DCASE 2024 Task 2 corpus: 16 machine types, one section each, domain shift.
 
-Written in exactly the official layout (:mod:`asd_lib.corpus.dcase2024.layout`): ``dev_data/<M>`` for
+Written in exactly the official layout (:mod:`asd_lib.corpus.dcase2024.layout`):
+``dev_data/<M>`` for
 the 7 development types and ``eval_data/<M>`` for the 9 evaluation types, each with
 ``train/``, ``test/`` and ``attributes_00.csv``, plus ``eval_data_list_2024.csv`` (CRLF) that
 maps the eval test files ``section_00_NNNN.wav`` to their full names.
@@ -190,7 +191,8 @@ def _load(q: Dict, extra: Dict, rank: float, keys: Tuple) -> None:
         if key in q:
             q[key] += LOAD_STEP_DB * rank
     gain = 10 ** (LOAD_STEP_DB * rank / 20)
-    q["resonances"] = [(fc * SPEED_STEP ** (rank / 2), bw, g * gain) for fc, bw, g in q["resonances"]]
+    q["resonances"] = [(fc * SPEED_STEP ** (rank / 2), bw, g * gain)
+                       for fc, bw, g in q["resonances"]]
     q["tilt"] -= 0.15 * rank
 
 
@@ -309,7 +311,8 @@ def plan_dcase2024(out, seed: int, sizes: Dcase2024Sizes, machines: Sequence[str
             if split == "train" and label == "anomaly":
                 continue
             combos = model.combinations(domain)
-            offset = counts[split]["source"] if model.target_after_source and domain == "target" else 0
+            after_source = model.target_after_source and domain == "target"
+            offset = counts[split]["source"] if after_source else 0
             for k in range(counts[split][domain]):
                 values = combos[k % len(combos)]
                 index = model.start + offset + k
