@@ -10,7 +10,7 @@
 # Exit status 0 when every job succeeds; otherwise the first failing log is named, exit
 # status 1. The scheduler options are accepted and ignored, as by utils/run_local.sh.
 
-max_jobs_run=1  # jobs running at once (accepted for compatibility; always one here)
+max_jobs_run=1  # jobs running at once (scheduler option; always one here)
 num_threads=1   # threads per job (scheduler option; ignored here)
 gpu=0           # GPUs per job (scheduler option; ignored here)
 mem=            # memory per job (scheduler option; ignored here)

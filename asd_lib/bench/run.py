@@ -18,7 +18,7 @@ from asd_lib.bench.steps import (build_setup, inference_flops, inference_rates, 
 from asd_lib.data.dataset import WaveformDataset
 from asd_lib.data.loader import make_loader
 
-# Targets on the ratios (issue 6): what a data path that never starves the GPU needs.
+# Targets on the ratios: what a data path that never starves the GPU needs.
 TARGETS = {
     "loader": (">=", 20.0),
     "train_step": (">=", 0.9),

@@ -9,7 +9,7 @@ score anomalies by how badly a test clip fits its class. The schemes:
 * ``machine_section_attr``: machine type x section x attribute string
   (``fan_section_00_m-n_X``), the usual DCASE 2022-2024 classes. Where the attributes are
   hidden (``noAttribute``) the domain stands in: ``gearbox_section_00_source``.
-* ``domain``: System-2 of Tian et al. (DCASE 2024 report, METHODS.md 7): attribute labels
+* ``domain``: System-2 of Tian et al. (DCASE 2024 Task 2 technical report): attribute labels
   where they exist, source / target where they are hidden (``fan_m-n_X``,
   ``gearbox_target``). On a one-section corpus (2023, 2024) it splits the clips exactly as
   ``machine_section_attr`` does.

@@ -1,11 +1,10 @@
 """Waveform I/O for stage 2: read a ``wav.scp`` entry, fix its length, dump int16 to ark/scp.
 
 Every clip becomes a 1-D ``int16`` array at one sample rate and one length, so the
-training and inference readers never see a corpus quirk. Reading follows DESIGN.md,
-"Bad input": an unreadable, empty, truncated or non-finite wav raises :class:`AudioError`
-naming the file and the fix; several channels keep the first (DCASE 2020 uses the
-first microphone of MIMII, DATASETS.md) and another sample rate is resampled, each
-logged at INFO.
+training and inference readers never see a corpus quirk. Bad input is an error naming
+the file and the fix: an unreadable, empty, truncated or non-finite wav raises
+:class:`AudioError`; several channels keep the first (the DCASE 2020 corpus holds the
+first microphone of MIMII) and another sample rate is resampled, each logged at INFO.
 
 Samples are scaled as in libsndfile's float view of PCM: an integer sample ``v`` of
 ``b`` bits is ``v / 2**(b-1)``; the int16 output is ``round(32768 * x)`` clipped to

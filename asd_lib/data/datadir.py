@@ -3,8 +3,9 @@
 A data dir holds one text file per attribute, one ``<utt-id> <value>`` line per clip,
 keys unique and sorted in C-locale byte order (``LC_ALL=C sort -k1,1``), the convention of
 Kaldi's ``utils/validate_data_dir.sh`` (https://kaldi-asr.org/doc/data_prep.html). The
-files and their values are listed in ``DESIGN.md`` ("Data directories"): ``wav.scp`` (or
-``feats.scp``) indexes the clips and every other present file covers exactly the same keys.
+files and their values are listed in ``docs/architecture.md`` ("Data directories"):
+``wav.scp`` (or ``feats.scp``) indexes the clips and every other present file covers
+exactly the same keys.
 """
 import logging
 import os

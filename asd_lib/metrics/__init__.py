@@ -1,4 +1,5 @@
-"""Official DCASE Task 2 metrics: AUC, McClish pAUC, per-year scoring (see EVALUATION.md)."""
+"""Official DCASE Task 2 metrics: AUC, McClish pAUC (:mod:`asd_lib.metrics.auc`) and the
+scorer of each evaluator (:mod:`~asd_lib.metrics.dcase2020`, :mod:`~asd_lib.metrics.dcase2024`)."""
 from asd_lib.metrics.auc import partial_auc, roc_auc, roc_curve
 
 __all__ = ["partial_auc", "roc_auc", "roc_curve"]

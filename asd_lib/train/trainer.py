@@ -359,8 +359,7 @@ class Trainer:
         load_weights(self.model, state["model"], "model", path)
         if self.head is not None:
             load_weights(self.head, state["head"], "head", path)
-        # (checkpoints of older versions have no loss-term modules, EMA or partial epoch)
-        load_weights(self.loss_modules, state.get("losses", {}), "loss-term", path)
+        load_weights(self.loss_modules, state["losses"], "loss-term", path)
         if self.ema is not None:
             if not state.get("ema"):
                 raise ValueError(f"{path}: has no EMA weights but ema_decay is set; the "

@@ -1,6 +1,6 @@
 """DCASE 2024 Challenge Task 2 (first-shot ASD under domain shift): constants, layout, data prep.
 
-Sources of the facts below (see also DATASETS.md):
+Sources of the facts below:
 
 * machine types, the one section per type, file names, hidden attributes and the
   ``attributes_00.csv`` layout: the task description (Nishida et al., "Description and

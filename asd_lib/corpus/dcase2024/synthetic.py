@@ -28,7 +28,8 @@ task description does not list are illustrative.
 
 All randomness of a clip comes from ``(seed, type, split, domain, label, index)``; the
 corpus is byte-identical for any number of jobs. ``attributes_00.csv`` of a hidden type
-has ``d1p = noAttribute`` and an empty ``d1v`` (our choice; DATASETS.md does not say).
+has ``d1p = noAttribute`` and an empty ``d1v`` (our choice; the organisers' files do not
+show the row of a hidden type).
 """
 import dataclasses
 import itertools

@@ -150,7 +150,6 @@ if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
             for f in utt2class label_scheme utt2domain utt2attr utt2label; do
                 if [ -f "data/${dset}/${f}" ]; then cp "data/${dset}/${f}" "${_dir}/${f}"; fi
             done
-            echo "${sample_rate}" > "${_dir}/sample_rate"  # a dump made before it was recorded
             log "dump/${dset} is complete; skipped (labels refreshed)"
             continue
         fi
