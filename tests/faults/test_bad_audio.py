@@ -13,7 +13,7 @@ import pytest
 from asd_lib.bin import dump as dump_bin
 from asd_lib.data.dataset import load_scp_arrays
 from asd_lib.utils.cli import run_main
-from faultkit import SR, snapshot, temp_files, tone, write_scp, write_wav
+from faultkit import SR, fault, snapshot, temp_files, tone, write_scp, write_wav
 
 FIX_REMOVE = "re-extract or re-download it, or remove it from wav.scp"
 
@@ -66,6 +66,8 @@ BAD = {
 }
 
 
+@fault('corrupt, header-cut, NaN, sample-less or truncated wav (stage 2)', 'clear error',
+       'one line naming the file; the earlier dump is kept')
 @pytest.mark.parametrize("kind", sorted(BAD))
 def test_unusable_wav_is_one_error_line_and_keeps_the_earlier_dump(tmp_path, capsys, earlier,
                                                                    kind):
@@ -78,6 +80,8 @@ def test_unusable_wav_is_one_error_line_and_keeps_the_earlier_dump(tmp_path, cap
     assert snapshot(tmp_path / "out") == before and temp_files(tmp_path) == []
 
 
+@fault('0-byte wav (stage 2)', 'clear error',
+       'names the file and its wav.scp line')
 def test_zero_byte_wav_is_named_with_its_wav_scp_line(tmp_path, capsys, earlier):
     good, before = earlier
     empty = tmp_path / "empty.wav"
@@ -107,6 +111,8 @@ def dump_logged(tmp_path, monkeypatch, caplog):
     return run
 
 
+@fault('wav at another sample rate', 'handled and logged',
+       'resampled to the dump rate')
 def test_wrong_rate_is_resampled_and_logged(tmp_path, dump_logged):
     wav = write_wav(tmp_path / "cd rate.wav", tone(1000, 4410, sr=44100), sr=44100)
     clip, log = dump_logged(wav, 1600)
@@ -118,6 +124,8 @@ def test_wrong_rate_is_resampled_and_logged(tmp_path, dump_logged):
     assert np.abs(clip[100:-100] - expected[100:-100]).max() < 0.005 * 32768 * 0.3
 
 
+@fault('multi-channel wav', 'handled and logged',
+       'the first channel is kept')
 def test_stereo_keeps_the_first_channel_and_logs(tmp_path, dump_logged):
     left = np.arange(-50, 50, dtype=np.int16) * 300
     wav = write_wav(tmp_path / "stereo.wav", np.stack([left, -left - 1], axis=1))
@@ -126,6 +134,8 @@ def test_stereo_keeps_the_first_channel_and_logs(tmp_path, dump_logged):
     assert f"{wav}: 2 channels, kept the first" in log
 
 
+@fault('8-bit PCM wav', 'handled and logged',
+       'scaled exactly to int16')
 def test_8bit_is_scaled_exactly_and_not_reported(tmp_path, dump_logged):
     # Unsigned 8-bit code c holds (c - 128) / 128; in int16 that is (c - 128) * 256: exact.
     steps = np.array([-128, -127, -1, 0, 1, 64, 127])
@@ -138,6 +148,8 @@ def test_8bit_is_scaled_exactly_and_not_reported(tmp_path, dump_logged):
 PCM24 = np.array([0x123456, 0x1234C0, -0x123440, -0x123480, 0x7FFFFF, -0x800000, 0x80])
 
 
+@fault('24-bit PCM wav', 'handled and logged',
+       'rounded to int16')
 def test_24bit_is_rounded_to_int16(tmp_path, dump_logged):
     wav = write_wav(tmp_path / "s24.wav", (PCM24 * 256).astype(np.int32), subtype="PCM_24")
     clip, _ = dump_logged(wav, len(PCM24))
@@ -147,6 +159,8 @@ def test_24bit_is_rounded_to_int16(tmp_path, dump_logged):
     np.testing.assert_array_equal(clip, [0x1234, 0x1235, -0x1234, -0x1234, 32767, -32768, 0])
 
 
+@fault('24-bit PCM wav whose rounding matters', 'handled and logged',
+       'the rounding is logged')
 def test_24bit_rounding_is_logged(tmp_path, dump_logged):
     wav = write_wav(tmp_path / "s24.wav", (PCM24 * 256).astype(np.int32), subtype="PCM_24")
     _, log = dump_logged(wav, len(PCM24))

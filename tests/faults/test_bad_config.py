@@ -18,7 +18,7 @@ from asd_lib.utils.checkpoint import save_atomic
 from asd_lib.train.trainer import build_model
 from asd_lib.utils.cli import run_main
 from asd_lib.utils.config import ConfigError
-from faultkit import snapshot
+from faultkit import fault, snapshot
 
 
 def config_with(trained, tmp_path, **changes):
@@ -38,6 +38,8 @@ def train_fails(trained, tmp_path, config) -> str:
     return str(err.value)
 
 
+@fault('unknown key in a training config', 'clear error',
+       'names the file, the key and the closest known key')
 def test_unknown_key_names_the_file_the_key_and_a_close_match(trained, tmp_path):
     config = config_with(trained, tmp_path, ema_decy=0.99)
     message = train_fails(trained, tmp_path, config)
@@ -54,11 +56,15 @@ def test_unknown_key_names_the_file_the_key_and_a_close_match(trained, tmp_path)
     ("model", 3, "model must be a string, got 3"),
     ("split_by", "both", "split_by must be one of ['none', 'machine'], got 'both'"),
 ])
+@fault('a config value of the wrong type', 'clear error',
+       'names the file and the key')
 def test_wrong_type_names_the_file_and_the_key(trained, tmp_path, key, value, expected):
     config = config_with(trained, tmp_path, **{key: value})
     assert train_fails(trained, tmp_path, config) == f"{config}: {expected}"
 
 
+@fault('`1e-4` (read as text by YAML 1.1) in a config', 'handled and logged',
+       'read as the number')
 def test_number_written_without_a_dot_is_read_as_a_number(trained, tmp_path):
     # YAML 1.1 reads "1e-4" as text; a float option still takes it.
     config = tmp_path / "c.yaml"
@@ -68,6 +74,8 @@ def test_number_written_without_a_dot_is_read_as_a_number(trained, tmp_path):
     assert args.ema_decay == 1e-4
 
 
+@fault('a wrong type inside a training stage', 'clear error',
+       'names the stage and the key')
 def test_wrong_type_inside_a_stage_names_the_key(trained, tmp_path):
     stages = yaml.safe_load(trained.config.read_text())["stages"]
     stages[0]["epochs"] = "ten"
@@ -75,6 +83,8 @@ def test_wrong_type_inside_a_stage_names_the_key(trained, tmp_path):
         "stages[0]: epochs must be a positive integer, got 'ten'")
 
 
+@fault('a learning rate that is not a number', 'clear error',
+       'names the key')
 def test_learning_rate_that_is_not_a_number_names_the_key(trained, tmp_path):
     stages = yaml.safe_load(trained.config.read_text())["stages"]
     stages[0]["optim_conf"]["lr"] = "abc"
@@ -82,6 +92,8 @@ def test_learning_rate_that_is_not_a_number_names_the_key(trained, tmp_path):
         "stages[0].optim_conf.lr must be a number, got 'abc'")
 
 
+@fault('a bad config given to the command line', 'clear error',
+       'one line, exit 1, no traceback')
 def test_cli_reports_a_config_error_on_one_line(trained, tmp_path, capsys, monkeypatch):
     config = config_with(trained, tmp_path, seed="ten")
     # As in a fresh process: no logging set up yet (the config fails before setup_logging).
@@ -117,6 +129,8 @@ def copy_experiment(trained, exp):
                                                     sort_keys=True))
 
 
+@fault('a checkpoint of another model config (resume)', 'refused with the fix',
+       'names the checkpoint; nothing changed')
 def test_resume_from_a_checkpoint_of_another_model_is_refused(trained, tmp_path):
     exp = tmp_path / "exp"
     copy_experiment(trained, exp)
@@ -132,6 +146,8 @@ def test_resume_from_a_checkpoint_of_another_model_is_refused(trained, tmp_path)
     assert snapshot(exp) == before
 
 
+@fault('a checkpoint of another model config (inference)', 'refused with the fix',
+       'names the checkpoint; no output written')
 def test_inference_with_a_checkpoint_of_another_model_is_refused(trained, tmp_path):
     exp = tmp_path / "exp"
     copy_experiment(trained, exp)

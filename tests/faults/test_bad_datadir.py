@@ -15,7 +15,7 @@ from asd_lib.bin import dump as dump_bin
 from asd_lib.data.dataset import load_scp_arrays
 from asd_lib.data.datadir import DataDirError, validate_data_dir
 from asd_lib.utils.fileio import read_kv
-from faultkit import REPO, entry_env, run_entry, snapshot, write_scp, write_wav
+from faultkit import REPO, entry_env, fault, run_entry, snapshot, write_scp, write_wav
 
 
 @pytest.fixture
@@ -43,6 +43,8 @@ def both_stages_fail(tmp_path, data, message):
     assert not out.exists()
 
 
+@fault('a wav.scp line naming a missing file', 'clear error',
+       'names the line and the file')
 def test_missing_audio_file_names_the_line_and_the_file(tmp_path, data_dir):
     missing = tmp_path / "corpus" / "b.wav"
     missing.unlink()
@@ -52,6 +54,8 @@ def test_missing_audio_file_names_the_line_and_the_file(tmp_path, data_dir):
                      "(or the corpus path in db.sh and re-run data preparation)")
 
 
+@fault('duplicate utterance ID in a data dir', 'clear error',
+       'names both lines')
 def test_duplicate_key_names_both_lines(tmp_path, data_dir):
     scp = data_dir / "wav.scp"
     lines = scp.read_text().splitlines(keepends=True)
@@ -64,6 +68,8 @@ def test_duplicate_key_names_both_lines(tmp_path, data_dir):
     assert str(err.value) == message
 
 
+@fault('Windows line endings in a data dir', 'clear error',
+       'asks for dos2unix')
 def test_windows_line_endings_ask_for_dos2unix(tmp_path, data_dir):
     scp = data_dir / "wav.scp"
     scp.write_bytes(scp.read_bytes().replace(b"\n", b"\r\n"))
@@ -75,6 +81,8 @@ def test_windows_line_endings_ask_for_dos2unix(tmp_path, data_dir):
     assert str(err.value) == f"{scp}:1: Windows line ending (CR character); run dos2unix {scp}"
 
 
+@fault('spaces in corpus paths', 'handled and logged',
+       'validation, split and dump read them')
 def test_spaces_in_paths_work_through_validation_split_and_dump(tmp_path, monkeypatch):
     """Kaldi's wav.scp value is the rest of the line: spaces in directories and names."""
     clips = {f"fan-normal_id_00_{i:08d}": (np.arange(16) * (i + 1)).astype(np.int16)
