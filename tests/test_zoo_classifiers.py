@@ -129,7 +129,8 @@ def test_stacked_inputs_order_and_shared_mixing():
     assert (melspec.n_fft, melspec.win_length, melspec.hop_length) == (2048, 2048, 512)
     assert melspec.spectrogram.pad_mode == "constant"
     assert (melspec.mel_scale.mel_scale, melspec.mel_scale.norm) == ("slaney", "slaney")
-    assert model.tgram.extractor.kernel_size == (1024,) and model.mel.offset == 2.0 ** -52
+    assert model.tgram.extractor.kernel_size == (1024,)
+    assert (model.mel.log, model.mel.offset) == ("offset", 2.0 ** -52)
     osscl = MODELS.build("osscl", num_samples=NUM_SAMPLES, inputs=["mel", "tgram", "tfgram"])
     with torch.no_grad():
         feats = osscl.eval().features(wave)
@@ -138,6 +139,18 @@ def test_stacked_inputs_order_and_shared_mixing():
         MODELS.build("osscl", num_samples=NUM_SAMPLES, inputs=["mel", "mel"])
     with pytest.raises(ValueError, match="inputs must be"):
         MODELS.build("osscl", num_samples=NUM_SAMPLES, inputs=["sgram"])
+
+
+@pytest.mark.parametrize("name, floor_db", [
+    ("osscl", -100.0),                        # the code's AmplitudeToDB: max(S, 1e-10)
+    ("tastgram", 10 * np.log10(2.0 ** -52)),  # the Noisy-ArcMix code's S + 2.2e-16
+])
+def test_log_mel_of_digital_silence(name, floor_db):
+    model = MODELS.build(name, num_samples=NUM_SAMPLES)
+    log_mel = model.mel(torch.zeros(2, NUM_SAMPLES, dtype=torch.int16))
+    assert log_mel.shape == (2, 128, 32)
+    assert torch.allclose(log_mel, torch.full_like(log_mel, floor_db), atol=1e-4)
+    assert floor_db == -100.0 or floor_db == pytest.approx(-156.536, abs=1e-3)
 
 
 # ---------------------------------------------------------------- losses

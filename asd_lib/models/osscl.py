@@ -10,6 +10,9 @@ loss terms are ``fph_supcon`` (noisy SupCon on the Feature Perturbation Head) an
 ``perturbation_head`` (``relu`` / ``leaky_relu``) is the public code's arrangement instead:
 the FPH is part of the model, so ArcFace, SupCon (plain ``supcon`` objective) and the
 anomaly score all read the perturbed, L2-normalised embedding.
+
+Log-mel: the paper does not give its log; the code's ``AmplitudeToDB`` computes
+``10 log10(max(S, 1e-10))`` (``log: clamp``), so digital silence is -100 dB.
 """
 from typing import Optional, Sequence
 
@@ -25,6 +28,8 @@ TFSTGRAM_INPUTS = ("mel", "tgram", "tfgram")
 @MODELS.register("osscl")
 class OSSCLNet(FeatureStackMFN):
     """Waveform ``[B, num_samples]`` (+ ``mix``) -> embedding ``[B, embedding_dim]``."""
+
+    log_compression = {"log": "clamp"}
 
     def __init__(
         self,
