@@ -11,9 +11,13 @@ items and ``P(i)`` those of ``A(i)`` with the anchor's label,
 as printed); the authors' code uses 0.07.  An anchor without positives contributes 0 and
 still counts in the mean, as in that code (a batch of one item gives 0).
 
-Uses here: CLP-SCF pretraining (Guan et al., ICASSP 2023: machine-ID labels, tau 0.05,
-6 clips of every ID per batch) and the "noisy" SupCon of OS-SCL (Huang et al.): under mixup
-the positives are defined by the labels ``y_a`` of the mixed clips (``step.labels``).
+Uses here: CLP-SCF pretraining (Guan et al., ICASSP 2023, Eq. 2: machine-ID labels,
+tau 0.05, 6 clips of every ID per batch) and the "noisy" SupCon of OS-SCL (Huang, Fang, He,
+Eq. 1: tau 0.02 on the FPH output, no base-temperature factor; their code's
+``SupConLoss`` multiplies by tau / 0.07, ``base_temperature: 0.07``): under mixup the
+positives are defined by the labels ``y_a`` of the mixed clips (``step.labels``). Both
+papers write the loss as a sum over anchors; it is averaged here, as in both public codes,
+so that its weight against the classification term does not grow with the batch.
 """
 from typing import Optional
 
