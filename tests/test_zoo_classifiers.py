@@ -28,7 +28,7 @@ from asd_lib.models import MODELS
 from asd_lib.train import trainer as trainer_module
 from asd_lib.train.ema import WeightEma
 from asd_lib.train.optim import OPTIMIZERS
-from asd_lib.data.step import Mix, Step, forward
+from asd_lib.data.step import Mix, Step, as_output, forward
 from asd_lib.utils.fileio import read_kv, write_kv
 from test_train import NUM_SAMPLES, SR, make_dumped_set
 
@@ -56,6 +56,7 @@ TFGRAM = (
     + (128 * 128 * 3 + 2 * 128) * 2  # block 128 -> 128
 )
 PROJECTOR = 2 * (128 * 128 + 128)
+CLASSIFIER = 128 * 128 + 128  # CLP-SCF's C: Linear(128, 128)
 FPH = (128 * 64 + 64) + 2 * 64 + (64 * 128 + 128) + 2 * 128
 
 
@@ -90,7 +91,7 @@ def test_tfgram_layers_shapes_and_count():
 
 
 @pytest.mark.parametrize("name, conf, count", [
-    ("clp_scf", {}, TGRAM + MFN_PAPER_2CH + PROJECTOR),
+    ("clp_scf", {}, TGRAM + MFN_PAPER_2CH + PROJECTOR + CLASSIFIER),
     ("tastgram", {}, TGRAM + mfn_liu8(3)),
     ("osscl", {}, TGRAM + TFGRAM + mfn_liu8(3) + FPH),
     ("osscl", {"perturbation_head": None}, TGRAM + TFGRAM + mfn_liu8(3)),
@@ -102,7 +103,32 @@ def test_model_parameter_counts_and_shapes(name, conf, count):
     assert n_params(model) == count
     assert model.embedding_dim == 128
     with torch.no_grad():
-        assert model.eval()(torch.randn(2, NUM_SAMPLES)).shape == (2, 128)
+        assert as_output(model.eval()(torch.randn(2, NUM_SAMPLES)))["embedding"].shape == (2, 128)
+
+
+def test_clp_scf_classifier_follows_the_projector():
+    """Fig. 1(b): backbone -> projector P (z_i) -> classifier C (h_i); ArcFace and the score
+    read h_i, the pretraining SupCon z_i."""
+    torch.manual_seed(0)
+    model = MODELS.build("clp_scf", num_samples=NUM_SAMPLES).eval()
+    shapes = {n: tuple(p.shape) for n, p in model.named_parameters()
+              if n.startswith(("projector.", "classifier."))}
+    assert shapes == {"projector.0.weight": (128, 128), "projector.0.bias": (128,),
+                      "projector.2.weight": (128, 128), "projector.2.bias": (128,),
+                      "classifier.weight": (128, 128), "classifier.bias": (128,)}
+    wave = torch.randn(3, NUM_SAMPLES)
+    with torch.no_grad():
+        out = model(wave)
+        z = model.projector(model.backbone(wave))
+        assert torch.allclose(out["projection"], z)
+        assert torch.allclose(out["embedding"], model.classifier(z))
+        assert not torch.allclose(out["embedding"], z, atol=1e-2)
+    step = forward(model, Step(wave, torch.tensor([0, 1, 1])))
+    pretrain = OBJECTIVES.build("supcon", temperature=0.05, output="projection")
+    expected = supcon_loss(F.normalize(step.out["projection"], dim=1), step.labels, 0.05)
+    assert pretrain(step, None)[0].item() == pytest.approx(expected.item(), rel=1e-6)
+    with pytest.raises(ValueError, match="no output 'projected'"):
+        OBJECTIVES.build("supcon", output="projected")(step, None)
 
 
 def test_stacked_inputs_order_and_shared_mixing():
@@ -422,6 +448,14 @@ def test_clp_scf_stage_two_starts_from_stage_one_and_resumes_bit_exact(tmp_path,
     assert len(starts) == 2
     assert all(torch.equal(starts[1][i], stage1_end[n]) for i, n in enumerate(names))
     assert not all(torch.equal(starts[0][i], stage1_end[n]) for i, n in enumerate(names))
+    # Pretraining moves backbone and projector but never reaches the classifier C, which
+    # fine-tuning then trains.
+    moved = {n for i, n in enumerate(names) if not torch.equal(starts[0][i], stage1_end[n])}
+    assert "projector.2.weight" in moved and "backbone.tgram.extractor.weight" in moved
+    assert not moved & {"classifier.weight", "classifier.bias"}
+    final = load(full / "latest.pth")["model"]
+    assert final["classifier.weight"].shape == (128, 128)
+    assert not torch.equal(final["classifier.weight"], stage1_end["classifier.weight"])
 
     stops = {1, 3}
     save = trainer_module.Trainer._save

@@ -78,11 +78,19 @@ class SupConTerm(nn.Module):
 
 @OBJECTIVES.register("supcon")
 class SupCon(SupConTerm):
-    """SupCon on the model's embedding (L2-normalised here) with ``step.labels``."""
+    """SupCon on a model output (L2-normalised here) with ``step.labels``.
+
+    ``output`` names the output: ``embedding`` (what the head reads), or another key of a
+    model that returns a dict, e.g. CLP-SCF's ``projection`` (its projector output ``z_i``).
+    """
 
     def __init__(self, temperature: float = 0.05, base_temperature: Optional[float] = None,
-                 held_out: bool = True):
+                 held_out: bool = True, output: str = "embedding"):
         super().__init__(temperature, base_temperature, held_out)
+        self.output = output
 
     def forward(self, step, head):
-        return self.contrast(step.embedding, step.labels), None
+        if self.output not in step.out:
+            raise ValueError(f"supcon: the model has no output {self.output!r} (it gives "
+                             f"{sorted(step.out)}); set the term's output to one of them")
+        return self.contrast(step.out[self.output], step.labels), None
