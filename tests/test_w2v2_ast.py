@@ -17,7 +17,7 @@ from asd_lib.backends.kmeans import KMeansMemoryBank
 from asd_lib.bin import fuse_embeddings, infer, score, train
 from asd_lib.augment import AUGMENTS
 from asd_lib.data.dataset import DumpedSet
-from asd_lib.augment.speed_perturb import change_speed, fit_length
+from asd_lib.augment.speed_perturb import change_speed, fit_length, time_stretch
 from asd_lib.fuse import fuse_embeddings as fuse
 from asd_lib.inference import read_embeddings, write_embeddings
 from asd_lib.losses import OBJECTIVES
@@ -186,14 +186,45 @@ def test_published_config_builds_from_local_directories(tmp_path):
 
 
 # --------------------------------------------------------------------------- speed perturbation
-def test_speed_perturbation_shifts_pitch_and_keeps_length():
+def peak_hz(x):
+    """Frequency of the largest bin of the first 8000 samples' spectrum (2 Hz bins)."""
+    return torch.fft.rfft(x[:8000]).abs().argmax().item() * SR / 8000
+
+
+def test_time_stretch_keeps_a_sinusoids_frequency_and_amplitude():
+    """Kim et al., Sec. 3.1: speed changed without changing the pitch."""
+    t = torch.arange(SR) / SR
+    for freq in (1000.0, 1234.0, 334.0):
+        tone = torch.sin(2 * math.pi * freq * t).view(1, -1)
+        for factor in (0.9, 1.1):
+            stretched = time_stretch(tone, factor)
+            # 2 frames of 256 dropped at each end, then 1 / factor as long
+            assert stretched.shape[1] == pytest.approx((SR - 4 * 256) / factor, abs=512)
+            assert peak_hz(stretched[0]) == pytest.approx(freq, abs=2)
+            inner = stretched[0, 512:-512].abs()
+            assert inner.max() == pytest.approx(1.0, abs=0.01)
+            # the same number of cycles in less (more) time: the duration really changed
+            assert peak_hz(change_speed(tone, factor)[0]) == pytest.approx(freq * factor, abs=2)
+    assert torch.equal(time_stretch(tone, 1.0), tone)
+    torch.manual_seed(0)
+    wave = (tone * 16000).to(torch.int16).repeat(4, 1)
+    step = AUGMENTS.build("speed_perturb", factors=[0.9])(Step(wave, torch.zeros(4)))
+    assert step.wave.shape == wave.shape
+    assert all(peak_hz(row) == pytest.approx(334.0, abs=2) for row in step.wave)
+    step = AUGMENTS.build("speed_perturb", factors=[0.9], method="resample")(
+        Step(wave, torch.zeros(4)))
+    assert all(peak_hz(row) == pytest.approx(334.0 * 0.9, abs=2) for row in step.wave)
+    with pytest.raises(ValueError, match="method must be one of"):
+        AUGMENTS.build("speed_perturb", method="pitch_shift")
+
+
+def test_speed_perturbation_by_resampling_shifts_pitch_and_keeps_length():
     t = torch.arange(SR) / SR
     tone = torch.sin(2 * math.pi * 1000 * t).view(1, -1)
     for factor in (0.9, 1.1):
         faster = change_speed(tone, factor)
         assert faster.shape[1] == math.ceil(SR / factor)
-        spectrum = torch.fft.rfft(faster[0, :8000]).abs()
-        assert spectrum.argmax().item() * SR / 8000 == pytest.approx(1000 * factor, abs=2)
+        assert peak_hz(faster[0]) == pytest.approx(1000 * factor, abs=2)
     x = torch.arange(10.0).view(1, -1)
     assert fit_length(x, 12).tolist() == [list(range(10)) + [0, 0]]
     torch.manual_seed(0)
