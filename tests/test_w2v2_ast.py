@@ -104,14 +104,25 @@ def test_wav2vec2_input_normalisation_equals_feature_extractor():
 
 # --------------------------------------------------------------------------- model
 def test_fusion_shapes_and_parameter_count():
-    fusion = FusionCNN(96, 32, channels=(4, 8), kernel_size=3, pooled_length=8)
+    fusion = FusionCNN(32, 32, channels=(4, 8), kernel_size=3, pooled_length=8)
     assert sum(p.numel() for p in fusion.parameters()) == \
-        (1 * 4 * 3 + 4 + 8) + (4 * 8 * 3 + 8 + 16) + (8 * 8 * 32 + 32 + 64)
+        (3 * 4 * 3 + 4 + 8) + (4 * 8 * 3 + 8 + 16) + (8 * 8 * 32 + 32 + 64)
+    with pytest.raises(ValueError, match=r"\[B, 3, 32\]"):
+        fusion(torch.randn(2, 96))
     model = MODELS.build("w2v2_ast", num_samples=SR, sample_rate=SR, **debug_conf()).eval()
     wave = (0.1 * torch.randn(2, SR) * 32767).to(torch.int16)
     pooled, token = model.branches(wave.float() / 32768)
     assert pooled.shape == (2, 64) and token.shape == (2, 32)  # [mean; std] of 32, CLS 32
+    # Kim et al., Sec. 3.3: the pooled (B, 2, H) and the CLS token (B, 1, H) are stacked
+    # along the second dimension, and the CNN runs over that (B, 3, H).
+    seen = []
+    hook = model.fusion.register_forward_hook(lambda m, args, out: seen.append(args[0]))
     embedding = model(wave)
+    hook.remove()
+    assert seen[0].shape == (2, 3, 32)
+    assert torch.allclose(seen[0][:, 0], pooled[:, :32]) and torch.allclose(seen[0][:, 1], pooled[:, 32:])
+    assert torch.allclose(seen[0][:, 2], token)
+    assert model.fusion.conv[0].in_channels == 3
     assert embedding.shape == (2, 32) and model.embedding_dim == 32
     assert model(wave.float() / 32768).allclose(embedding)
     swap = Mix(lam=torch.tensor(0.0), perm=torch.tensor([1, 0]))  # all partner, no self
