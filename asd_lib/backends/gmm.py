@@ -4,7 +4,7 @@ The embeddings of a group's training clips (all domains) are standardised per di
 (``StandardScaler`` fitted on them), a ``GaussianMixture`` is fitted by EM, and the anomaly
 score is the negative log-likelihood ``-log p(z)`` of the standardised embedding z. One
 component with full covariance is the "GMM on embeddings" back-end of the DCASE 2020
-systems; METHODS.md lists ``n_components`` in {1, 2, 4, 8, 16, 32} for 2024. The
+systems; ``n_components`` (e.g. 1, 2, 4, ..., 32) is an option for later years. The
 likelihood is of z, not of the raw embedding: the two differ by a constant per group (the
 log-Jacobian of the scaling), which changes neither the ranking nor the per-group threshold.
 """

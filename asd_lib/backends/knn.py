@@ -19,7 +19,7 @@ logger = logging.getLogger(__name__)
 
 @BACKENDS.register("knn")
 class CosineKNN(Backend):
-    """``k``: neighbours averaged per domain (METHODS.md grid: 1, 2, 4, 8, 16, 32)."""
+    """``k``: neighbours averaged per domain (e.g. 1, 2, 4, ..., 32)."""
 
     def __init__(self, k: int = 1):
         self.k = positive_int(k, "k", "knn")

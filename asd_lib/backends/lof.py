@@ -4,8 +4,8 @@ Breunig et al., "LOF: identifying density-based local outliers", SIGMOD 2000. Th
 embeddings of a group's training clips (all domains) are standardised per dimension, a
 ``LocalOutlierFactor(novelty=True)`` is fitted on them, and the anomaly score of a clip is
 its local outlier factor, i.e. scikit-learn's ``-score_samples`` (about 1 for inliers,
-larger for outliers). METHODS.md lists ``n_neighbors`` in {1, 2, 4, 8, 16, 32}; it is
-capped at the number of training clips minus one.
+larger for outliers). ``n_neighbors`` (e.g. 1, 2, 4, ..., 32) is capped at the number
+of training clips minus one.
 """
 import logging
 
