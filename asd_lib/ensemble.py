@@ -1,9 +1,9 @@
 """Score-level ensembles: per-group standardisation of each system, then mean or max fusion.
 
 Giri et al., "Self-supervised classification for detecting anomalous sounds", DCASE 2020
-Workshop, Sec. 4.1: the scores of each model are standardised per machine ID with the mean and
-variance of that model's scores on the ID's training clips, and the standardised scores of
-the models are averaged (or their maximum taken). For system i, group g = (machine type,
+Workshop, Sec. 4.1: the scores of each model are standardised per machine ID with the
+mean and variance of that model's scores on the ID's training clips, and the standardised
+scores of the models are averaged (or their maximum taken). For system i, group g = (machine type,
 section) and clip x of g::
 
     z_i(x) = (s_i(x) - mu_ig) / sigma_ig        mu_ig, sigma_ig: mean and standard

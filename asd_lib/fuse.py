@@ -3,8 +3,7 @@
 Kim et al. (DCASE 2024 Task 2 technical report, Sec. 1 and Table 1) train two systems,
 one classifying machine types and one machine types + attributes, and combine their
 embeddings of every clip before the back-end: ``e = (1 - w) e1 + w e2`` with w
-0.62-0.67. For
-systems i = 1..n with weights ``w_i`` (``w_1 = 1 - w, w_2 = w`` above)::
+0.62-0.67. For systems i = 1..n with weights ``w_i`` (``w_1 = 1 - w, w_2 = w`` above)::
 
     e(x) = sum_i w_i e_i(x) / ||e_i(x)||  /  sum_i w_i
 

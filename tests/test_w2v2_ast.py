@@ -120,7 +120,8 @@ def test_fusion_shapes_and_parameter_count():
     embedding = model(wave)
     hook.remove()
     assert seen[0].shape == (2, 3, 32)
-    assert torch.allclose(seen[0][:, 0], pooled[:, :32]) and torch.allclose(seen[0][:, 1], pooled[:, 32:])
+    assert torch.allclose(seen[0][:, 0], pooled[:, :32])  # weighted mean
+    assert torch.allclose(seen[0][:, 1], pooled[:, 32:])  # weighted standard deviation
     assert torch.allclose(seen[0][:, 2], token)
     assert model.fusion.conv[0].in_channels == 3
     assert embedding.shape == (2, 32) and model.embedding_dim == 32

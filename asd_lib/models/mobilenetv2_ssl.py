@@ -5,9 +5,10 @@ detecting anomalous sounds", DCASE 2020 Workshop. One model per machine type lea
 tell that type's machine IDs apart (Sec. 3.1); a clip whose ID the model does not
 recognise is anomalous. The input (Sec. 3.3) is cut into 64-frame x 128-mel log-mel
 patches (n_fft 1024 = 64 ms, hop 512 = 32 ms at 16 kHz), successive patches overlapping
-by 56 frames, and every patch is classified on its own: the model returns patch embeddings ``[B, P, E]``, the
-``linear`` head patch logits, and the anomaly score (backend ``neg_prob``) is minus the
-softmax at the clip's ID averaged over its patches.
+by 56 frames, and every patch is classified on its own: the model returns patch
+embeddings ``[B, P, E]``, the ``linear`` head patch logits, and the anomaly score
+(backend ``neg_prob``) is minus the softmax at the clip's ID (Sec. 3.1) averaged over its
+patches.
 
 Backbones, trained from scratch on one-channel patches (torchvision's definitions with a
 one-channel stem): MobileNetV2 of width 0.5 (``mobilenetv2_ssl``) and ResNet-50
