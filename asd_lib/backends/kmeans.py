@@ -1,15 +1,19 @@
 """k-means centres of the source domain plus a memory bank of every target clip.
 
 Wilkinghoff, "Self-supervised learning for anomalous sound detection", ICASSP 2024 (and
-the ``kmeans`` back-end of ASDKit, its default): embeddings are L2-normalised, k-means
-(16 clusters) is run on the source training embeddings, every target training embedding
-is kept as an extra centre, and the anomaly score is the smallest cosine distance
-``1 - cos(x, c)`` to any centre c. Because target clips are few (10 per section in
-DCASE 2022-2024), each is its own centre instead of being clustered.
+the ``kmeans`` back-end of ASDKit, its default), and Kim et al., "Anomalous sound detection
+based on pre-trained models with different audio representations", DCASE 2024 Task 2
+technical report (Sec. 3.4-3.5, Fig. 1): embeddings are L2-normalised, k-means (16
+clusters) is run on the source training embeddings, every target training embedding is
+kept as an extra centre (the memory bank), and the anomaly score is the smallest cosine
+distance ``1 - cos(x, c)`` to any centre c. Because target clips are few (10 per section
+in DCASE 2022-2024), each is its own centre instead of being clustered. Like every
+back-end here it is fitted per (machine type, section); Kim et al. cluster the source
+embeddings of all machine types together (one cluster per machine type, they say).
 
-``centres="per_class"`` is the scorer of Kim et al. (DCASE 2024 technical report): one
-centre per training class, the mean of that class's L2-normalised source embeddings,
-plus the same target memory bank.
+``centres="per_class"`` is an asd_lib option, from neither paper: one centre per training
+class, the mean of that class's L2-normalised source embeddings, plus the same target
+memory bank.
 
 The number of clusters is capped at the number of source clips; ``KMeans`` is seeded
 (``seed``) so the centres, hence the scores, are reproducible.
