@@ -14,6 +14,7 @@ from asd_lib.train.stages import parse_stages
 from asd_lib.data.dataset import DumpedSet
 from asd_lib.experiment import write_model_info
 from asd_lib.train.trainer import Trainer
+from asd_lib.utils.checkpoint import training_state
 from asd_lib.utils.cli import run_main
 from asd_lib.utils.config import ConfigError, ConfigParser, read_saved_config, save_config
 from asd_lib.utils.config import str2bool, yaml_value
@@ -64,17 +65,31 @@ def get_parser() -> ConfigParser:
 
 
 def check_resume_compatible(args, path: Path) -> None:
-    """Refuse to resume an experiment that was started with a different configuration."""
+    """Refuse to resume an experiment that was trained with a different configuration; one
+    without a checkpoint or snapshot yet (a run that stopped before its first epoch ended)
+    takes the new configuration."""
     if not path.exists():
         return
     saved = read_saved_config(path)
     current = {k: v for k, v in vars(args).items() if k != "config"}
     changed = sorted(k for k in set(saved) | set(current)
                      if k not in RUNTIME_KEYS and saved.get(k) != current.get(k))
-    if changed:
+    if changed and not training_state(path.parent):
+        logging.info("%s: no epoch trained yet; the new configuration replaces it (changed: "
+                     "%s)", path, ", ".join(changed))
+    elif changed:
         raise ConfigError(
             f"{path}: this experiment was started with a different configuration "
             f"(changed: {', '.join(changed)}); use another --tag / exp dir, or delete it")
+
+
+def check_values(args) -> None:
+    """Ranges the option types do not check, named with the config file (or the command
+    line) that set them."""
+    if not 0 <= args.valid_fraction < 1:
+        where = args.config or "the command line"
+        raise ConfigError(f"{where}: valid_fraction must be at least 0 and below 1 (the share "
+                          f"of every class held out), got {args.valid_fraction}")
 
 
 def part_args(args, machine: str) -> argparse.Namespace:
@@ -90,6 +105,7 @@ def part_args(args, machine: str) -> argparse.Namespace:
 def main(cmd=None) -> None:
     args = get_parser().parse_args(cmd)
     setup_logging(args.verbose)
+    check_values(args)
     stages = parse_stages(args.stages)
     exp_dir = Path(args.exp_dir)
     check_resume_compatible(args, exp_dir / "config.yaml")

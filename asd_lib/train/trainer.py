@@ -288,6 +288,12 @@ class Trainer:
                                        "rng": torch.get_rng_state()})
         loader.close()
         totals = all_reduce_sum(totals, self.ctx).tolist()
+        if train and not totals[2]:
+            raise ValueError(
+                f"{self.exp_dir}: stage {s} ({stage.name!r}) made no training batch in epoch "
+                f"{global_epoch} ({len(indices)} training clips, batch_size {stage.batch_size}, "
+                f"sampler {stage.sampler}); lower batch_size or set drop_last: false in "
+                "sampler_conf")
         return {"loss": totals[0] / totals[2],
                 "acc": totals[1] / totals[3] if totals[3] else float("nan")}
 

@@ -10,6 +10,7 @@ Everything is loaded with ``torch.load(..., weights_only=True)``.
 import io
 import os
 from pathlib import Path
+from typing import List
 
 import torch
 
@@ -42,6 +43,14 @@ def load_safe(path, map_location="cpu"):
             f"{path}: cannot read checkpoint ({exc}); delete it to restart from the previous "
             "snapshot or retrain"
         ) from exc
+
+
+def training_state(exp_dir) -> List[Path]:
+    """The checkpoints and snapshots under ``exp_dir`` (per-machine parts included): what
+    makes it an experiment that has trained, sorted."""
+    exp_dir = Path(exp_dir)
+    return sorted(path for pattern in ("**/checkpoint*.pth", "**/snapshots/epoch*.pth")
+                  for path in exp_dir.glob(pattern))
 
 
 def point_link(link, target) -> None:
