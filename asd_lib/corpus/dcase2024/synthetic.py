@@ -39,6 +39,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from asd_lib.corpus.common import NO_ATTRIBUTE
 from asd_lib.corpus.dcase2024 import layout as dcase2024
 from asd_lib.corpus.sounds import (
     DEFAULT_SEVERITY, DEFAULT_SNR_DB, MACHINE_MODELS, SR, apply_fault, background,
@@ -279,7 +280,7 @@ def clip_name(machine: str, split: str, domain: str, label: str, index: int,
     """Official full name of a clip; ``eval_list`` drops the ``test`` token for the types
     whose eval list omits it."""
     hidden = split in dcase2024.HIDDEN_ATTRIBUTES.get(machine, ())
-    suffix = dcase2024.NO_ATTRIBUTE if hidden else TYPE_MODELS[machine].suffix(values)
+    suffix = NO_ATTRIBUTE if hidden else TYPE_MODELS[machine].suffix(values)
     token = "" if eval_list and machine in dcase2024.NO_TEST_TOKEN else f"{split}_"
     return f"section_00_{domain}_{token}{label}_{index:04d}_{suffix}.wav"
 
@@ -338,7 +339,7 @@ def plan_dcase2024(out, seed: int, sizes: Dcase2024Sizes, machines: Sequence[str
 def _csv_values(machine: str, split: str, values: Sequence[str]) -> Tuple[str, ...]:
     """``d1p, d1v, d2p, d2v, ...`` of one attributes_00.csv row."""
     if split in dcase2024.HIDDEN_ATTRIBUTES.get(machine, ()):
-        return (dcase2024.NO_ATTRIBUTE, "")
+        return (NO_ATTRIBUTE, "")
     return tuple(x for a, v in zip(TYPE_MODELS[machine].attributes, values) for x in (a.name, v))
 
 
