@@ -20,7 +20,7 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from asd_lib.data.audio import dump_wav_scp
+from asd_lib.data.audio import MAX_CLIPPED, dump_wav_scp
 from asd_lib.data.dataset import load_scp_arrays
 from asd_lib.experiment import read_model_info
 from asd_lib.export import OnnxScorer
@@ -65,10 +65,11 @@ def clip_length(exp_dir) -> int:
 
 def detect(inference_dir, inputs: Sequence[Tuple[str, str]], machine: str, section: str,
            threshold: Optional[float] = None, short_clip: str = "tile", onnx_path=None,
-           ngpu: int = 0) -> List[Detection]:
+           ngpu: int = 0, max_clipped: float = MAX_CLIPPED) -> List[Detection]:
     """Score ``inputs`` (``(key, wav.scp value)``) of ``machine`` ``section`` as stage 4 of
     ``inference_dir`` scores a test set; ``threshold`` (one value for every clip) replaces
-    the section's decision threshold."""
+    the section's decision threshold. ``short_clip`` and ``max_clipped`` are stage 2's
+    (:func:`asd_lib.data.audio.dump_wav_scp`)."""
     inference_dir = Path(inference_dir)
     exp_dir = inference_dir.parent
     record = read_inference_record(inference_dir)
@@ -83,7 +84,7 @@ def detect(inference_dir, inputs: Sequence[Tuple[str, str]], machine: str, secti
     sample_rate = read_saved_config(_first_part(exp_dir) / "config.yaml")["sample_rate"]
     with tempfile.TemporaryDirectory(prefix="asd_detect_") as tmp:
         dumped = _dump_inputs(Path(tmp) / "dump", inputs, machine, section, sample_rate,
-                              clip_length(exp_dir), short_clip)
+                              clip_length(exp_dir), short_clip, max_clipped)
         if onnx_path is not None:
             waves = load_scp_arrays(dumped / "feats.scp")
             stacked = np.stack([waves[_utt(i)] for i in range(len(inputs))])
@@ -110,13 +111,14 @@ def _utt(index: int) -> str:
 
 
 def _dump_inputs(out_dir: Path, inputs, machine: str, section: str, sample_rate: int,
-                 num_samples: int, short_clip: str) -> Path:
+                 num_samples: int, short_clip: str, max_clipped: float) -> Path:
     """A dumped data dir of the inputs, as stage 2 writes one."""
     out_dir.mkdir(parents=True)
     utts = [_utt(i) for i in range(len(inputs))]
     write_kv(out_dir / "wav.scp", zip(utts, (source for _, source in inputs)))
     dump_wav_scp(out_dir / "wav.scp", out_dir / "feats", sample_rate=sample_rate,
-                 segment_sec=num_samples / sample_rate, short_clip=short_clip)
+                 segment_sec=num_samples / sample_rate, short_clip=short_clip,
+                 max_clipped=max_clipped)
     write_kv(out_dir / "utt2machine", ((u, machine) for u in utts))
     write_kv(out_dir / "utt2section", ((u, section) for u in utts))
     return out_dir

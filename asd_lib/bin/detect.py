@@ -15,9 +15,9 @@ it).
 """
 import argparse
 
-from asd_lib.data.audio import SHORT_CLIP_MODES
+from asd_lib.data.audio import MAX_CLIPPED, SHORT_CLIP_MODES
 from asd_lib.detect import detect, read_inputs
-from asd_lib.utils.cli import run_main
+from asd_lib.utils.cli import run_main, share
 from asd_lib.utils.log import setup_logging
 
 
@@ -39,6 +39,9 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--short_clip", default="tile", choices=SHORT_CLIP_MODES,
                         help="how a clip shorter than the model's input is lengthened "
                              "(as --short_clip of stage 2)")
+    parser.add_argument("--max_clipped", type=share, default=MAX_CLIPPED,
+                        help="largest share of a clip's samples that may lie beyond full "
+                             "scale (as --max_clipped of stage 2; 1.0: allow any)")
     parser.add_argument("--ngpu", type=int, default=0, help="0: CPU, 1: one CUDA device")
     parser.add_argument("--verbose", type=int, default=1, help="0 warning, 1 info, 2 debug")
     return parser
@@ -50,7 +53,7 @@ def main(cmd=None) -> None:
     inputs = read_inputs(args.wavs, args.scp)
     results = detect(args.inference_dir, inputs, args.machine, args.section,
                      threshold=args.threshold, short_clip=args.short_clip,
-                     onnx_path=args.onnx, ngpu=args.ngpu)
+                     onnx_path=args.onnx, ngpu=args.ngpu, max_clipped=args.max_clipped)
     for result in results:
         print(f"{result.key} {result.score!r} {result.decision}")
 

@@ -14,9 +14,9 @@ Example (one job of ``JOB=1:nj``)::
 """
 import argparse
 
-from asd_lib.data.audio import COPY_MODES, SHORT_CLIP_MODES, dump_wav_scp
+from asd_lib.data.audio import COPY_MODES, MAX_CLIPPED, SHORT_CLIP_MODES, dump_wav_scp
 from asd_lib.data.datadir import check_wav_scp
-from asd_lib.utils.cli import run_main
+from asd_lib.utils.cli import run_main, share
 from asd_lib.utils.log import setup_logging
 
 
@@ -44,6 +44,12 @@ def get_parser() -> argparse.ArgumentParser:
         "from the corpus, which must stay where it is); always: copy every clip",
     )
     parser.add_argument(
+        "--max_clipped", type=share, default=MAX_CLIPPED,
+        help="largest share (0 to 1) of a file's samples that may lie beyond full scale and "
+        "be clipped to int16; a file with more is an error naming it (1.0: allow any). "
+        "Files with any clipped samples are logged with their share",
+    )
+    parser.add_argument(
         "--verbose", type=int, default=1, help="0: warnings, 1: info, 2: debug"
     )
     return parser
@@ -56,6 +62,7 @@ def main(cmd=None) -> None:
     dump_wav_scp(
         args.wav_scp, args.out_prefix, sample_rate=args.sample_rate,
         segment_sec=args.segment_sec, short_clip=args.short_clip, copy=args.copy,
+        max_clipped=args.max_clipped,
     )
 
 

@@ -123,12 +123,14 @@ def _rule_labels(data_dirs: List[Path], fit_dirs: List[Path],
 def log_mel_statistics(wav_entry: str, n_mels: int = 64) -> np.ndarray:
     """Per-band mean and standard deviation over time of a clip's log-mel spectrogram
     (16 kHz, 1024-point Hann frames, hop 512, HTK mel bands up to 8 kHz, 10 log10 power):
-    a ``2 * n_mels`` vector. ``wav_entry`` is a ``wav.scp`` value (path or command)."""
+    a ``2 * n_mels`` vector. ``wav_entry`` is a ``wav.scp`` value (path or command). A clip
+    with samples beyond full scale is read clipped (and logged): stage 2 decides whether it
+    may be used (``--max_clipped``)."""
     import torchaudio
 
     from asd_lib.data.audio import read_wav
 
-    x = read_wav(wav_entry, 16000).astype(np.float64) / 32768.0
+    x = read_wav(wav_entry, 16000, max_clipped=1.0).astype(np.float64) / 32768.0
     if x.size < 1024:
         x = np.pad(x, (0, 1024 - x.size))
     frames = np.lib.stride_tricks.sliding_window_view(x, 1024)[::512] * np.hanning(1024)

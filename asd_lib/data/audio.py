@@ -11,6 +11,12 @@ Samples are scaled as in libsndfile's float view of PCM: an integer sample ``v``
 ``[-32768, 32767]``, so 8-, 16- and 24-bit PCM map exactly where int16 can hold the
 value and 16-bit files (read as int16 directly) round-trip bit for bit.
 
+Float samples beyond full scale (``|x| > 1``, e.g. a float wav summed without
+normalising) are clipped. Each file with such samples is logged with their share; above
+``max_clipped`` (:data:`MAX_CLIPPED`, 1 % of the samples, by default) the file is refused
+(:class:`AudioError`), since its peaks are lost and the flattened waveform is not the
+machine's sound; ``max_clipped=1.0`` allows every file.
+
 A clip that needs no conversion (a complete 16-bit mono PCM wav at the dump rate, at
 least a segment long) is referenced in place by default (``copy="auto"``): its scp
 location points at the wav itself (``x.wav:0``, or ``x.wav:0[0:N-1]`` to crop it to N
@@ -45,6 +51,8 @@ INT16_SCALE = 32768.0
 EXACT_SUBTYPES = ("PCM_16", "PCM_U8", "PCM_S8")
 SHORT_CLIP_MODES = ("tile", "pad")
 COPY_MODES = ("auto", "always")
+MAX_CLIPPED = 0.01
+"""Share of a file's samples that may lie beyond full scale (and be clipped) by default."""
 
 
 class AudioError(ValueError):
@@ -70,12 +78,14 @@ class DumpStats:
     num_resampled: int
 
 
-def read_wav(path, target_sr: int = 16000) -> np.ndarray:
-    """Read one ``wav.scp`` value (a path, or a command ending in ``|``) as 1-D int16."""
-    return read_wav_with_info(path, target_sr)[0]
+def read_wav(path, target_sr: int = 16000, max_clipped: float = MAX_CLIPPED) -> np.ndarray:
+    """Read one ``wav.scp`` value (a path, or a command ending in ``|``) as 1-D int16;
+    more than ``max_clipped`` of its samples beyond full scale is an :class:`AudioError`."""
+    return read_wav_with_info(path, target_sr, max_clipped)[0]
 
 
-def read_wav_with_info(path, target_sr: int = 16000) -> Tuple[np.ndarray, WavInfo]:
+def read_wav_with_info(path, target_sr: int = 16000,
+                       max_clipped: float = MAX_CLIPPED) -> Tuple[np.ndarray, WavInfo]:
     """Like :func:`read_wav`, also returning the file's own rate, channels and subtype."""
     name = str(path)
     with _open_source(name) as source:
@@ -107,6 +117,17 @@ def read_wav_with_info(path, target_sr: int = 16000) -> Tuple[np.ndarray, WavInf
     if info.sample_rate != target_sr:
         logging.info("%s: resampled %d -> %d Hz", name, info.sample_rate, target_sr)
         samples = _resample(_as_float(samples), info.sample_rate, target_sr)
+    clipped = _beyond_full_scale(samples)
+    if clipped:
+        share = clipped / samples.size
+        if share > max_clipped:
+            raise AudioError(
+                f"{name}: {clipped} of {samples.size} samples ({share:.2%}) are beyond full "
+                f"scale and would be clipped, more than --max_clipped {max_clipped:g} allows; "
+                "normalise the file, or re-run with a higher --max_clipped (1.0 allows any)"
+            )
+        logging.warning("%s: %d of %d samples (%.2f%%) beyond full scale, clipped", name,
+                        clipped, samples.size, 100 * share)
     return _as_int16(samples), info
 
 
@@ -144,6 +165,7 @@ def dump_wav_scp(
     segment_sec: float = 10.0,
     short_clip: str = "tile",
     copy: str = "auto",
+    max_clipped: float = MAX_CLIPPED,
 ) -> DumpStats:
     """Index every clip of ``wav_scp`` as fixed-length int16 in ``<out_prefix>.scp``.
 
@@ -153,7 +175,8 @@ def dump_wav_scp(
 
     All or nothing: the archive is written under a temporary name beside the final one
     (:func:`~asd_lib.utils.fileio.atomic_write`; offsets do not depend on the name) and
-    renamed only when every clip succeeded, so a failing clip raises
+    renamed only when every clip succeeded, so a failing clip (one with more than
+    ``max_clipped`` of its samples beyond full scale among them) raises
     :class:`AudioError` and leaves any earlier complete output untouched. The scp holds
     ``utt <location>`` with the final archive path as given; an old scp is removed before
     the archive is replaced and the new one is written last, so a killed run never
@@ -167,6 +190,8 @@ def dump_wav_scp(
         raise ValueError(f"short_clip={short_clip!r}; choose one of {SHORT_CLIP_MODES}")
     if copy not in COPY_MODES:
         raise ValueError(f"copy={copy!r}; choose one of {COPY_MODES}")
+    if not 0 <= max_clipped <= 1:
+        raise ValueError(f"max_clipped={max_clipped}; it is a share of samples, 0 to 1")
     table = read_kv(wav_scp)
     num_samples = int(round(segment_sec * sample_rate))
     ark_path, scp_path = Path(f"{out_prefix}.ark"), Path(f"{out_prefix}.scp")
@@ -185,7 +210,7 @@ def dump_wav_scp(
                 location, note = reference
                 num_referenced += 1
             else:
-                samples, info = read_wav_with_info(value, sample_rate)
+                samples, info = read_wav_with_info(value, sample_rate, max_clipped)
                 num_resampled += info.sample_rate != sample_rate
                 samples, note = fix_length(samples, num_samples, short_clip)
                 if ark is None:
@@ -294,6 +319,13 @@ def _as_float(samples: np.ndarray) -> np.ndarray:
     if samples.dtype == np.int16:
         return samples.astype(np.float64) / INT16_SCALE
     return samples
+
+
+def _beyond_full_scale(samples: np.ndarray) -> int:
+    """How many float samples lie outside [-1, 1] (int16 input has none)."""
+    if samples.dtype == np.int16:
+        return 0
+    return int(np.count_nonzero(np.abs(samples) > 1.0))
 
 
 def _as_int16(samples: np.ndarray) -> np.ndarray:
