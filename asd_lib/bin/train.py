@@ -1,6 +1,7 @@
 """Train an embedding model with staged losses: ``python -m asd_lib.bin.train --config X.yaml``.
 
-Re-running the same command resumes from ``<exp_dir>/checkpoint.pth``; a finished run is
+Re-running the same command resumes from ``<exp_dir>/checkpoint.pth`` (from
+``checkpoint.prev.pth``, one checkpoint earlier, when that is unreadable); a finished run is
 left as it is. The resolved configuration is saved as ``<exp_dir>/config.yaml``.
 With ``split_by: machine`` one model per machine type is trained, each in
 ``<exp_dir>/<machine>/`` with ``split_overrides[<machine>]`` applied to the config.
