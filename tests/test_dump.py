@@ -96,7 +96,7 @@ def test_path_with_spaces_and_pipe_command(tmp_path):
         ("u1", str(spaced)),
         ("u2", f"cat {shlex.quote(str(spaced))} |"),
     ])
-    dump_wav_scp(scp, tmp_path / "out" / "feats.1", segment_sec=8 / SR)
+    dump_wav_scp(scp, tmp_path / "out" / "feats.1", segment_sec=8 / SR, allow_pipes=True)
     table = load_scp_arrays(tmp_path / "out" / "feats.1.scp")
     np.testing.assert_array_equal(table["u1"], x)
     np.testing.assert_array_equal(table["u2"], x)
@@ -256,7 +256,7 @@ def test_error_messages_for_specific_faults(tmp_path):
     with pytest.raises(AudioError, match="missing.wav: cannot open"):
         read_wav(tmp_path / "missing.wav")
     with pytest.raises(AudioError, match="exited with status 3"):
-        read_wav("exit 3 |")
+        read_wav("exit 3 |", pipe=True)
 
 
 def test_failed_rerun_keeps_previous_output(tmp_path, capsys):

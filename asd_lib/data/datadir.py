@@ -116,10 +116,25 @@ def _check_same_keys(path: Path, keys: List[str], index_path: Path, index_keys: 
     )
 
 
+def is_pipe(value: str) -> bool:
+    """Whether a ``wav.scp`` value is a Kaldi command entry (``cmd |``: run it, read its
+    stdout) rather than a path."""
+    return value.rstrip().endswith("|")
+
+
+def pipe_refused(path, lineno: int, key: str) -> "DataDirError":
+    """The error for a ``cmd |`` entry of a ``wav.scp`` read without ``--allow_pipes``."""
+    return DataDirError(
+        f"{path}:{lineno}: the entry of {key!r} ends in '|', a command to run; commands in a "
+        "wav.scp run only with --allow_pipes true: write the audio file's path instead, or "
+        f"pass --allow_pipes true if you trust every command in {Path(path).name}"
+    )
+
+
 def _check_audio(path: Path, rows: Iterable[Tuple[int, str, str]]) -> None:
     """Each plain ``wav.scp`` entry (not a ``cmd |`` pipe) names an existing non-empty file."""
     for lineno, key, value in rows:
-        if value.endswith("|"):
+        if is_pipe(value):
             continue
         if not os.path.isfile(value):
             raise DataDirError(
@@ -133,16 +148,22 @@ def _check_audio(path: Path, rows: Iterable[Tuple[int, str, str]]) -> None:
             )
 
 
-def check_wav_scp(path) -> int:
+def check_wav_scp(path, allow_pipes: bool = False) -> int:
     """Check one ``wav.scp`` on its own, as stage 2 reads it (a split part may be given),
     and return its number of lines.
 
     The rules of :func:`validate_data_dir` for one file, without the sort order, plus
-    what ``check_audio`` checks: every plain path names an existing non-empty file.
-    Raises :class:`DataDirError` naming the file, the line and the fix.
+    what ``check_audio`` checks: every plain path names an existing non-empty file. A
+    ``cmd |`` entry is accepted only with ``allow_pipes`` (``--allow_pipes true``), since
+    reading it runs the command in a shell. Raises :class:`DataDirError` naming the file,
+    the line and the fix.
     """
     path = Path(path)
     rows = _read_table(path, require_sorted=False)
+    if not allow_pipes:
+        for lineno, key, value in rows:
+            if is_pipe(value):
+                raise pipe_refused(path, lineno, key)
     _check_audio(path, rows)
     return len(rows)
 
@@ -233,7 +254,7 @@ def clip_file_name(wav_entry: str) -> str:
     For a command entry (ending in ``|``), the base name of its single audio-file token.
     """
     entry = wav_entry.strip()
-    if not entry.endswith("|"):
+    if not is_pipe(entry):
         return os.path.basename(entry)
     audio_tokens = [t for t in entry[:-1].split() if t.lower().endswith(AUDIO_SUFFIXES)]
     if len(audio_tokens) != 1:
