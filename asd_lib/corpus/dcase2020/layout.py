@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
 
-from asd_lib.corpus.common import (Clip, RemoteFile, check_unique, check_wav, need_dir,
-                                   parse_machine_list, visible_entries, write_sets)
+from asd_lib.corpus.common import (Clip, RemoteFile, check_unique, check_wav,
+                                   machine_type_root, need_dir, parse_machine_list,
+                                   visible_entries, write_sets)
 from asd_lib.corpus.eval_list import read_grouped, write_grouped
 
 MACHINE_TYPES: Tuple[str, ...] = ("ToyCar", "ToyConveyor", "fan", "pump", "slider", "valve")
@@ -248,29 +249,34 @@ def _labels_from_eval_list(
 def collect_sets(
     corpus_dir, use_additional: bool = True, machines: Optional[Sequence[str]] = None
 ) -> Dict[str, List[Clip]]:
-    """Scan the official tree and return ``{"train", "dev_test"[, "eval_test"]: clips}``."""
+    """Scan the official tree and return ``{"train", "dev_test"[, "eval_test"]: clips}``.
+    The machine-type folders may also be in ``dev_data/raw/`` and ``eval_data/raw/``
+    (:func:`~asd_lib.corpus.common.machine_type_root`)."""
     corpus = Path(corpus_dir)
     if not (corpus / DEV_DIR).is_dir():
         raise ValueError(f"corpus directory {corpus / DEV_DIR} does not exist: {CORPUS_HINT}")
-    present = _machine_dirs(corpus / DEV_DIR)
-    if (corpus / EVAL_DIR).is_dir():
-        _machine_dirs(corpus / EVAL_DIR)
+    dev_root = machine_type_root(corpus / DEV_DIR, MACHINE_TYPES)
+    eval_root = corpus / EVAL_DIR
+    present = _machine_dirs(dev_root)
+    if eval_root.is_dir():
+        eval_root = machine_type_root(eval_root, MACHINE_TYPES)
+        _machine_dirs(eval_root)
     if machines is None:
         machines = present
         if not machines:
-            raise ValueError(f"{corpus / DEV_DIR}: no machine type folders ({CORPUS_HINT})")
+            raise ValueError(f"{dev_root}: no machine type folders ({CORPUS_HINT})")
         if len(machines) < len(MACHINE_TYPES):
             logger.warning("only %d of %d machine types found: %s", len(machines),
                            len(MACHINE_TYPES), " ".join(machines))
     missing = [m for m in machines if m not in present]
     if missing:
-        raise ValueError(f"{corpus / DEV_DIR}: no folder for machine type(s) {missing} "
+        raise ValueError(f"{dev_root}: no folder for machine type(s) {missing} "
                          f"({CORPUS_HINT})")
 
     sets: Dict[str, List[Clip]] = {"train": [], "dev_test": [], "eval_test": []}
     without_eval_test = []
     for m in machines:
-        dev, ev = corpus / DEV_DIR / m, corpus / EVAL_DIR / m
+        dev, ev = dev_root / m, eval_root / m
         sets["train"] += _scan_dir(need_dir(dev / "train", CORPUS_HINT), m, TRAIN_NAME, DEV_IDS[m])
         sets["dev_test"] += _scan_dir(need_dir(dev / "test", CORPUS_HINT), m, DEV_TEST_NAME,
                                       DEV_IDS[m])
