@@ -88,6 +88,19 @@ def machine_type_root(split_dir: Path, machine_types: Sequence[str]) -> Path:
     return raw
 
 
+def log_missing_eval_test(folders: Sequence[Path], num_types: int) -> None:
+    """Report the eval test folders (``eval_data/<M>/test``) that are missing, once: with
+    some types' folders present eval_test covers those types only (a warning naming the
+    missing folders); with none present there is no eval_test set (logged)."""
+    if not folders:
+        return
+    if len(folders) < num_types:
+        logger.warning("no eval test folder %s; eval_test covers the other machine types only",
+                       " ".join(map(str, folders)))
+    else:
+        logger.info("no eval test folders (e.g. %s): eval_test is not made", folders[0])
+
+
 def check_wav(path: Path) -> None:
     """Reject a 0-byte, unreadable or 0-sample wav (header read with soundfile.info)."""
     fix = "re-extract the archive (or re-run stage 0) or delete the file"

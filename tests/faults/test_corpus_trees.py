@@ -75,3 +75,44 @@ def test_both_trees_at_once_is_an_error(tmp_path):
         f"{corpus / 'dev_data'}: machine-type folders both directly inside (gearbox) and in "
         f"raw/; keep one layout: move them all into {corpus / 'dev_data/raw'} or all out of it")
     assert not (tmp_path / "data").exists()
+
+
+MISSING_EVAL_TEST = {"dcase2020": ("fan", "ToyConveyor"), "dcase2024": ("RoboticArm", "BrushlessMotor")}
+
+
+@fault('no eval test folder for one machine type', 'handled and logged',
+       'one warning naming the folder; eval_test holds the other types, labelled')
+@pytest.mark.parametrize("dataset", sorted(TREES))
+def test_missing_eval_test_folder_of_one_type_is_one_warning(tmp_path, monkeypatch, caplog,
+                                                            dataset):
+    monkeypatch.setattr(prepare_data, "setup_logging", lambda verbose: None)
+    corpus = TREES[dataset](tmp_path / "corpus")
+    without, other = MISSING_EVAL_TEST[dataset]
+    shutil.rmtree(corpus / "eval_data" / without / "test")
+    with caplog.at_level(logging.INFO):
+        prepare(dataset, corpus, tmp_path / "data")
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert [m for m in warnings if not m.startswith("only ")] == [
+        f"no eval test folder {corpus / 'eval_data' / without / 'test'}; eval_test covers the "
+        "other machine types only"]
+    eval_test = tmp_path / "data" / "eval_test"
+    assert set(read_kv(eval_test / "utt2machine").values()) == {other}
+    assert sorted(read_kv(eval_test / "utt2label")) == sorted(read_kv(eval_test / "wav.scp"))
+
+
+@fault('an evaluation list that is not UTF-8 (stage 1)', 'clear error',
+       'names the file, the line and the fix')
+@pytest.mark.parametrize("dataset", sorted(TREES))
+def test_eval_list_that_is_not_utf8_names_the_file_and_the_fix(tmp_path, dataset):
+    corpus = TREES[dataset](tmp_path / "corpus")
+    (eval_list,) = corpus.glob("eval_data_list*.csv")
+    text = eval_list.read_bytes().decode("ascii")
+    lines = text.splitlines(keepends=True)
+    # Re-saved by a spreadsheet as Latin-1, with a note on line 3.
+    eval_list.write_bytes("".join(lines[:2] + ["note: vérifié\n"] + lines[2:]).encode("latin-1"))
+    with pytest.raises(ValueError) as err:
+        prepare(dataset, corpus, tmp_path / "data")
+    assert str(err.value) == (
+        f"{eval_list}:3: not UTF-8 text (byte 0xe9); re-download {eval_list.name}, or save it "
+        "again as UTF-8 (or ASCII) text")
+    assert not (tmp_path / "data").exists()

@@ -21,8 +21,8 @@ from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Sequenc
 
 
 from asd_lib.corpus.common import (Clip, RemoteFile, check_unique, check_wav,
-                                   machine_type_root, need_dir, parse_machine_list,
-                                   visible_entries, write_sets)
+                                   log_missing_eval_test, machine_type_root, need_dir,
+                                   parse_machine_list, visible_entries, write_sets)
 from asd_lib.corpus.eval_list import read_grouped, write_grouped
 
 MACHINE_TYPES: Tuple[str, ...] = ("ToyCar", "ToyConveyor", "fan", "pump", "slider", "valve")
@@ -250,6 +250,8 @@ def collect_sets(
     corpus_dir, use_additional: bool = True, machines: Optional[Sequence[str]] = None
 ) -> Dict[str, List[Clip]]:
     """Scan the official tree and return ``{"train", "dev_test"[, "eval_test"]: clips}``.
+    A type without an eval test folder is left out of eval_test (one warning), and the
+    ground-truth list labels the types that have one.
     The machine-type folders may also be in ``dev_data/raw/`` and ``eval_data/raw/``
     (:func:`~asd_lib.corpus.common.machine_type_root`)."""
     corpus = Path(corpus_dir)
@@ -286,16 +288,16 @@ def collect_sets(
         if (ev / "test").is_dir():
             sets["eval_test"] += _scan_dir(ev / "test", m, EVAL_TEST_NAME, EVAL_IDS[m])
         else:
-            without_eval_test.append(m)
-    if without_eval_test and len(without_eval_test) < len(machines):
-        logger.warning("no eval test folder for %s; eval_test covers the other types only",
-                       " ".join(without_eval_test))
+            without_eval_test.append(ev / "test")
+    log_missing_eval_test(without_eval_test, len(machines))
     if not sets["eval_test"]:
         del sets["eval_test"]
     else:
         eval_list = corpus / EVAL_LIST_NAME
         if eval_list.is_file():
-            sets["eval_test"] = _labels_from_eval_list(eval_list, sets["eval_test"], machines)
+            with_eval_test = sorted({c.machine for c in sets["eval_test"]})
+            sets["eval_test"] = _labels_from_eval_list(eval_list, sets["eval_test"],
+                                                       with_eval_test)
         else:
             logger.info("%s not found: eval_test gets no utt2label", eval_list)
     for name, clips in sets.items():

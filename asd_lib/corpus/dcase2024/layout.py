@@ -37,8 +37,8 @@ from pathlib import Path
 from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
 from asd_lib.corpus.common import (Clip, RemoteFile, check_unique, check_wav,
-                                   machine_type_root, need_dir, parse_machine_list,
-                                   visible_entries, write_sets)
+                                   log_missing_eval_test, machine_type_root, need_dir,
+                                   parse_machine_list, visible_entries, write_sets)
 from asd_lib.corpus.download import check_zip
 from asd_lib.corpus.eval_list import read_grouped, write_grouped
 
@@ -297,7 +297,8 @@ def _machine_dirs(parent: Path, expected: Sequence[str]) -> List[str]:
 def collect_sets(corpus_dir, use_additional: bool = True, machines: Optional[Sequence[str]] = None,
                  separate_eval_train: bool = False) -> Dict[str, List[Clip]]:
     """Scan the official tree: ``{"train", "dev_test", "eval_train", "eval_test": clips}``
-    (sets without clips left out). The machine-type folders may also be in
+    (sets without clips left out). An evaluation type without an eval test folder is left
+    out of eval_test (one warning). The machine-type folders may also be in
     ``dev_data/raw/`` and ``eval_data/raw/``, where the official baseline's download scripts
     put them (:func:`~asd_lib.corpus.common.machine_type_root`)."""
     corpus = Path(corpus_dir)
@@ -333,9 +334,8 @@ def collect_sets(corpus_dir, use_additional: bool = True, machines: Optional[Seq
         if (ev / m / "test").is_dir():
             sets["eval_test"] += _scan_eval_test(ev / m / "test", m)
         else:
-            without_eval_test.append(m)
-    if without_eval_test:
-        logger.warning("no eval test folder for %s", " ".join(without_eval_test))
+            without_eval_test.append(ev / m / "test")
+    log_missing_eval_test(without_eval_test, len([m for m in machines if m in EVAL_TYPES]))
     if sets["eval_test"]:
         eval_list = corpus / EVAL_LIST_NAME
         if eval_list.is_file():
