@@ -97,6 +97,38 @@ def _read_table(path: Path, require_sorted: bool = True) -> List[Tuple[int, str,
     return rows
 
 
+def _stage1_source(path: Path) -> Optional[Path]:
+    """The ``data/<set>/<name>`` file that stage 2 copied to ``path``
+    (``dump/<set>/<name>`` of a dumped set, beside its ``feats.scp``; docs/architecture.md),
+    when it still holds the same bytes; ``None`` for any other file."""
+    set_dir = path.parent
+    source = set_dir.parent.parent / "data" / set_dir.name / path.name
+    if path.name == "feats.scp" or not (set_dir / "feats.scp").is_file():
+        return None
+    try:
+        if source.resolve() == path.resolve() or source.read_bytes() != path.read_bytes():
+            return None
+    except OSError:
+        return None
+    return source
+
+
+def _read_copy(path: Path) -> List[Tuple[int, str, str]]:
+    """:func:`_read_table`; where ``path`` is stage 2's copy of a ``data/`` file
+    (:func:`_stage1_source`), the error names that file, the one to fix."""
+    try:
+        return _read_table(path)
+    except DataDirError:
+        source = _stage1_source(path)
+        if source is None:
+            raise
+        try:
+            _read_table(source)
+        except DataDirError as err:
+            raise DataDirError(f"{err}; then re-run stage 2, which copies it to {path}") from None
+        raise
+
+
 def _check_same_keys(path: Path, keys: List[str], index_path: Path, index_keys: List[str]):
     """Both key lists are sorted; name the first key missing from or extra in ``path``."""
     if keys == index_keys:
@@ -180,7 +212,8 @@ def validate_data_dir(
     ``check_audio`` every file path in ``wav.scp`` must exist and be non-empty (relative
     paths are taken from the current directory, as in Kaldi recipes). ``only`` limits the
     check to those files (and the index): the others are not even opened.
-    Raises :class:`DataDirError` naming the file and the fix.
+    Raises :class:`DataDirError` naming the file and the fix; for a file of a dumped set
+    that stage 2 copied from ``data/<set>/`` unchanged, the ``data/`` file to fix.
     """
     path = Path(path)
     require = tuple(require)
@@ -204,11 +237,11 @@ def validate_data_dir(
             )
 
     index_path = path / index_names[0]
-    index_rows = _read_table(index_path)
+    index_rows = _read_copy(index_path)
     index_keys = [key for _, key, _ in index_rows]
     for name in present:
         file_path = path / name
-        rows = index_rows if file_path == index_path else _read_table(file_path)
+        rows = index_rows if file_path == index_path else _read_copy(file_path)
         _check_same_keys(file_path, [key for _, key, _ in rows], index_path, index_keys)
         allowed = ALLOWED_VALUES.get(name)
         if allowed:
