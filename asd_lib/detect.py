@@ -15,6 +15,7 @@ The clips take the recipe's own path, so a clip gets the score stage 4 gives it:
    (:mod:`asd_lib.inference.thresholds`), unless one threshold is given.
 """
 import logging
+import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,6 +61,10 @@ def read_inputs(files: Sequence[str], scp: Optional[str],
                          "arguments are always read as paths")
     if len(set(files)) != len(files):
         raise ValueError("a wav file is given twice; each clip once, please")
+    for path in files:
+        if os.path.isdir(path):
+            raise ValueError(f"{path}: a directory, not a wav file; give the wav files in it "
+                             f"(e.g. {os.path.join(path, '*.wav')}) or a wav.scp with --scp")
     return [(path, WavSource(path)) for path in files]
 
 
