@@ -119,8 +119,8 @@ def test_spaces_in_paths_work_through_validation_split_and_dump(tmp_path, monkey
                for n in (1, 2) for line in open(f"dump/split/feats.{n}.scp"))
 
 
-@fault('an unsorted data/<set>/wav.scp reaching stage 2', 'clear error',
-       'names the data/ file to sort, not its dump/ copy')
+@fault('an unsorted `data/<set>/wav.scp` reaching stage 2', 'clear error',
+       'names the `data/` file to sort, not its `dump/` copy')
 def test_unsorted_wav_scp_found_in_the_dump_names_the_data_file(tmp_path):
     """Stage 2 as asd.sh runs it on a data dir whose wav.scp was edited after stage 1."""
     wavs = [write_wav(tmp_path / "corpus" / f"{k}.wav", np.full(8, i, np.int16))

@@ -53,7 +53,7 @@ def test_detect_reads_a_hostile_file_name_as_a_path(tmp_path_factory, in_tmp, ca
     assert not (in_tmp / "pwned").exists()
 
 
-@fault('a `cmd |` entry in a wav.scp (stage 2)', 'refused with the fix',
+@fault('a Kaldi command entry (ending in a pipe) in a wav.scp (stage 2)', 'refused with the fix',
        'names the file, the line and --allow_pipes; nothing runs or is written')
 def test_dump_refuses_a_command_entry_without_allow_pipes(in_tmp, capsys):
     good = write_wav(in_tmp / "good.wav", np.arange(-80, 80, dtype=np.int16))
@@ -68,7 +68,7 @@ def test_dump_refuses_a_command_entry_without_allow_pipes(in_tmp, capsys):
     assert not (in_tmp / "pwned").exists() and not (in_tmp / "out").exists()
 
 
-@fault('a `cmd |` entry in a wav.scp with `--allow_pipes true`', 'handled and logged',
+@fault('a Kaldi command entry in a wav.scp with `--allow_pipes true`', 'handled and logged',
        'the command runs and its wav is dumped')
 def test_dump_runs_a_command_entry_with_allow_pipes(in_tmp):
     samples = np.arange(-80, 80, dtype=np.int16) * 100
@@ -79,7 +79,7 @@ def test_dump_runs_a_command_entry_with_allow_pipes(in_tmp):
     np.testing.assert_array_equal(load_scp_arrays("out/feats.1.scp")["a"], samples)
 
 
-@fault('a `cmd |` entry in the wav.scp given to `detect --scp`', 'refused with the fix',
+@fault('a Kaldi command entry in the wav.scp given to `detect --scp`', 'refused with the fix',
        'names the file, the line and --allow_pipes; nothing runs')
 def test_detect_refuses_a_command_entry_of_its_scp(in_tmp):
     scp = write_scp(in_tmp / "clips.scp", [("a", HOSTILE)])
@@ -90,7 +90,7 @@ def test_detect_refuses_a_command_entry_of_its_scp(in_tmp):
     assert not (in_tmp / "pwned").exists()
 
 
-@fault('a `cmd |` entry in a wav.scp the cluster labeller reads (stage 1)',
+@fault('a Kaldi command entry in a wav.scp the cluster labeller reads (stage 1)',
        'refused with the fix', 'names the file, the line and --allow_pipes; nothing runs')
 def test_cluster_labeller_refuses_a_command_entry(in_tmp):
     data = in_tmp / "data" / "train"
