@@ -117,3 +117,36 @@ def test_spaces_in_paths_work_through_validation_split_and_dump(tmp_path, monkey
         "split/feats.1.scp", "split/feats.2.scp", "split/wav.1.scp", "split/wav.2.scp"]
     assert all(" corpus/fan id 00/normal  " in line  # referenced in place, spaces kept
                for n in (1, 2) for line in open(f"dump/split/feats.{n}.scp"))
+
+
+@fault('an unsorted `data/<set>/wav.scp` reaching stage 2', 'clear error',
+       'names the `data/` file to sort, not its `dump/` copy')
+def test_unsorted_wav_scp_found_in_the_dump_names_the_data_file(tmp_path):
+    """Stage 2 as asd.sh runs it on a data dir whose wav.scp was edited after stage 1."""
+    wavs = [write_wav(tmp_path / "corpus" / f"{k}.wav", np.full(8, i, np.int16))
+            for i, k in enumerate("ba")]
+    write_scp(tmp_path / "data/train/wav.scp", zip("ba", wavs))
+    write_scp(tmp_path / "data/train/utt2machine", [(k, "fan") for k in "ba"])
+    write_scp(tmp_path / "data/train/utt2section", [(k, "id_00") for k in "ba"])
+    shell_env = {**entry_env(), "PYTHON": sys.executable}
+
+    def run(*command):
+        return subprocess.run([str(c) for c in command], cwd=tmp_path, env=shell_env,
+                              capture_output=True, text=True)
+
+    assert run(REPO / "utils/split_scp.sh", "data/train/wav.scp",
+               "dump/train/split/wav.1.scp").returncode == 0
+    res = run_entry("asd_lib.bin.dump", ["--wav_scp", "dump/train/split/wav.1.scp",
+                                         "--out_prefix", "dump/train/split/feats.1",
+                                         "--segment_sec", 8 / 16000], cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    (tmp_path / "dump/train/feats.scp").write_text(
+        "".join(sorted((tmp_path / "dump/train/split/feats.1.scp").read_text().splitlines(True))))
+    for name in ("wav.scp", "utt2machine", "utt2section"):
+        (tmp_path / "dump/train" / name).write_bytes((tmp_path / "data/train" / name).read_bytes())
+    res = run(REPO / "utils/validate_data_dir.sh", "dump/train")
+    assert res.returncode == 1
+    assert res.stderr.splitlines()[-1].split(" ERROR: ", 1)[1] == (
+        "data/train/wav.scp:2: not sorted ('a' after 'b'): run `LC_ALL=C sort -k1,1 -o "
+        "data/train/wav.scp data/train/wav.scp`; then re-run stage 2, which copies it to "
+        "dump/train/wav.scp")

@@ -37,7 +37,8 @@ from pathlib import Path
 from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
 from asd_lib.corpus.common import (Clip, RemoteFile, check_unique, check_wav,
-                                   need_dir, parse_machine_list, visible_entries, write_sets)
+                                   log_missing_eval_test, machine_type_root, need_dir,
+                                   parse_machine_list, visible_entries, write_sets)
 from asd_lib.corpus.download import check_zip
 from asd_lib.corpus.eval_list import read_grouped, write_grouped
 
@@ -279,12 +280,13 @@ def _label_eval_test(eval_list: Path, clips: List[Clip]) -> List[Clip]:
 
 
 def _machine_dirs(parent: Path, expected: Sequence[str]) -> List[str]:
-    """Machine-type folders under dev_data/ or eval_data/; unknown folders are an error."""
+    """Machine-type folders under dev_data/ or eval_data/ (or their raw/, as the official
+    baseline unpacks them); unknown folders are an error."""
     names = [p.name for p in visible_entries(parent) if p.is_dir()]
     wrong = sorted(set(names) - set(expected))
     if wrong:
         other = sorted(set(wrong) & set(MACHINE_TYPES))
-        home = EVAL_DIR if parent.name == DEV_DIR else DEV_DIR
+        home = EVAL_DIR if expected == DEV_TYPES else DEV_DIR
         hint = (f" ({', '.join(other)} belong(s) in {home}/)"
                 if other else "")
         raise ValueError(f"{parent}: unexpected machine type folder(s) {wrong}{hint}; this folder "
@@ -295,12 +297,16 @@ def _machine_dirs(parent: Path, expected: Sequence[str]) -> List[str]:
 def collect_sets(corpus_dir, use_additional: bool = True, machines: Optional[Sequence[str]] = None,
                  separate_eval_train: bool = False) -> Dict[str, List[Clip]]:
     """Scan the official tree: ``{"train", "dev_test", "eval_train", "eval_test": clips}``
-    (sets without clips left out)."""
+    (sets without clips left out). An evaluation type without an eval test folder is left
+    out of eval_test (one warning). The machine-type folders may also be in
+    ``dev_data/raw/`` and ``eval_data/raw/``, where the official baseline's download scripts
+    put them (:func:`~asd_lib.corpus.common.machine_type_root`)."""
     corpus = Path(corpus_dir)
     dev, ev = corpus / DEV_DIR, corpus / EVAL_DIR
     if not dev.is_dir() and not ev.is_dir():
         raise ValueError(f"corpus directory {corpus} holds neither {DEV_DIR}/ nor {EVAL_DIR}/: "
                          f"{CORPUS_HINT}")
+    dev, ev = (machine_type_root(d, MACHINE_TYPES) if d.is_dir() else d for d in (dev, ev))
     present = (_machine_dirs(dev, DEV_TYPES) if dev.is_dir() else []) + \
         (_machine_dirs(ev, EVAL_TYPES) if ev.is_dir() else [])
     if machines is None:
@@ -328,9 +334,8 @@ def collect_sets(corpus_dir, use_additional: bool = True, machines: Optional[Seq
         if (ev / m / "test").is_dir():
             sets["eval_test"] += _scan_eval_test(ev / m / "test", m)
         else:
-            without_eval_test.append(m)
-    if without_eval_test:
-        logger.warning("no eval test folder for %s", " ".join(without_eval_test))
+            without_eval_test.append(ev / m / "test")
+    log_missing_eval_test(without_eval_test, len([m for m in machines if m in EVAL_TYPES]))
     if sets["eval_test"]:
         eval_list = corpus / EVAL_LIST_NAME
         if eval_list.is_file():
