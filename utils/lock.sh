@@ -37,6 +37,10 @@ lock_dir() {
     [ "${mode}" = shared ] && flag=-s
     mkdir -p "${dir}/.lock.d"
     exec {fd}>>"${dir}/.lock"
+    if ! flock -n "${flag}" "${fd}" && [ -z "$(lock_holders "${dir}")" ]; then
+        # no live run holds it: the processes of a run that ended (killed) are exiting
+        flock -w 30 "${flag}" "${fd}" || true
+    fi
     if ! flock -n "${flag}" "${fd}"; then
         if [ "${lock_wait}" != true ]; then
             log "Error: ${dir}/ is in use by another run: $(lock_holders "${dir}" | paste -sd ';')." \

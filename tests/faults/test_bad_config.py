@@ -259,7 +259,7 @@ UNKNOWN_KEYS = {
     "loss conf": (stage0(losses=[{"name": "supcon", "conf": {"temprature": 0.1}}]),
                   "stages[0].losses[0].conf: unknown key 'temprature' of objective 'supcon'; "
                   "did you mean 'temperature'? known keys: base_temperature, held_out, "
-                  "temperature"),
+                  "output, temperature"),
     "augment conf": (stage0(augments=[{"name": "mixup", "conf": {"alpah": 0.2}}]),
                      "stages[0].augments[0].conf: unknown key 'alpah' of augment "
                      "'mixup'; did you mean 'alpha'? known keys: alpha, prob"),

@@ -38,6 +38,8 @@ sample_rate=16000      # dump sample rate; other rates are resampled
 segment_sec=10         # dumped clip length in seconds (crop; tile or pad shorter clips)
 short_clip=tile        # tile or pad clips shorter than segment_sec
 dump_copy=auto         # auto: reference clips needing no conversion in place; always: copy all
+allow_pipes=false      # true: run wav.scp entries that are commands ("cmd |"); false: refuse them
+max_clipped=0.01       # largest share of a float wav's samples beyond full scale (1: any)
 # Training (stage 3)
 train_config=""        # training YAML (required for stages 3-5)
 train_args=""          # extra options for asd_lib.bin.train, e.g. "--seed 1"
@@ -189,7 +191,8 @@ if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
     lock_dir dump exclusive
     for dset in $(existing_sets); do
         _dir=dump/${dset}
-        _key="$(md5sum < "data/${dset}/wav.scp" | cut -c1-32) sr=${sample_rate} sec=${segment_sec} short=${short_clip} copy=${dump_copy}"
+        utils/validate_data_dir.sh "data/${dset}"  # the data/ files, before any job reads them
+        _key="$(md5sum < "data/${dset}/wav.scp" | cut -c1-32) sr=${sample_rate} sec=${segment_sec} short=${short_clip} copy=${dump_copy} pipes=${allow_pipes} clipped=${max_clipped}"
         if done_key "${_dir}" "${_key}"; then
             # the waveforms are current; labels may have changed (another label scheme)
             for f in utt2class label_scheme utt2domain utt2attr utt2label; do
@@ -212,7 +215,8 @@ if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
         ${train_cmd} JOB=1:"${_nj}" "${_new}/log/dump.JOB.log" \
             python -m asd_lib.bin.dump --wav_scp "${_new}/split/wav.JOB.scp" \
                 --out_prefix "${_new}/split/feats.JOB" --sample_rate "${sample_rate}" \
-                --segment_sec "${segment_sec}" --short_clip "${short_clip}" --copy "${dump_copy}"
+                --segment_sec "${segment_sec}" --short_clip "${short_clip}" --copy "${dump_copy}" \
+                --allow_pipes "${allow_pipes}" --max_clipped "${max_clipped}"
         # the archives' paths as they will be once the new dump is in place
         for n in $(seq "${_nj}"); do cat "${_new}/split/feats.${n}.scp"; done \
             | sed "s# ${_new}/split/# ${_dir}/split/#" | LC_ALL=C sort -k1,1 > "${_new}/feats.scp"
