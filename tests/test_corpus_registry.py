@@ -27,14 +27,14 @@ def test_corpus_from_synthesis_to_official_scores(name, tmp_path):
     rows = {}
     for utt, wav in wavs.items():  # anomalies score higher, with some overlap
         score = rng.normal(1.0 if labels[utt] == "anomaly" else 0.0)
-        rows.setdefault(sections[utt], []).append((clip_file_name(wav), score))
+        clip = clip_file_name(wav)
+        for kind, value in (("anomaly_score", score), ("decision_result", int(score > 0.5))):
+            rows.setdefault(corpus.csv_name(kind, machine, sections[utt], clip), []).append(
+                f"{clip},{value}\n")
     score_dir = tmp_path / "scores"
     score_dir.mkdir()
-    for section, items in rows.items():
-        for kind, values in (("anomaly_score", [s for _, s in items]),
-                             ("decision_result", [int(s > 0.5) for _, s in items])):
-            path = score_dir / corpus.csv_name(kind, machine, section)
-            path.write_text("".join(f"{n},{v}\n" for (n, _), v in zip(items, values)))
+    for file_name, lines in rows.items():
+        (score_dir / file_name).write_text("".join(lines))
     scorer = corpus.scorer
     result = scorer.evaluate(test, score_dir, scorer.protocols[0])
     written = scorer.write_results(result, score_dir)
