@@ -18,7 +18,9 @@ def test_corpus_from_synthesis_to_official_scores(name, tmp_path):
     machine = corpus.machine_types[0]
     sizes = dataclasses.replace(corpus.synthetic.sizes(), duration=0.2)
     count = corpus.synthetic.write(tmp_path / "corpus", 0, sizes, (machine,), (0.5, 1.0), 1)
-    counts = corpus.prepare_data(tmp_path / "corpus", tmp_path / "data", True, (machine,))
+    options = {option: True for option in corpus.prepare_options}  # every set is written
+    counts = corpus.prepare_data(tmp_path / "corpus", tmp_path / "data", True, (machine,),
+                                 **options)
     assert sum(counts.values()) == count
     test = tmp_path / "data" / "dev_test"
     wavs, sections = read_kv(test / "wav.scp"), read_kv(test / "utt2section")

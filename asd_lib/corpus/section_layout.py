@@ -12,9 +12,11 @@ rows under it are ``eval_name,full_name``. The years differ in facts that
 :class:`SectionLayout` holds: types, sections, test folders (2021: ``source_test/`` and
 ``target_test/``), whether test names carry attributes (not in 2021), whether the
 evaluation names keep the domain (2021: ``section_03_source_test_0000.wav``; later
-``section_00_0000.wav``), the line endings of the list, the Zenodo records and archive
-names, and what only the synthetic corpora need (hidden attributes, the types whose
-listed names omit ``test``, attribute files, supplemental folders).
+``section_00_0000.wav``, the names of the lists and of the evaluators' ground truth, where
+the baselines' README trees write ``section_00_test_0000.wav``), the line endings of the
+list, the Zenodo records and archive names, and what only the synthetic corpora need
+(hidden attributes, the types whose listed names omit ``test``, attribute files,
+supplemental folders).
 
 Attribute strings are read as the part of a name after the index: they are not always
 ``key_value`` pairs (``A1Spd28VMic1`` in 2021, ``weight15_BckgF`` in 2024), values contain
@@ -123,6 +125,9 @@ class SectionLayout:
     """Machine type -> splits whose names end ``_NNNN_noAttribute.wav``."""
     no_test_token: Tuple[str, ...] = ()
     """Types whose full evaluation names (in the list) omit the ``test`` token."""
+    listed_attributes_hidden: bool = True
+    """Whether the evaluation list's full names read ``noAttribute`` for the types whose
+    test files hide their attributes (2024), or show those attributes (2025)."""
 
     @property
     def year(self) -> str:

@@ -58,8 +58,6 @@ LOAD_STEP_DB = 4.0
 BACKGROUND_STEP = 1.6
 """Frequency ratio of the background bands between neighbouring values of a ``background``
 attribute."""
-SUPPLEMENTAL_KINDS = ("machine", "noise")
-"""Supplemental recordings: the machine alone (no background) or the background alone."""
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +94,7 @@ class TypeModel:
     joined: bool = False  # "weight15_BckgF" rather than "weight_15_Bckg_F"
     compact: bool = False  # attributes without separators: "A1Spd28VMic1"
     long_clips: bool = False  # clips 20% longer (12 s where the others are 10 s)
-    supplemental: str = "machine"  # kind of its supplemental recordings (SUPPLEMENTAL_KINDS)
+    supplemental: str = "machine"  # supplemental recordings: "machine" (no background), "noise"
 
     def combinations(self, domain: str) -> List[Tuple[str, ...]]:
         """Attribute value combinations of a domain, in a fixed order."""
@@ -251,11 +249,13 @@ def write_supplemental(spec: ClipSpec) -> str:
 def clip_name(layout: SectionLayout, model: TypeModel, machine: str, section: str, split: str,
               domain: str, label: str, index: int, values: Sequence[str],
               eval_list: bool = False) -> str:
-    """Official full name of a clip; ``eval_list`` drops the ``test`` token for the types
-    whose evaluation list omits it."""
+    """Official full name of a clip; ``eval_list``: its name in the evaluation list, without
+    the ``test`` token for the types whose list omits it, with the hidden attributes where
+    the list shows them."""
+    hidden = layout.hides_attributes(machine, split)
     if split == "test" and not layout.test_attributes:
         suffix = ""
-    elif layout.hides_attributes(machine, split):
+    elif hidden and (layout.listed_attributes_hidden or not eval_list):
         suffix = f"_{NO_ATTRIBUTE}"
     else:
         suffix = f"_{model.suffix(values)}"

@@ -4,5 +4,9 @@
 # Set a path when the corpus is already on disk, e.g. DCASE2020=/data/dcase2020_task2
 # (containing dev_data/<machine>/{train,test} and eval_data/<machine>/{train,test}).
 DCASE2020=${DCASE2020:-}
+DCASE2021=${DCASE2021:-}
+DCASE2022=${DCASE2022:-}
+DCASE2023=${DCASE2023:-}
 DCASE2024=${DCASE2024:-}
-export DCASE2020 DCASE2024
+DCASE2025=${DCASE2025:-}
+export DCASE2020 DCASE2021 DCASE2022 DCASE2023 DCASE2024 DCASE2025
