@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# DCASE 2024 Task 2 (first-shot ASD under domain shift; ToyADMOS2 + MIMII DG).
-#   ./run.sh --stage 0 --stop-stage 5                # synthetic corpus unless db.sh sets DCASE2024
+# DCASE 2025 Task 2 (first-shot unsupervised ASD; ToyADMOS2 + MIMII DG).
+#   ./run.sh --stage 0 --stop-stage 5                # synthetic corpus unless db.sh sets DCASE2025
 #   ./run.sh --download true                         # the official archives and eval list
 #   ./run.sh --local_data_opts "--label_scheme cluster --num_clusters 8"  # other training classes
 #   ./run.sh --train_config conf/tuning/<name>.yaml --inference_config conf/decode/<x>.yaml
@@ -10,7 +10,7 @@
 set -euo pipefail
 
 ./asd.sh \
-    --dataset dcase2024 \
+    --dataset dcase2025 \
     --train_set train \
     --test_sets "dev_test eval_test" \
     --segment_sec 12 \
