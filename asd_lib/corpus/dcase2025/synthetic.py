@@ -45,7 +45,7 @@ _EVAL_MODELS = {
                                         attr("grind", "load", "100 300", "300"),
                                         attr("bkg", "background", "A", "E Z"))),
     "Polisher": TypeModel("pump", (attr("pow", "load", "1 2 3", "4 5"),
-                                   attr("n", "background", "A", "B C"))),
+                                   attr("n", "background", "A", "B"))),
     "ScrewFeeder": TypeModel("ToyConveyor", (attr("vol", "speed", "12000 12750", "15000"),)),
 }
 TYPE_MODELS: Dict[str, TypeModel] = {
