@@ -1,6 +1,7 @@
 """DCASE 2021 metrics: hand-worked AUC / pAUC per section and domain over that domain's
 clips, the official score, result.csv in the 2021 evaluator's layout, the per-domain file
-names, and every number against scikit-learn / scipy on random data."""
+names, every number against scikit-learn / scipy on random data, and the per-type means
+of the evaluator README's example."""
 import sys
 
 import numpy as np
@@ -9,8 +10,8 @@ import scipy.stats
 from sklearn.metrics import confusion_matrix, roc_auc_score
 
 from asd_lib.bin.score import main as score_main
-from asd_lib.metrics.dcase2021 import (DomainClips, evaluate, format_result_csv,
-                                       official_csv_name)
+from asd_lib.metrics.dcase2021 import (DomainClips, DomainRow, evaluate, format_result_csv,
+                                       official_csv_name, summarise)
 
 TOL = 1e-12
 
@@ -191,3 +192,30 @@ def test_every_number_equals_sklearn_on_random_data(seed):
     assert list(result.overall.hmean_target) == pytest.approx(hmean(table[~source]), abs=TOL)
     assert result.official_score == pytest.approx(
         scipy.stats.hmean(np.maximum(table[:, :2], sys.float_info.epsilon), axis=None), abs=TOL)
+
+
+# y-kawagu/dcase2021_task2_evaluator README, its example result (fan; the README predates
+# the source / target rows): rows as (section, domain, AUC, pAUC, P, R, F1).
+EV21_FAN = [
+    ("03", "source", 0.6669, 0.5273684210526316, 0.6458333333333334, 0.31, 0.41891891891891897),
+    ("04", "source", 0.7014, 0.52, 0.6097560975609756, 0.25, 0.3546099290780142),
+    ("05", "source", 0.5834, 0.5352631578947369, 0.6041666666666666, 0.29, 0.3918918918918919),
+    ("03", "target", 0.5229, 0.49315789473684213, 0.44680851063829785, 0.21, 0.2857142857142857),
+    ("04", "target", 0.5357, 0.5063157894736842, 0.5925925925925926, 0.32, 0.41558441558441556),
+    ("05", "target", 0.448452380952381, 0.4805764411027569, 0.25, 0.2833333333333333, 0.265625),
+]
+EV21_FAN_MEANS = (
+    (0.5764587301587302, 0.5104469507101085, 0.524859533465311, 0.27722222222222226,
+     0.35539074019792105),
+    (0.5634700058286667, 0.5097204125946903, 0.46988231547812126, 0.27161121188342247,
+     0.3442384874315228),
+)
+
+
+def test_type_means_equal_the_evaluator_readme_example():
+    rows = [DomainRow("fan", f"section_{s}", d, *values, 0, 0) for s, d, *values in EV21_FAN]
+    summary = summarise(rows)
+    assert list(summary.amean) == pytest.approx(EV21_FAN_MEANS[0], rel=1e-12)
+    assert list(summary.hmean) == pytest.approx(EV21_FAN_MEANS[1], rel=1e-12)
+    assert list(summary.hmean_source) == pytest.approx(
+        scipy.stats.hmean([r[2:] for r in EV21_FAN[:3]], axis=0), rel=1e-12)

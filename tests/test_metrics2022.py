@@ -1,14 +1,17 @@
 """The 2022-2025 evaluators share one computation (asd_lib.metrics.domain_shift); what
 differs is reproduced per year: the 2022 evaluator's per-type source / target harmonic
-means (split after len(sections) // 2 columns), the corpus name in result.json, the title."""
+means (split after len(sections) // 2 columns), the corpus name in result.json, the title.
+The per-type mean rows equal the example results printed in the 2022 and 2025 evaluators'
+READMEs."""
 import json
 
 import numpy as np
 import pytest
 
 from asd_lib.corpus import get_corpus
-from asd_lib.metrics.domain_shift import (SPLIT_AS_2022, DomainShiftEvaluator, SectionClips,
-                                          format_result_csv, result_to_dict)
+from asd_lib.metrics.domain_shift import (SPLIT_AS_2022, SPLIT_BY_DOMAIN, DomainScore,
+                                          DomainShiftEvaluator, SectionClips, SectionScore,
+                                          format_result_csv, result_to_dict, summarise)
 
 TOL = 1e-12
 # Per section: source normals .1 .2, target normals .6 .9, then the source and the target
@@ -71,3 +74,57 @@ def test_each_corpus_registers_its_evaluator(tmp_path, name, split_in_2022):
     assert json.loads((tmp_path / "result.json").read_text())["dataset"] == name
     assert corpus.csv_name("anomaly_score", "fan", "section_00", "section_00_0001.wav") == (
         "anomaly_score_fan_section_00_test.csv")
+
+
+# ------------------------------------------ the evaluators' own README examples
+def _rows(machine, table):
+    """SectionScore rows from result.csv section lines (AUC (all), AUC-s, AUC-t, pAUC,
+    P-s, P-t, R-s, R-t, F1-s, F1-t)."""
+    rows = []
+    for section, v in table.items():
+        domains = [DomainScore(v[1 + d], v[4 + d], v[6 + d], v[8 + d], 0, 0) for d in (0, 1)]
+        rows.append(SectionScore(machine, f"section_{section}", v[0], v[3], *domains))
+    return rows
+
+
+# Kota-Dohi/dcase2022_evaluator README, its example result (ToyCar, sections 03-05).
+EV22_TOYCAR = {
+    "03": (0.7579, 0.8204, 0.6954, 0.71, 0.6666666666666666, 0.7575757575757576, 0.28, 1.0,
+           0.3943661971830986, 0.8620689655172413),
+    "04": (0.5183, 0.6164, 0.4202, 0.4942105263157895, 0.6333333333333333, 0.46296296296296297,
+           0.38, 0.5, 0.4750000000000001, 0.4807692307692307),
+    "05": (0.6746, 0.8371999999999999, 0.512, 0.6447368421052632, 0.8333333333333334,
+           0.5476190476190477, 0.3, 0.92, 0.4411764705882353, 0.6865671641791046),
+}
+EV22_TOYCAR_MEANS = (
+    (0.6502666666666667, 0.6163157894736843, 0.6502485169151835, 0.5633333333333334,
+     0.5566580047061518),
+    (0.6118288605395442, 0.6020590065980902, 0.6259758490782256, 0.44042200910247076,
+     0.5170556917115303),
+    (0.8204, 0.71, 0.6666666666666666, 0.28, 0.3943661971830986),
+    (0.5822249313921185, 0.5842930428015208, 0.6184265643220234, 0.4974199423281226,
+     0.5513620450947704),
+)
+# nttcslab/dcase2025_task2_evaluator README, its example result (AutoTrash, section 00).
+EV25_AUTOTRASH = {
+    "00": (0.5769000000000001, 0.8102, 0.3436, 0.5421052631578948, 0.5119047619047619, 0.5, 0.86,
+           1.0, 0.6417910447761195, 0.6666666666666666),
+}
+EV25_AUTOTRASH_MEANS = (
+    (0.5769, 0.5421052631578948, 0.5059523809523809, 0.9299999999999999, 0.6542288557213931),
+    (0.48255281677933787, 0.5421052631578948, 0.5058823529411764, 0.9247311827956988,
+     0.6539923954372623),
+    (0.8102, 0.5421052631578948, 0.5119047619047619, 0.86, 0.6417910447761195),
+    (0.3436, 0.5421052631578948, 0.5, 1.0, 0.6666666666666666),
+)
+
+
+@pytest.mark.parametrize("machine, table, split, means", [
+    ("ToyCar", EV22_TOYCAR, SPLIT_AS_2022, EV22_TOYCAR_MEANS),
+    ("AutoTrash", EV25_AUTOTRASH, SPLIT_BY_DOMAIN, EV25_AUTOTRASH_MEANS),
+])
+def test_type_means_equal_the_evaluator_readme_examples(machine, table, split, means):
+    rows = _rows(machine, table)
+    summary = summarise(rows, split.columns(len(rows)))
+    for (label, got), expected in zip(summary.rows(), means):
+        assert list(got) == pytest.approx(expected, rel=1e-12, abs=1e-15), label
