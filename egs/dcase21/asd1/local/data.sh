@@ -33,6 +33,7 @@ label_scheme=machine_section  # utt2class: machine_section, machine_section_attr
 num_clusters=8         # cluster scheme: clusters per machine type
 cluster_method=gmm     # cluster scheme: gmm or kmeans
 nj=2                   # parallel processes for synthesis
+print_corpus=false     # true: print where the corpus is (or will be made) and exit
 
 # shellcheck source=../path.sh
 . ./path.sh
@@ -48,6 +49,10 @@ elif [ "${download}" = true ] || [ -f "${download_dir}/dcase2021/.complete" ]; t
     corpus=${download_dir}/dcase2021
 else
     corpus=${synth_dir}
+fi
+if [ "${print_corpus}" = true ]; then
+    echo "${corpus}"
+    exit 0
 fi
 
 if [ "${stage}" -le 0 ] && [ "${stop_stage}" -ge 0 ]; then
