@@ -2,9 +2,11 @@
 
 The clips take the recipe's own path, so a clip gets the score stage 4 gives it:
 
-1. stage 2's front-end (:func:`asd_lib.data.audio.dump_wav_scp`: read, resample, first
+1. stage 2's front-end (:func:`asd_lib.data.audio.dump_clips`: read, resample, first
    channel, crop / tile / pad to the model's clip length) writes them to a temporary
-   dumped set of the given machine type and section;
+   dumped set of the given machine type and section. A wav file given by path is read as
+   a path whatever its name; only the entries of a ``wav.scp`` may be ``cmd |`` commands,
+   and only with ``allow_pipes``;
 2. stage 4 (:func:`asd_lib.inference.run_inference`) scores that set as it scored the test
    sets of the inference dir ``exp/<tag>/<inference_tag>`` (its configuration, checkpoint
    and training-set outputs, :class:`asd_lib.inference.config.InferenceRecord`), or an
@@ -13,6 +15,7 @@ The clips take the recipe's own path, so a clip gets the score stage 4 gives it:
    (:mod:`asd_lib.inference.thresholds`), unless one threshold is given.
 """
 import logging
+import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +23,7 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from asd_lib.data.audio import dump_wav_scp
+from asd_lib.data.audio import MAX_CLIPPED, WavSource, dump_clips, wav_scp_sources
 from asd_lib.data.dataset import load_scp_arrays
 from asd_lib.experiment import read_model_info
 from asd_lib.export import OnnxScorer
@@ -44,15 +47,25 @@ class Detection:
     decision: int
 
 
-def read_inputs(files: Sequence[str], scp: Optional[str]) -> List[Tuple[str, str]]:
-    """``(key, wav.scp value)`` per clip: each file keyed by its path, or an scp's lines."""
+def read_inputs(files: Sequence[str], scp: Optional[str],
+                allow_pipes: bool = False) -> List[Tuple[str, WavSource]]:
+    """``(key, source)`` per clip: each file keyed by its path and read as a path whatever
+    its name, or the lines of a ``wav.scp`` (its ``cmd |`` entries only with
+    ``allow_pipes``, :func:`asd_lib.data.audio.wav_scp_sources`)."""
     if bool(files) == (scp is not None):
         raise ValueError("give either wav files or --scp, not both and not neither")
     if scp is not None:
-        return list(read_kv(scp).items())
+        return list(wav_scp_sources(scp, allow_pipes).items())
+    if allow_pipes:
+        raise ValueError("--allow_pipes applies to the entries of --scp; wav files given as "
+                         "arguments are always read as paths")
     if len(set(files)) != len(files):
         raise ValueError("a wav file is given twice; each clip once, please")
-    return [(path, path) for path in files]
+    for path in files:
+        if os.path.isdir(path):
+            raise ValueError(f"{path}: a directory, not a wav file; give the wav files in it "
+                             f"(e.g. {os.path.join(path, '*.wav')}) or a wav.scp with --scp")
+    return [(path, WavSource(path)) for path in files]
 
 
 def clip_length(exp_dir) -> int:
@@ -63,12 +76,13 @@ def clip_length(exp_dir) -> int:
     return int(info["num_samples"])
 
 
-def detect(inference_dir, inputs: Sequence[Tuple[str, str]], machine: str, section: str,
+def detect(inference_dir, inputs: Sequence[Tuple[str, WavSource]], machine: str, section: str,
            threshold: Optional[float] = None, short_clip: str = "tile", onnx_path=None,
-           ngpu: int = 0) -> List[Detection]:
-    """Score ``inputs`` (``(key, wav.scp value)``) of ``machine`` ``section`` as stage 4 of
-    ``inference_dir`` scores a test set; ``threshold`` (one value for every clip) replaces
-    the section's decision threshold."""
+           ngpu: int = 0, max_clipped: float = MAX_CLIPPED) -> List[Detection]:
+    """Score ``inputs`` (``(key, source)``, :func:`read_inputs`) of ``machine``
+    ``section`` as stage 4 of ``inference_dir`` scores a test set; ``threshold`` (one value
+    for every clip) replaces the section's decision threshold. ``short_clip`` and
+    ``max_clipped`` are stage 2's (:func:`asd_lib.data.audio.dump_clips`)."""
     inference_dir = Path(inference_dir)
     exp_dir = inference_dir.parent
     record = read_inference_record(inference_dir)
@@ -83,7 +97,7 @@ def detect(inference_dir, inputs: Sequence[Tuple[str, str]], machine: str, secti
     sample_rate = read_saved_config(_first_part(exp_dir) / "config.yaml")["sample_rate"]
     with tempfile.TemporaryDirectory(prefix="asd_detect_") as tmp:
         dumped = _dump_inputs(Path(tmp) / "dump", inputs, machine, section, sample_rate,
-                              clip_length(exp_dir), short_clip)
+                              clip_length(exp_dir), short_clip, max_clipped)
         if onnx_path is not None:
             waves = load_scp_arrays(dumped / "feats.scp")
             stacked = np.stack([waves[_utt(i)] for i in range(len(inputs))])
@@ -110,13 +124,15 @@ def _utt(index: int) -> str:
 
 
 def _dump_inputs(out_dir: Path, inputs, machine: str, section: str, sample_rate: int,
-                 num_samples: int, short_clip: str) -> Path:
-    """A dumped data dir of the inputs, as stage 2 writes one."""
+                 num_samples: int, short_clip: str, max_clipped: float) -> Path:
+    """A dumped data dir of the inputs, as stage 2 writes one; its ``wav.scp`` names each
+    clip ``<utt>.wav`` (stage 4 reads file names from it, never the audio)."""
     out_dir.mkdir(parents=True)
     utts = [_utt(i) for i in range(len(inputs))]
-    write_kv(out_dir / "wav.scp", zip(utts, (source for _, source in inputs)))
-    dump_wav_scp(out_dir / "wav.scp", out_dir / "feats", sample_rate=sample_rate,
-                 segment_sec=num_samples / sample_rate, short_clip=short_clip)
+    write_kv(out_dir / "wav.scp", ((u, f"{u}.wav") for u in utts))
+    dump_clips(zip(utts, (source for _, source in inputs)), out_dir / "feats",
+               sample_rate=sample_rate, segment_sec=num_samples / sample_rate,
+               short_clip=short_clip, max_clipped=max_clipped)
     write_kv(out_dir / "utt2machine", ((u, machine) for u in utts))
     write_kv(out_dir / "utt2section", ((u, section) for u in utts))
     return out_dir

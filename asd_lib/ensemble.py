@@ -4,19 +4,20 @@ Two levels, one flow (the training set first: its combined scores set the decisi
 thresholds; then every test set, written as stage 4 writes it):
 
 **score** (Giri et al., "Self-supervised classification for detecting anomalous sounds",
-DCASE 2020 workshop): each system's scores are standardised per group g = (machine type,
-section) with the mean and standard deviation (ddof 0) of its scores on g's training
-clips, then averaged with weights, or their maximum taken::
+DCASE 2020 Workshop, Sec. 4.1): each system's scores are standardised per group
+g = (machine type, section) with the mean and standard deviation (ddof 0) of its scores on
+g's training clips, then averaged with weights, or their maximum taken::
 
     z_i(x) = (s_i(x) - mu_ig) / sigma_ig
     mean:  s(x) = sum_i w_i z_i(x) / sum_i w_i        max:  s(x) = max_i z_i(x)
 
 A group whose training scores are (nearly) constant gets ``sigma = std_floor`` (logged).
 
-**embedding** (Kim et al., DCASE 2024 Task 2 technical report: two wav2vec 2.0 + AST
-systems, ``e = (1 - w) e1 + w e2``): each system's embedding is L2-normalised and the
-weighted sum is scored by an embedding back-end fitted per group on the combined
-training embeddings, training clips leaving themselves out of its memory::
+**embedding** (Kim et al., DCASE 2024 Task 2 technical report, Sec. 1 and Table 1: two
+wav2vec 2.0 + AST systems, ``e = (1 - w) e1 + w e2``, w 0.62-0.67): each system's
+embedding is L2-normalised and the weighted sum is scored by an embedding back-end fitted
+per group on the combined training embeddings, training clips leaving themselves out of
+its memory::
 
     e(x) = sum_i w_i e_i(x) / ||e_i(x)||  /  sum_i w_i
 

@@ -12,7 +12,8 @@ ensembles, ``detect`` and ``export_onnx``.
   ``utt2domain`` and ``utt2attr``). Inference reads the training labels from here, never
   from ``data/`` or ``dump/``, which a later label scheme may have rewritten;
 - ``held_out.list``: training clips kept out of training (model selection, thresholds);
-- ``checkpoint.pth``, ``snapshots/epoch<N>.pth``, ``best.pth``, ``latest.pth``.
+- ``checkpoint.pth`` (and ``checkpoint.prev.pth``, the one before it),
+  ``snapshots/epoch<N>.pth``, ``best.pth``, ``latest.pth``.
 """
 import hashlib
 import logging

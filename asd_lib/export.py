@@ -40,6 +40,7 @@ from asd_lib.data.step import as_output
 from asd_lib.experiment import load_experiment
 from asd_lib.inference.config import InferenceConfig
 from asd_lib.inference.scores import FORWARD_SCORES, class_scores, model_score
+from asd_lib.models.traits import traits
 from asd_lib.utils.extras import require
 from asd_lib.utils.fileio import atomic_write
 
@@ -104,7 +105,7 @@ class ScoringGraph(nn.Module):
             score = class_scores(self.score, self.head, embedding, label[:, None], self.margin)
         else:
             score = model_score(self.score, out)
-        if embedding.dim() == 3:  # patch embeddings: their mean, as stage 4 writes
+        if traits(self.model).patch_embeddings:  # their mean, as stage 4 writes
             embedding = embedding.mean(1)
         return score[:, 0], embedding.float()
 

@@ -144,6 +144,16 @@ def test_gamma_threshold_constant_scores_return_the_value():
     assert gamma_threshold(np.full(20, -3.5)) == -3.5
 
 
+def test_gamma_threshold_outside_the_scores_falls_back_to_empirical(monkeypatch, caplog):
+    """A fit whose 0.9 quantile lies above every score it was fitted to (scipy's fit of
+    few scores with a long tail can do that) gives way to the empirical quantile."""
+    monkeypatch.setattr(scipy.stats.gamma, "fit", lambda data: (0.1, 0.0, 50.0))
+    sample = np.arange(11.0)
+    with caplog.at_level(logging.WARNING):
+        assert gamma_threshold(sample, 0.9) == pytest.approx(9.0)
+    assert "outside the 11 scores' range [0, 10]" in caplog.text
+
+
 def test_gamma_threshold_falls_back_to_empirical_quantile(monkeypatch, caplog):
     def failing_fit(data):
         raise scipy.stats.FitError("forced")

@@ -140,9 +140,7 @@ def test_mobilefacenet_forward_shapes():
 
 
 def test_stgram_mfn_10s():
-    model = STgramMFN(160000)
-    assert n_params(model) == 280_406 + 1_059_392
-    assert n_params(STgramMFN(160000, table="liu8")) == 280_406 + 870_336
+    model = STgramMFN(160000)  # parameter counts: tests/test_param_counts.py
     wave = torch.randn(2, 160000)
     model.eval()
     with torch.no_grad():

@@ -69,7 +69,7 @@ def test_stages_0_to_5_with_a_killed_and_resumed_training(recipe):
         assert count_lines(recipe / f"dump/{dset}/feats.scp") == count_lines(data / f"{dset}/wav.scp")
     # Complete data preparation and dumps are skipped on a re-run.
     again = run(recipe, f"--stage 1 --stop-stage 2 {TINY}").stderr
-    assert "data/ is complete for these options and corpus; skipped" in again
+    assert "data/ is complete for these options and the corpus corpus/synthetic_dcase2020; skipped" in again
     assert "dump/train is complete; skipped" in again
 
     # Stage 3, killed (SIGKILL to the whole job) once the first epoch is checkpointed.

@@ -56,6 +56,11 @@ def test_default_system_writes_the_official_2024_files(recipe):
     text = (out / "result.csv").read_text()
     assert "official score," in text and all(m in text for m in dev_types)
     assert 0.0 < official_score(out) <= 1.0
+    # decisions that mean something: every type flags some of its anomalies
+    sections = json.loads((out / "result.json").read_text())["machine_types"]
+    for machine in dev_types:
+        values = sections[machine]["sections"]["section_00"]
+        assert max(values["F1 score (source)"], values["F1 score (target)"]) > 0, machine
 
 
 def test_second_system_and_stage6_ensemble(recipe):

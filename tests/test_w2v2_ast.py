@@ -17,7 +17,7 @@ from asd_lib.backends.kmeans import KMeansMemoryBank
 from asd_lib.bin import ensemble, score, train
 from asd_lib.augment import AUGMENTS
 from asd_lib.data.dataset import DumpedSet
-from asd_lib.augment.speed_perturb import change_speed, fit_length
+from asd_lib.augment.speed_perturb import change_speed, fit_length, time_stretch
 from asd_lib.ensemble import fuse_embeddings as fuse
 from asd_lib.experiment import LABEL_FILES, TrainingLabels, write_model_info
 from asd_lib.inference.outputs import read_embeddings, write_embeddings
@@ -106,14 +106,26 @@ def test_wav2vec2_input_normalisation_equals_feature_extractor():
 
 # --------------------------------------------------------------------------- model
 def test_fusion_shapes_and_parameter_count():
-    fusion = FusionCNN(96, 32, channels=(4, 8), kernel_size=3, pooled_length=8)
+    fusion = FusionCNN(32, 32, channels=(4, 8), kernel_size=3, pooled_length=8)
     assert sum(p.numel() for p in fusion.parameters()) == \
-        (1 * 4 * 3 + 4 + 8) + (4 * 8 * 3 + 8 + 16) + (8 * 8 * 32 + 32 + 64)
+        (3 * 4 * 3 + 4 + 8) + (4 * 8 * 3 + 8 + 16) + (8 * 8 * 32 + 32 + 64)
+    with pytest.raises(ValueError, match=r"\[B, 3, 32\]"):
+        fusion(torch.randn(2, 96))
     model = MODELS.build("w2v2_ast", num_samples=SR, sample_rate=SR, **debug_conf()).eval()
     wave = (0.1 * torch.randn(2, SR) * 32767).to(torch.int16)
     pooled, token = model.branches(wave.float() / 32768)
     assert pooled.shape == (2, 64) and token.shape == (2, 32)  # [mean; std] of 32, CLS 32
+    # Kim et al., Sec. 3.3: the pooled (B, 2, H) and the CLS token (B, 1, H) are stacked
+    # along the second dimension, and the CNN runs over that (B, 3, H).
+    seen = []
+    hook = model.fusion.register_forward_hook(lambda m, args, out: seen.append(args[0]))
     embedding = model(wave)
+    hook.remove()
+    assert seen[0].shape == (2, 3, 32)
+    assert torch.allclose(seen[0][:, 0], pooled[:, :32])  # weighted mean
+    assert torch.allclose(seen[0][:, 1], pooled[:, 32:])  # weighted standard deviation
+    assert torch.allclose(seen[0][:, 2], token)
+    assert model.fusion.conv[0].in_channels == 3
     assert embedding.shape == (2, 32) and model.embedding_dim == 32
     assert model(wave.float() / 32768).allclose(embedding)
     swap = Mix(lam=torch.tensor(0.0), perm=torch.tensor([1, 0]))  # all partner, no self
@@ -188,14 +200,45 @@ def test_published_config_builds_from_local_directories(tmp_path):
 
 
 # --------------------------------------------------------------------------- speed perturbation
-def test_speed_perturbation_shifts_pitch_and_keeps_length():
+def peak_hz(x):
+    """Frequency of the largest bin of the first 8000 samples' spectrum (2 Hz bins)."""
+    return torch.fft.rfft(x[:8000]).abs().argmax().item() * SR / 8000
+
+
+def test_time_stretch_keeps_a_sinusoids_frequency_and_amplitude():
+    """Kim et al., Sec. 3.1: speed changed without changing the pitch."""
+    t = torch.arange(SR) / SR
+    for freq in (1000.0, 1234.0, 334.0):
+        tone = torch.sin(2 * math.pi * freq * t).view(1, -1)
+        for factor in (0.9, 1.1):
+            stretched = time_stretch(tone, factor)
+            # 2 frames of 256 dropped at each end, then 1 / factor as long
+            assert stretched.shape[1] == pytest.approx((SR - 4 * 256) / factor, abs=512)
+            assert peak_hz(stretched[0]) == pytest.approx(freq, abs=2)
+            inner = stretched[0, 512:-512].abs()
+            assert inner.max() == pytest.approx(1.0, abs=0.01)
+            # the same number of cycles in less (more) time: the duration really changed
+            assert peak_hz(change_speed(tone, factor)[0]) == pytest.approx(freq * factor, abs=2)
+    assert torch.equal(time_stretch(tone, 1.0), tone)
+    torch.manual_seed(0)
+    wave = (tone * 16000).to(torch.int16).repeat(4, 1)
+    step = AUGMENTS.build("speed_perturb", factors=[0.9])(Step(wave, torch.zeros(4)))
+    assert step.wave.shape == wave.shape
+    assert all(peak_hz(row) == pytest.approx(334.0, abs=2) for row in step.wave)
+    step = AUGMENTS.build("speed_perturb", factors=[0.9], method="resample")(
+        Step(wave, torch.zeros(4)))
+    assert all(peak_hz(row) == pytest.approx(334.0 * 0.9, abs=2) for row in step.wave)
+    with pytest.raises(ValueError, match="method must be one of"):
+        AUGMENTS.build("speed_perturb", method="pitch_shift")
+
+
+def test_speed_perturbation_by_resampling_shifts_pitch_and_keeps_length():
     t = torch.arange(SR) / SR
     tone = torch.sin(2 * math.pi * 1000 * t).view(1, -1)
     for factor in (0.9, 1.1):
         faster = change_speed(tone, factor)
         assert faster.shape[1] == math.ceil(SR / factor)
-        spectrum = torch.fft.rfft(faster[0, :8000]).abs()
-        assert spectrum.argmax().item() * SR / 8000 == pytest.approx(1000 * factor, abs=2)
+        assert peak_hz(faster[0]) == pytest.approx(1000 * factor, abs=2)
     x = torch.arange(10.0).view(1, -1)
     assert fit_length(x, 12).tolist() == [list(range(10)) + [0, 0]]
     torch.manual_seed(0)

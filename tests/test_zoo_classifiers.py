@@ -20,14 +20,15 @@ from asd_lib.bin import train
 from asd_lib.data.samplers import SAMPLERS
 from asd_lib.frontends.tagram import TemporalAttention
 from asd_lib.frontends.tfgram import TFgramNet
-from asd_lib.losses import OBJECTIVES
+from asd_lib.backends.neg_log_prob import neg_log_prob
+from asd_lib.losses import HEADS, OBJECTIVES
 from asd_lib.models.fph import FeaturePerturbationHead
 from asd_lib.losses.supcon import supcon_loss
 from asd_lib.models import MODELS
 from asd_lib.train import trainer as trainer_module
 from asd_lib.train.ema import WeightEma
 from asd_lib.train.optim import OPTIMIZERS
-from asd_lib.data.step import Mix, Step
+from asd_lib.data.step import Mix, Step, as_output, forward
 from asd_lib.utils.fileio import read_kv, write_kv
 from inference_helpers import run_stage4
 from test_train import NUM_SAMPLES, SR, make_dumped_set
@@ -56,6 +57,7 @@ TFGRAM = (
     + (128 * 128 * 3 + 2 * 128) * 2  # block 128 -> 128
 )
 PROJECTOR = 2 * (128 * 128 + 128)
+CLASSIFIER = 128 * 128 + 128  # CLP-SCF's C: Linear(128, 128)
 FPH = (128 * 64 + 64) + 2 * 64 + (64 * 128 + 128) + 2 * 128
 
 
@@ -90,10 +92,11 @@ def test_tfgram_layers_shapes_and_count():
 
 
 @pytest.mark.parametrize("name, conf, count", [
-    ("clp_scf", {}, TGRAM + MFN_PAPER_2CH + PROJECTOR),
+    ("clp_scf", {}, TGRAM + MFN_PAPER_2CH + PROJECTOR + CLASSIFIER),
     ("tastgram", {}, TGRAM + mfn_liu8(3)),
-    ("osscl", {}, TGRAM + TFGRAM + mfn_liu8(3)),
-    ("osscl", {"inputs": ["mel"]}, mfn_liu8(1)),
+    ("osscl", {}, TGRAM + TFGRAM + mfn_liu8(3) + FPH),
+    ("osscl", {"perturbation_head": None}, TGRAM + TFGRAM + mfn_liu8(3)),
+    ("osscl", {"inputs": ["mel"], "perturbation_head": None}, mfn_liu8(1)),
     ("osscl", {"inputs": ["mel"], "perturbation_head": "leaky_relu"}, mfn_liu8(1) + FPH),
 ])
 def test_model_parameter_counts_and_shapes(name, conf, count):
@@ -101,14 +104,32 @@ def test_model_parameter_counts_and_shapes(name, conf, count):
     assert n_params(model) == count
     assert model.embedding_dim == 128
     with torch.no_grad():
-        assert model.eval()(torch.randn(2, NUM_SAMPLES)).shape == (2, 128)
+        assert as_output(model.eval()(torch.randn(2, NUM_SAMPLES)))["embedding"].shape == (2, 128)
 
 
-def test_paper_sizes_at_10_s():
-    assert n_params(MODELS.build("tastgram", num_samples=160_000)) == 280_406 + 870_336 + 576
-    model = MODELS.build("osscl", num_samples=160_000)
-    assert model.backbone.input_hw == (128, 313)
-    assert n_params(model) == 280_406 + 198_720 + 870_336 + 576
+def test_clp_scf_classifier_follows_the_projector():
+    """Fig. 1(b): backbone -> projector P (z_i) -> classifier C (h_i); ArcFace and the score
+    read h_i, the pretraining SupCon z_i."""
+    torch.manual_seed(0)
+    model = MODELS.build("clp_scf", num_samples=NUM_SAMPLES).eval()
+    shapes = {n: tuple(p.shape) for n, p in model.named_parameters()
+              if n.startswith(("projector.", "classifier."))}
+    assert shapes == {"projector.0.weight": (128, 128), "projector.0.bias": (128,),
+                      "projector.2.weight": (128, 128), "projector.2.bias": (128,),
+                      "classifier.weight": (128, 128), "classifier.bias": (128,)}
+    wave = torch.randn(3, NUM_SAMPLES)
+    with torch.no_grad():
+        out = model(wave)
+        z = model.projector(model.backbone(wave))
+        assert torch.allclose(out["projection"], z)
+        assert torch.allclose(out["embedding"], model.classifier(z))
+        assert not torch.allclose(out["embedding"], z, atol=1e-2)
+    step = forward(model, Step(wave, torch.tensor([0, 1, 1])))
+    pretrain = OBJECTIVES.build("supcon", temperature=0.05, output="projection")
+    expected = supcon_loss(F.normalize(step.out["projection"], dim=1), step.labels, 0.05)
+    assert pretrain(step, None)[0].item() == pytest.approx(expected.item(), rel=1e-6)
+    with pytest.raises(ValueError, match="no output 'projected'"):
+        OBJECTIVES.build("supcon", output="projected")(step, None)
 
 
 def test_stacked_inputs_order_and_shared_mixing():
@@ -130,7 +151,8 @@ def test_stacked_inputs_order_and_shared_mixing():
     assert (melspec.n_fft, melspec.win_length, melspec.hop_length) == (2048, 2048, 512)
     assert melspec.spectrogram.pad_mode == "constant"
     assert (melspec.mel_scale.mel_scale, melspec.mel_scale.norm) == ("slaney", "slaney")
-    assert model.tgram.extractor.kernel_size == (1024,) and model.mel.offset == 2.0 ** -52
+    assert model.tgram.extractor.kernel_size == (1024,)
+    assert (model.mel.log, model.mel.offset) == ("offset", 2.0 ** -52)
     osscl = MODELS.build("osscl", num_samples=NUM_SAMPLES, inputs=["mel", "tgram", "tfgram"])
     with torch.no_grad():
         feats = osscl.eval().features(wave)
@@ -139,6 +161,51 @@ def test_stacked_inputs_order_and_shared_mixing():
         MODELS.build("osscl", num_samples=NUM_SAMPLES, inputs=["mel", "mel"])
     with pytest.raises(ValueError, match="inputs must be"):
         MODELS.build("osscl", num_samples=NUM_SAMPLES, inputs=["sgram"])
+
+
+@pytest.mark.parametrize("name, floor_db", [
+    ("osscl", -100.0),                        # the code's AmplitudeToDB: max(S, 1e-10)
+    ("tastgram", 10 * np.log10(2.0 ** -52)),  # the Noisy-ArcMix code's S + 2.2e-16
+])
+def test_log_mel_of_digital_silence(name, floor_db):
+    model = MODELS.build(name, num_samples=NUM_SAMPLES)
+    log_mel = model.mel(torch.zeros(2, NUM_SAMPLES, dtype=torch.int16))
+    assert log_mel.shape == (2, 128, 32)
+    assert torch.allclose(log_mel, torch.full_like(log_mel, floor_db), atol=1e-4)
+    assert floor_db == -100.0 or floor_db == pytest.approx(-156.536, abs=1e-3)
+
+
+def test_osscl_fph_feeds_arcface_and_the_score():
+    """The FPH output is the model's embedding: ArcFace and -log p(true ID) read it, so
+    changing only the FPH's weights changes every clip's anomaly score."""
+    torch.manual_seed(0)
+    model = MODELS.build("osscl", num_samples=NUM_SAMPLES).eval()
+    head = HEADS.build("arcface", embedding_dim=128, num_classes=3, margin=0.4).eval()
+    wave = (3000 * torch.randn(4, NUM_SAMPLES)).to(torch.int16)
+    labels = torch.tensor([0, 1, 2, 0])
+    with torch.no_grad():
+        embedding = model(wave)
+        plain = model.backbone(model.features(wave))
+        assert torch.allclose(embedding, model.perturbation(plain))
+        assert torch.allclose(embedding.norm(dim=1), torch.ones(4), atol=1e-6)
+        before = neg_log_prob(head(embedding, labels), labels)
+        model.perturbation.layers[3].weight.mul_(-0.5)  # Linear(64, 128) of the FPH
+        after = neg_log_prob(head(model(wave), labels), labels)
+    assert (before - after).abs().min() > 1e-3
+    step = forward(model.train(), Step(wave, labels))  # what Noisy-ArcMix and SupCon read
+    assert torch.allclose(step.embedding.norm(dim=1), torch.ones(4), atol=1e-6)
+
+
+def test_osscl_configs_follow_the_paper():
+    for name, activation, margin in (("osscl_tfstgram", "relu", 0.4),
+                                     ("osscl_mel", "leaky_relu", 0.7)):
+        config = yaml.safe_load((CONF / f"train_{name}.yaml").read_text())
+        assert config["model_conf"]["perturbation_head"] == activation
+        assert config["model_conf"]["perturbation_dim"] == 64
+        assert config["head_conf"] == {"margin": margin, "scale": 30.0}
+        losses_ = config["stages"][0]["losses"]
+        assert [term["name"] for term in losses_] == ["supcon", "noisy_arcmix"]
+        assert losses_[0]["conf"] == {"temperature": 0.02, "held_out": False}
 
 
 # ---------------------------------------------------------------- losses
@@ -250,8 +317,12 @@ def test_fph_supcon_owns_head_and_skips_held_out():
     step = Step(wave=torch.zeros(6, 1), labels=torch.tensor([0, 0, 1, 1, 2, 2]),
                 out={"embedding": torch.randn(6, 128)})
     loss, _ = objective.train()(step, None)
-    expected = supcon_loss(objective.head(step.embedding), step.labels, 0.02, 0.07)
+    expected = supcon_loss(objective.head(step.embedding), step.labels, 0.02)  # Eq. 1
     assert loss.item() == pytest.approx(expected.item(), rel=1e-5) and loss.item() > 0
+    coded = OBJECTIVES.build("fph_supcon", activation="leaky_relu", base_temperature=0.07)
+    coded.train()
+    coded.head.load_state_dict(objective.head.state_dict())
+    assert coded(step, None)[0].item() == pytest.approx(loss.item() * 0.02 / 0.07, rel=1e-5)
     assert objective.eval()(step, None)[0].item() == 0.0  # best epoch by the CE alone
 
 
@@ -380,6 +451,14 @@ def test_clp_scf_stage_two_starts_from_stage_one_and_resumes_bit_exact(tmp_path,
     assert len(starts) == 2
     assert all(torch.equal(starts[1][i], stage1_end[n]) for i, n in enumerate(names))
     assert not all(torch.equal(starts[0][i], stage1_end[n]) for i, n in enumerate(names))
+    # Pretraining moves backbone and projector but never reaches the classifier C, which
+    # fine-tuning then trains.
+    moved = {n for i, n in enumerate(names) if not torch.equal(starts[0][i], stage1_end[n])}
+    assert "projector.2.weight" in moved and "backbone.tgram.extractor.weight" in moved
+    assert not moved & {"classifier.weight", "classifier.bias"}
+    final = load(full / "latest.pth")["model"]
+    assert final["classifier.weight"].shape == (128, 128)
+    assert not torch.equal(final["classifier.weight"], stage1_end["classifier.weight"])
 
     stops = {1, 3}
     save = trainer_module.Trainer._save
@@ -428,8 +507,10 @@ def test_osscl_tfstgram_debug_run_saves_ema_weights(tmp_path, toy):
     for key, value in snapshot["model"].items():  # the averaged weights are what is saved
         assert torch.equal(value, checkpoint["ema"][0][key]), key
     assert not all(torch.equal(v, checkpoint["model"][k]) for k, v in snapshot["model"].items())
-    assert any(k.startswith("0_0.head.layers.") for k in checkpoint["losses"])  # FPH trained
     assert "tfgram.stem.0.weight" in snapshot["model"]
+    # The FPH is part of the model: trained, averaged, saved and used for scoring.
+    assert "perturbation.layers.0.weight" in snapshot["model"] and not checkpoint["losses"]
+    assert snapshot["model"]["perturbation.layers.5.running_mean"].abs().sum() > 0
 
 
 def test_osscl_mel_debug_run_detects_toy_anomalies(tmp_path):
@@ -439,7 +520,7 @@ def test_osscl_mel_debug_run_detects_toy_anomalies(tmp_path):
     exp = tmp_path / "exp"
     run_train("osscl_mel", data, exp)
     train_losses = losses(history(exp))
-    assert len(train_losses) == 8 and train_losses[-1] < train_losses[0]
+    assert len(train_losses) == 24 and train_losses[-1] < train_losses[0]
     test_dir, truth = make_anomaly_set(tmp_path / "test")
     scores = score(exp, data, tmp_path / "scores", test_dir)
     utts = sorted(truth)

@@ -21,6 +21,7 @@ from asd_lib.experiment import load_experiment
 from inference_helpers import decode_config, run_stage4
 from asd_lib.losses import HEADS, OBJECTIVES
 from asd_lib.models import MODELS
+from asd_lib.models.mobilenetv2_ssl import PatchClassifierNet
 from asd_lib.models.patches import extract_patches, num_patches
 from asd_lib.data.step import Mix, Step
 from asd_lib.utils.fileio import read_kv
@@ -185,24 +186,68 @@ def test_mixup_kl_without_mixing_is_cross_entropy_and_warp_uses_synthetic_classe
         OBJECTIVES.build("mixup_kl")(step, FixedHead(logits[..., :4], 2))
 
 
-def test_id_mixup_pairs_different_ids_and_warp_expands_the_batch():
+def test_id_mixup_adds_mixtures_apart_from_the_originals():
+    """Giri et al., Sec. 2: the batch keeps every provided clip unmixed and adds, per clip,
+    a mixture with a clip of another machine ID."""
     torch.manual_seed(0)
-    step = Step(torch.arange(10.0).view(5, 2), torch.tensor([0, 0, 1, 1, 2]))
-    step = ssl_augment.IdMixup(alpha=1.0, prob=1.0, domain="pre_log")(step)
-    assert (step.labels_b != step.labels).all()
-    assert ((step.mix.lam > 0) & (step.mix.lam < 1)).all()
-    assert step.model_kwargs["mix_domain"] == "pre_log" and step.model_kwargs["mix"] is step.mix
-    alone = ssl_augment.IdMixup(prob=0.0)(Step(torch.zeros(3, 2), torch.tensor([4, 4, 4])))
-    assert torch.equal(alone.mix.perm, torch.arange(3))
-    assert torch.equal(alone.mix.lam, torch.ones(3))
+    wave = torch.arange(10.0).view(5, 2)
+    labels = torch.tensor([0, 0, 1, 1, 2])
+    step = ssl_augment.IdMixup(alpha=1.0, domain="pre_log")(Step(wave, labels))
+    assert step.wave.shape == (10, 2) and torch.equal(step.labels, labels.repeat(2))
+    mix = step.mix
+    # the first five items are the originals: their own clip, weight 1
+    assert torch.equal(mix.lam[:5], torch.ones(5)) and torch.equal(mix.perm[:5], torch.arange(5))
+    assert torch.equal(mix.apply(step.wave)[:5], wave)
+    # the next five mix clip i with a clip of another ID, in (0, 1) proportions
+    assert ((mix.lam[5:] > 0) & (mix.lam[5:] < 1)).all()
+    assert (mix.perm[5:] < 5).all() and (step.labels_b[5:] != labels).all()
+    lam = mix.lam[5:, None]
+    assert torch.allclose(mix.apply(step.wave)[5:], lam * wave + (1 - lam) * wave[mix.perm[5:]])
+    assert step.model_kwargs["mix_domain"] == "pre_log" and step.model_kwargs["mix"] is mix
+    twice = ssl_augment.IdMixup(mixtures=2)(Step(wave, labels))
+    assert twice.wave.shape == (15, 2) and torch.equal(twice.mix.lam[:5], torch.ones(5))
+    alone = ssl_augment.IdMixup()(Step(torch.zeros(3, 2), torch.tensor([4, 4, 4])))
+    assert torch.equal(alone.mix.perm, torch.arange(3).repeat(2))  # no other ID: itself
+    with pytest.raises(ValueError, match="mixtures must be"):
+        ssl_augment.IdMixup(mixtures=0)
 
     step = Step(torch.tensor([[1.0, 2.0], [3.0, 4.0]]), torch.tensor([1, 0]))
     step = ssl_augment.SpectralWarpClasses(alphas=[0.95, 1.05])(step)
     assert step.wave.shape == (6, 2) and torch.equal(step.labels, torch.tensor([1, 0] * 3))
     assert torch.equal(step.model_kwargs["warp"].group, torch.tensor([0, 0, 1, 1, 2, 2]))
     step = ssl_augment.IdMixup()(step)
+    assert step.wave.shape == (12, 2)  # originals and warped copies, then their mixtures
+    assert torch.equal(step.model_kwargs["warp"].group, torch.tensor([0, 0, 1, 1, 2, 2] * 2))
     with pytest.raises(ValueError, match="before any mixup"):
         ssl_augment.SpectralWarpClasses()(step)
+
+
+def test_giri_training_batches_contain_original_clips(tmp_path, dumped, monkeypatch):
+    """Every training batch of the MobileNetV2 system (the configs' per-type augmentations)
+    reaches the model with each of its clips once unmixed, besides the mixtures."""
+    seen = []
+    forward_ = PatchClassifierNet.forward
+
+    def recording_forward(self, wave, mix=None, mix_domain="post_log", warp=None):
+        seen.append((wave.clone(), mix, warp))
+        return forward_(self, wave, mix, mix_domain, warp)
+
+    monkeypatch.setattr(PatchClassifierNet, "forward", recording_forward)
+    conf = debug_config(tmp_path, "mobilenetv2_ssl")
+    config = yaml.safe_load(conf.read_text())
+    config["split_overrides"] = {m: config["split_overrides"][m] for m in ("fan", "pump")}
+    conf.write_text(yaml.safe_dump(config))
+    train.main(["--config", str(conf), "--train_dir", str(dumped), "--exp_dir",
+                str(tmp_path / "exp"), "--num_threads", "1", "--verbose", "0"])
+    training = [(w, m, g) for w, m, g in seen if m is not None]
+    assert training and len(training) < len(seen)  # held-out batches are never mixed
+    for wave, mix, warp in training:
+        originals = len(wave) // 2
+        assert torch.equal(mix.lam[:originals].cpu(), torch.ones(originals))
+        assert torch.equal(mix.perm[:originals].cpu(), torch.arange(originals))
+        assert (mix.lam[originals:] < 1).all()
+        if warp is not None:  # pump: post-log mixup and warping, the unwarped clips included
+            assert (warp.group[:originals] == 0).sum() == originals // 3
 
 
 # ---------------------------------------------------------------- autoencoder score
@@ -251,10 +296,10 @@ def test_mobilenetv2_ssl_trains_per_type_and_scores_by_patch_averaged_prob(tmp_p
              "optim": "adam", "optim_conf": {"lr": 1.0e-3}}
     overrides = {
         "fan": {"stages": [{**stage, "augments": [
-            {"name": "id_mixup", "conf": {"domain": "pre_log", "prob": 0.5}}]}]},
+            {"name": "id_mixup", "conf": {"domain": "pre_log"}}]}]},
         "pump": {"head_conf": {"class_multiplier": 3}, "stages": [{**stage, "augments": [
             {"name": "spectral_warp", "conf": {"alphas": [0.95, 1.05]}},
-            {"name": "id_mixup", "conf": {"domain": "post_log", "prob": 0.5}}]}]},
+            {"name": "id_mixup", "conf": {"domain": "post_log"}}]}]},
     }
     conf = debug_config(tmp_path, "mobilenetv2_ssl", split_overrides=overrides)
     exp = tmp_path / "exp"

@@ -6,6 +6,9 @@ every clip into the archive (:mod:`asd_lib.data.audio`).
 
 The ``wav.scp`` is checked first (Kaldi text rules, every audio file present and
 non-empty), so a bad line is reported with its line number before anything is written.
+A Kaldi command entry (``utt cmd |``, whose stdout is the wav) runs in a shell, so it is
+accepted only with ``--allow_pipes true``; without it such a line is an error naming the
+file and the line.
 
 Example (one job of ``JOB=1:nj``)::
 
@@ -14,15 +17,17 @@ Example (one job of ``JOB=1:nj``)::
 """
 import argparse
 
-from asd_lib.data.audio import COPY_MODES, SHORT_CLIP_MODES, dump_wav_scp
+from asd_lib.data.audio import COPY_MODES, MAX_CLIPPED, SHORT_CLIP_MODES, dump_wav_scp
 from asd_lib.data.datadir import check_wav_scp
-from asd_lib.utils.cli import run_main
+from asd_lib.utils.cli import run_main, share
+from asd_lib.utils.config import str2bool
 from asd_lib.utils.log import setup_logging
 
 
 def get_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        description="Read each 'utt path' (or 'utt command |') line of a wav.scp, resample "
+        description="Read each 'utt path' (or, with --allow_pipes true, 'utt command |') "
+        "line of a wav.scp, resample "
         "to --sample_rate, keep the first channel, crop or lengthen to --segment_sec, "
         "and write int16 arrays to <out_prefix>.ark and <out_prefix>.scp; a clip that "
         "needs none of that is referenced in place unless --copy always.",
@@ -44,6 +49,18 @@ def get_parser() -> argparse.ArgumentParser:
         "from the corpus, which must stay where it is); always: copy every clip",
     )
     parser.add_argument(
+        "--allow_pipes", type=str2bool, default=False,
+        help="true: run the 'command |' entries of the wav.scp in a shell and read the wav "
+        "they write (Kaldi extended filenames); false: such an entry is an error. Set it "
+        "only for a wav.scp whose every command you trust",
+    )
+    parser.add_argument(
+        "--max_clipped", type=share, default=MAX_CLIPPED,
+        help="largest share (0 to 1) of a file's samples that may lie beyond full scale and "
+        "be clipped to int16; a file with more is an error naming it (1.0: allow any). "
+        "Files with any clipped samples are logged with their share",
+    )
+    parser.add_argument(
         "--verbose", type=int, default=1, help="0: warnings, 1: info, 2: debug"
     )
     return parser
@@ -52,10 +69,11 @@ def get_parser() -> argparse.ArgumentParser:
 def main(cmd=None) -> None:
     args = get_parser().parse_args(cmd)
     setup_logging(args.verbose)
-    check_wav_scp(args.wav_scp)
+    check_wav_scp(args.wav_scp, allow_pipes=args.allow_pipes)
     dump_wav_scp(
         args.wav_scp, args.out_prefix, sample_rate=args.sample_rate,
         segment_sec=args.segment_sec, short_clip=args.short_clip, copy=args.copy,
+        max_clipped=args.max_clipped, allow_pipes=args.allow_pipes,
     )
 
 

@@ -17,7 +17,7 @@ from asd_lib.corpus import CORPORA
 from asd_lib.inference import InferenceConfig, run_inference
 from asd_lib.inference.config import InferenceRecord
 from asd_lib.utils.cli import run_main
-from asd_lib.utils.config import ConfigParser, str2bool, yaml_value
+from asd_lib.utils.config import ConfigError, ConfigParser, str2bool, yaml_value
 from asd_lib.utils.log import setup_logging
 
 RUN_OPTIONS = ("exp_dir", "checkpoint", "data_dir", "out_dir", "train_dir", "train_out_dir",
@@ -60,8 +60,11 @@ def get_parser() -> ConfigParser:
 def main(cmd=None) -> None:
     args = get_parser().parse_args(cmd)
     setup_logging(args.verbose)
-    config = InferenceConfig(**{k: v for k, v in vars(args).items()
-                                if k not in RUN_OPTIONS and k != "config"})
+    try:
+        config = InferenceConfig(**{k: v for k, v in vars(args).items()
+                                    if k not in RUN_OPTIONS and k != "config"})
+    except ConfigError as err:
+        raise ConfigError(f"{args.config or 'the command line'}: {err}") from None
     Path(args.out_dir).mkdir(parents=True, exist_ok=True)
     InferenceRecord(config, args.checkpoint, args.dataset, args.train_dir).write(
         Path(args.out_dir).parent)

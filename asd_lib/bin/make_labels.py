@@ -13,6 +13,7 @@ import logging
 
 from asd_lib.corpus.labels import ALL_SCHEMES, CLUSTER_METHODS, ClusterConfig, label_dirs
 from asd_lib.utils.cli import run_main
+from asd_lib.utils.config import str2bool
 from asd_lib.utils.log import setup_logging
 
 DEFAULTS = ClusterConfig()
@@ -40,6 +41,10 @@ def get_parser() -> argparse.ArgumentParser:
                         help="cluster scheme: Gaussian mixture (diagonal) or k-means")
     parser.add_argument("--cluster_seed", type=int, default=DEFAULTS.seed,
                         help="cluster scheme: random state of the clustering")
+    parser.add_argument("--allow_pipes", type=str2bool, default=False,
+                        help="cluster scheme: run the 'command |' entries of wav.scp in a "
+                        "shell and read the wav they write (as stage 2's --allow_pipes); "
+                        "false: such an entry is an error")
     parser.add_argument("--verbose", type=int, default=1, help="0: warnings, 1: info, 2: debug")
     return parser
 
@@ -48,7 +53,7 @@ def main(cmd=None) -> None:
     args = get_parser().parse_args(cmd)
     setup_logging(args.verbose)
     cluster = ClusterConfig(args.num_clusters, args.cluster_method, args.cluster_seed)
-    labels = label_dirs(args.data_dirs, args.scheme, args.fit_dir, cluster)
+    labels = label_dirs(args.data_dirs, args.scheme, args.fit_dir, cluster, args.allow_pipes)
     for data_dir, classes in labels.items():
         logging.info("%s/utt2class: %d utterances, %d classes", data_dir, len(classes),
                      len(set(classes.values())))

@@ -1,6 +1,7 @@
 """Train an embedding model with staged losses: ``python -m asd_lib.bin.train --config X.yaml``.
 
-Re-running the same command resumes from ``<exp_dir>/checkpoint.pth``; a finished run is
+Re-running the same command resumes from ``<exp_dir>/checkpoint.pth`` (from
+``checkpoint.prev.pth``, one checkpoint earlier, when that is unreadable); a finished run is
 left as it is. The resolved configuration is saved as ``<exp_dir>/config.yaml``.
 With ``split_by: machine`` one model per machine type is trained, each in
 ``<exp_dir>/<machine>/`` with ``split_overrides[<machine>]`` applied to the config.
@@ -8,12 +9,15 @@ With ``split_by: machine`` one model per machine type is trained, each in
 import argparse
 import logging
 from pathlib import Path
+from typing import List
 
 from asd_lib.train.precision import PRECISIONS
-from asd_lib.train.stages import parse_stages
+from asd_lib.train.checks import check_training_config
+from asd_lib.train.stages import Stage, parse_stages
 from asd_lib.data.dataset import DumpedSet
 from asd_lib.experiment import write_model_info
 from asd_lib.train.trainer import Trainer
+from asd_lib.utils.checkpoint import training_state
 from asd_lib.utils.cli import run_main
 from asd_lib.utils.config import ConfigError, ConfigParser, read_saved_config, save_config
 from asd_lib.utils.config import str2bool, yaml_value
@@ -64,17 +68,45 @@ def get_parser() -> ConfigParser:
 
 
 def check_resume_compatible(args, path: Path) -> None:
-    """Refuse to resume an experiment that was started with a different configuration."""
+    """Refuse to resume an experiment that was trained with a different configuration; one
+    without a checkpoint or snapshot yet (a run that stopped before its first epoch ended)
+    takes the new configuration."""
     if not path.exists():
         return
     saved = read_saved_config(path)
     current = {k: v for k, v in vars(args).items() if k != "config"}
     changed = sorted(k for k in set(saved) | set(current)
                      if k not in RUNTIME_KEYS and saved.get(k) != current.get(k))
-    if changed:
+    if changed and not training_state(path.parent):
+        logging.info("%s: no epoch trained yet; the new configuration replaces it (changed: "
+                     "%s)", path, ", ".join(changed))
+    elif changed:
         raise ConfigError(
             f"{path}: this experiment was started with a different configuration "
             f"(changed: {', '.join(changed)}); use another --tag / exp dir, or delete it")
+
+
+def check_config(args) -> List[Stage]:
+    """The training stages of ``args``, after checking the whole configuration before any
+    data is read: value ranges the option types do not check, the stages, and every
+    component name and argument (:func:`asd_lib.train.checks.check_training_config`), also
+    of each ``split_overrides`` entry. A ConfigError names the config file (or the command
+    line) that set the value."""
+    try:
+        if not 0 <= args.valid_fraction < 1:
+            raise ConfigError(f"valid_fraction must be at least 0 and below 1 (the share of "
+                              f"every class held out), got {args.valid_fraction}")
+        stages = parse_stages(args.stages)
+        check_training_config(args, stages)
+        for machine in args.split_overrides or {}:
+            part = part_args(args, machine)
+            try:
+                check_training_config(part, parse_stages(part.stages))
+            except ConfigError as err:
+                raise ConfigError(f"split_overrides.{machine}: {err}") from None
+    except ConfigError as err:
+        raise ConfigError(f"{args.config or 'the command line'}: {err}") from None
+    return stages
 
 
 def part_args(args, machine: str) -> argparse.Namespace:
@@ -90,7 +122,7 @@ def part_args(args, machine: str) -> argparse.Namespace:
 def main(cmd=None) -> None:
     args = get_parser().parse_args(cmd)
     setup_logging(args.verbose)
-    stages = parse_stages(args.stages)
+    stages = check_config(args)
     exp_dir = Path(args.exp_dir)
     check_resume_compatible(args, exp_dir / "config.yaml")
     exp_dir.mkdir(parents=True, exist_ok=True)
@@ -106,7 +138,9 @@ def main(cmd=None) -> None:
         sub_dir.mkdir(exist_ok=True)
         save_config(sub, sub_dir / "config.yaml")
         logging.info("training the %s model in %s", machine, sub_dir)
-        Trainer(sub, parse_stages(sub.stages), exp_dir=sub_dir, machines={machine}).run()
+        sub_stages = parse_stages(sub.stages)
+        check_training_config(sub, sub_stages)
+        Trainer(sub, sub_stages, exp_dir=sub_dir, machines={machine}).run()
     write_model_info(exp_dir, {"parts": machines})
 
 

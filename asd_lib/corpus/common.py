@@ -60,6 +60,47 @@ def visible_entries(directory: Path) -> List[Path]:
     )
 
 
+RAW_DIR = "raw"
+"""The folder under ``dev_data/`` and ``eval_data/`` into which the official baseline's
+download scripts unpack the archives (``nttcslab/dcase2023_task2_baseline_ae``,
+``data_download_2024dev.sh``: ``dev_data/raw/<M>``; ``data_download_2024eval.sh``:
+``eval_data/raw/<M>``); its ``processed/`` sibling holds the baseline's own features."""
+
+
+def machine_type_root(split_dir: Path, machine_types: Sequence[str]) -> Path:
+    """The folder of ``split_dir`` (``dev_data/`` or ``eval_data/``) that holds the
+    machine-type folders: ``split_dir`` itself, as the Zenodo archives unpack
+    (``dev_data/<M>``), or ``split_dir/raw``, as the official baseline's download scripts
+    unpack them (:data:`RAW_DIR`). The layout found is logged; machine-type folders in
+    both places (of ``machine_types``, the corpus's) are an error naming them."""
+    raw = split_dir / RAW_DIR
+    if not raw.is_dir():
+        logger.info("%s: machine-type folders directly inside (the layout of the archives)",
+                    split_dir)
+        return split_dir
+    direct = [p.name for p in visible_entries(split_dir) if p.is_dir() and p.name in machine_types]
+    if direct:
+        raise ValueError(f"{split_dir}: machine-type folders both directly inside "
+                         f"({', '.join(direct)}) and in {RAW_DIR}/; keep one layout: move "
+                         f"them all into {raw} or all out of it")
+    logger.info("%s: machine-type folders in %s/ (the layout of the official baseline's "
+                "download scripts)", split_dir, RAW_DIR)
+    return raw
+
+
+def log_missing_eval_test(folders: Sequence[Path], num_types: int) -> None:
+    """Report the eval test folders (``eval_data/<M>/test``) that are missing, once: with
+    some types' folders present eval_test covers those types only (a warning naming the
+    missing folders); with none present there is no eval_test set (logged)."""
+    if not folders:
+        return
+    if len(folders) < num_types:
+        logger.warning("no eval test folder %s; eval_test covers the other machine types only",
+                       " ".join(map(str, folders)))
+    else:
+        logger.info("no eval test folders (e.g. %s): eval_test is not made", folders[0])
+
+
 def check_wav(path: Path) -> None:
     """Reject a 0-byte, unreadable or 0-sample wav (header read with soundfile.info)."""
     fix = "re-extract the archive (or re-run stage 0) or delete the file"

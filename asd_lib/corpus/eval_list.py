@@ -6,6 +6,9 @@ This module reads and writes that grouping; each layout checks the fields of its
 (:func:`asd_lib.corpus.dcase2020.layout.read_eval_list`,
 :meth:`asd_lib.corpus.section_layout.SectionLayout.read_eval_list`).
 """
+import codecs
+import io
+from pathlib import Path
 from typing import Dict, Iterable, Iterator, List, NamedTuple, Sequence, Tuple
 
 from asd_lib.utils.fileio import atomic_write
@@ -23,13 +26,24 @@ class ListedRow(NamedTuple):
 def read_grouped(path, machine_types: Sequence[str], types_name: str, num_fields: int,
                  row_example: str, list_name: str) -> Iterator[ListedRow]:
     """The data rows of the list at ``path``, each with its machine type. Blank lines are
-    skipped; LF or CRLF line endings and a UTF-8 BOM are accepted. A header that is not one
-    of ``machine_types`` (``types_name`` in messages), a data row without ``num_fields``
-    fields (``row_example`` shows one) or before any header, and a list without data rows
-    raise ValueError advising to re-download ``list_name``."""
+    skipped; LF or CRLF line endings and a UTF-8 BOM are accepted. A file that is not UTF-8
+    text (the official lists are ASCII; a spreadsheet may re-save one as UTF-16 or
+    Latin-1), a header that is not one of ``machine_types`` (``types_name`` in messages), a
+    data row without ``num_fields`` fields (``row_example`` shows one) or before any
+    header, and a list without data rows raise ValueError advising to re-download
+    ``list_name``."""
     machine = None
     count = 0
-    with open(path, encoding="utf-8-sig") as f:
+    raw = Path(path).read_bytes()
+    body = raw[len(codecs.BOM_UTF8):] if raw.startswith(codecs.BOM_UTF8) else raw
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as err:
+        lineno = body[:err.start].count(b"\n") + 1
+        raise ValueError(f"{path}:{lineno}: not UTF-8 text (byte 0x{body[err.start]:02x}); "
+                         f"re-download {list_name}, or save it again as UTF-8 (or ASCII) "
+                         "text") from None
+    with io.StringIO(text, newline=None) as f:
         for lineno, line in enumerate(f, 1):
             fields = [x.strip() for x in line.strip().split(",")]
             where = f"{path}:{lineno}"

@@ -120,15 +120,17 @@ def _rule_labels(data_dirs: List[Path], fit_dirs: List[Path],
 
 
 # --------------------------------------------------------------------------- clustering
-def log_mel_statistics(wav_entry: str, n_mels: int = 64) -> np.ndarray:
+def log_mel_statistics(wav_entry: str, n_mels: int = 64, pipe: bool = False) -> np.ndarray:
     """Per-band mean and standard deviation over time of a clip's log-mel spectrogram
     (16 kHz, 1024-point Hann frames, hop 512, HTK mel bands up to 8 kHz, 10 log10 power):
-    a ``2 * n_mels`` vector. ``wav_entry`` is a ``wav.scp`` value (path or command)."""
+    a ``2 * n_mels`` vector. ``wav_entry`` is a path, or with ``pipe`` a ``wav.scp``
+    command entry (``cmd |``). A clip with samples beyond full scale is read clipped (and
+    logged): stage 2 decides whether it may be used (``--max_clipped``)."""
     import torchaudio
 
     from asd_lib.data.audio import read_wav
 
-    x = read_wav(wav_entry, 16000).astype(np.float64) / 32768.0
+    x = read_wav(wav_entry, 16000, max_clipped=1.0, pipe=pipe).astype(np.float64) / 32768.0
     if x.size < 1024:
         x = np.pad(x, (0, 1024 - x.size))
     frames = np.lib.stride_tricks.sliding_window_view(x, 1024)[::512] * np.hanning(1024)
@@ -162,8 +164,8 @@ class MachineClusters:
         return [self.order[c] for c in self.model.predict(self.scaler.transform(features))]
 
 
-def _cluster_labels(data_dirs: List[Path], fit_dirs: List[Path],
-                    config: ClusterConfig) -> Dict[Path, Dict[str, str]]:
+def _cluster_labels(data_dirs: List[Path], fit_dirs: List[Path], config: ClusterConfig,
+                    allow_pipes: bool) -> Dict[Path, Dict[str, str]]:
     if not fit_dirs:
         raise ValueError("scheme 'cluster' is fitted on the training set: pass --fit_dir "
                          "data/train (the clusters of every dir come from that model)")
@@ -172,16 +174,19 @@ def _cluster_labels(data_dirs: List[Path], fit_dirs: List[Path],
     if config.num_clusters < 1:
         raise ValueError(f"--num_clusters must be at least 1, got {config.num_clusters}")
     dirs = list(dict.fromkeys(fit_dirs + data_dirs))
+    from asd_lib.data.audio import wav_scp_sources
+
     tables = {d: _read_tables(d, ("wav.scp", "utt2machine"), "cluster") for d in dirs}
-    cache: Dict[str, np.ndarray] = {}
+    sources = {d: wav_scp_sources(d / "wav.scp", allow_pipes) for d in dirs}
+    cache: Dict[Tuple[str, bool], np.ndarray] = {}
 
     def features(d: Path, utts: List[str]) -> np.ndarray:
         rows = []
         for utt in utts:
-            entry = tables[d]["wav.scp"][utt]
-            if entry not in cache:
-                cache[entry] = log_mel_statistics(entry, config.n_mels)
-            rows.append(cache[entry])
+            source = sources[d][utt]
+            if source not in cache:
+                cache[source] = log_mel_statistics(source.value, config.n_mels, source.pipe)
+            rows.append(cache[source])
         return np.stack(rows)
 
     by_machine: Dict[str, List[Tuple[Path, str]]] = {}
@@ -214,17 +219,20 @@ def _cluster_labels(data_dirs: List[Path], fit_dirs: List[Path],
 
 # --------------------------------------------------------------------------- entry points
 def label_dirs(data_dirs: Sequence, scheme: str, fit_dirs: Sequence = (),
-               cluster: ClusterConfig = ClusterConfig()) -> Dict[str, Dict[str, str]]:
+               cluster: ClusterConfig = ClusterConfig(),
+               allow_pipes: bool = False) -> Dict[str, Dict[str, str]]:
     """Write ``<dir>/utt2class`` for every data dir with ``scheme``; returns
     ``{dir: {utt: class}}``. ``fit_dirs`` (the training set) decide which types hide their
-    attributes and are the data the ``cluster`` scheme is fitted on. Nothing is written
-    unless every dir can be labelled."""
+    attributes and are the data the ``cluster`` scheme is fitted on. The ``cluster`` scheme
+    reads the audio of ``wav.scp``, whose ``cmd |`` entries it runs only with
+    ``allow_pipes``, as stage 2 does (:func:`asd_lib.data.audio.wav_scp_sources`); the
+    other schemes read no audio. Nothing is written unless every dir can be labelled."""
     if scheme not in ALL_SCHEMES:
         raise ValueError(f"unknown label scheme {scheme!r}; choose one of: "
                          f"{', '.join(ALL_SCHEMES)}")
     dirs, fits = [Path(d) for d in data_dirs], [Path(d) for d in fit_dirs]
     if scheme == "cluster":
-        labels = _cluster_labels(dirs, fits, cluster)
+        labels = _cluster_labels(dirs, fits, cluster, allow_pipes)
     else:
         labels = _rule_labels(dirs, fits, scheme)
     description = scheme_description(scheme, cluster)
@@ -244,6 +252,7 @@ def scheme_description(scheme: str, cluster: ClusterConfig = ClusterConfig()) ->
 
 
 def make_labels(data_dir, scheme: str, fit_dirs: Sequence = (),
-                cluster: ClusterConfig = ClusterConfig()) -> Dict[str, str]:
+                cluster: ClusterConfig = ClusterConfig(),
+                allow_pipes: bool = False) -> Dict[str, str]:
     """Write ``data_dir/utt2class`` for ``scheme``; returns ``{utt: class}``."""
-    return label_dirs([data_dir], scheme, fit_dirs, cluster)[str(Path(data_dir))]
+    return label_dirs([data_dir], scheme, fit_dirs, cluster, allow_pipes)[str(Path(data_dir))]

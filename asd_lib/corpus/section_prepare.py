@@ -23,7 +23,8 @@ import re
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
-from asd_lib.corpus.common import (Clip, check_unique, check_wav, need_dir, visible_entries,
+from asd_lib.corpus.common import (Clip, check_unique, check_wav, log_missing_eval_test,
+                                   machine_type_root, need_dir, visible_entries,
                                    write_sets)
 from asd_lib.corpus.section_layout import (DEV_DIR, EVAL_DIR, SUPPLEMENTAL_DIR, SectionLayout)
 
@@ -154,30 +155,38 @@ def label_eval_test(layout: SectionLayout, eval_list: Path, clips: List[Clip]) -
     return [labelled[c.utt] for c in clips]
 
 
-def _machine_dirs(layout: SectionLayout, parent: Path) -> List[str]:
-    """Machine-type folders under dev_data/ or eval_data/; unknown folders are an error."""
-    expected = layout.types(parent.name)
+def _machine_dirs(layout: SectionLayout, parent: Path, split_dir: str) -> List[str]:
+    """Machine-type folders of ``split_dir`` (dev_data or eval_data), found in ``parent``
+    (that folder or its raw/, as the official baseline unpacks them); unknown folders are an
+    error."""
+    expected = layout.types(split_dir)
     names = [p.name for p in visible_entries(parent) if p.is_dir()]
     wrong = sorted(set(names) - set(expected))
     if wrong:
         other = sorted(set(wrong) & set(layout.machine_types))
-        home = EVAL_DIR if parent.name == DEV_DIR else DEV_DIR
+        home = EVAL_DIR if split_dir == DEV_DIR else DEV_DIR
         hint = f" ({', '.join(other)} belong(s) in {home}/)" if other else ""
         raise ValueError(f"{parent}: unexpected machine type folder(s) {wrong}{hint}; this folder "
                          f"holds {', '.join(expected)}: remove or move the extra folders")
     return [m for m in expected if m in names]
 
 
-def _present_types(layout: SectionLayout, corpus: Path,
-                   machines: Optional[Sequence[str]]) -> Sequence[str]:
-    dev, ev = corpus / DEV_DIR, corpus / EVAL_DIR
-    if not dev.is_dir() and not ev.is_dir():
+def _type_roots(layout: SectionLayout, corpus: Path) -> Dict[str, Path]:
+    """``{dev_data, eval_data: the folder holding its machine-type folders}``
+    (:func:`~asd_lib.corpus.common.machine_type_root`); a missing split keeps its plain path."""
+    if not (corpus / DEV_DIR).is_dir() and not (corpus / EVAL_DIR).is_dir():
         raise ValueError(f"corpus directory {corpus} holds neither {DEV_DIR}/ nor {EVAL_DIR}/: "
                          f"{layout.corpus_hint}")
+    return {name: machine_type_root(corpus / name, layout.machine_types)
+            if (corpus / name).is_dir() else corpus / name for name in (DEV_DIR, EVAL_DIR)}
+
+
+def _present_types(layout: SectionLayout, corpus: Path, roots: Dict[str, Path],
+                   machines: Optional[Sequence[str]]) -> Sequence[str]:
     present = set()
-    for top in (dev, ev):
+    for split_dir, top in roots.items():
         if top.is_dir():
-            present.update(_machine_dirs(layout, top))
+            present.update(_machine_dirs(layout, top, split_dir))
     if machines is None:
         machines = [m for m in layout.machine_types if m in present]
         if not machines:
@@ -195,10 +204,14 @@ def _present_types(layout: SectionLayout, corpus: Path,
 def collect_sets(layout: SectionLayout, corpus_dir, use_additional: bool = True,
                  machines: Optional[Sequence[str]] = None, separate_eval_train: bool = False,
                  supplemental: bool = False) -> Dict[str, List[Clip]]:
-    """Scan the official tree: ``{set name: clips}`` (sets without clips left out)."""
+    """Scan the official tree: ``{set name: clips}`` (sets without clips left out). An
+    evaluation type without an eval test folder is left out of eval_test (one warning). The
+    machine-type folders may also be in ``dev_data/raw/`` and ``eval_data/raw/``, where the
+    official baseline's download scripts put them."""
     corpus = Path(corpus_dir)
-    dev, ev = corpus / DEV_DIR, corpus / EVAL_DIR
-    machines = _present_types(layout, corpus, machines)
+    roots = _type_roots(layout, corpus)
+    dev, ev = roots[DEV_DIR], roots[EVAL_DIR]
+    machines = _present_types(layout, corpus, roots, machines)
     sets: Dict[str, List[Clip]] = {name: [] for name in SET_NAMES}
     without_eval_test = []
     hint = layout.corpus_hint
@@ -220,14 +233,13 @@ def collect_sets(layout: SectionLayout, corpus_dir, use_additional: bool = True,
                 for folder in folders:
                     sets["eval_test"] += scan_eval_test(layout, folder, m)
             else:
-                without_eval_test.append(m)
+                without_eval_test.append(next(f for f in folders if not f.is_dir()))
         if supplemental:
-            for top in (dev, ev):
+            for split_dir, top in roots.items():
                 if (top / m / SUPPLEMENTAL_DIR).is_dir():
                     sets["supplemental"] += scan_supplemental(layout, top / m / SUPPLEMENTAL_DIR,
-                                                              m, top.name)
-    if without_eval_test:
-        logger.warning("no evaluation test folder for %s", " ".join(without_eval_test))
+                                                              m, split_dir)
+    log_missing_eval_test(without_eval_test, len([m for m in machines if m in layout.eval_types]))
     if supplemental and not sets["supplemental"]:
         raise ValueError(f"{corpus}: no {SUPPLEMENTAL_DIR}/ folder for {', '.join(machines)}; "
                          "download the archives that hold it or pass --supplemental false")

@@ -11,6 +11,12 @@ Samples are scaled as in libsndfile's float view of PCM: an integer sample ``v``
 ``[-32768, 32767]``, so 8-, 16- and 24-bit PCM map exactly where int16 can hold the
 value and 16-bit files (read as int16 directly) round-trip bit for bit.
 
+Float samples beyond full scale (``|x| > 1``, e.g. a float wav summed without
+normalising) are clipped. Each file with such samples is logged with their share; above
+``max_clipped`` (:data:`MAX_CLIPPED`, 1 % of the samples, by default) the file is refused
+(:class:`AudioError`), since its peaks are lost and the flattened waveform is not the
+machine's sound; ``max_clipped=1.0`` allows every file.
+
 A clip that needs no conversion (a complete 16-bit mono PCM wav at the dump rate, at
 least a segment long) is referenced in place by default (``copy="auto"``): its scp
 location points at the wav itself (``x.wav:0``, or ``x.wav:0[0:N-1]`` to crop it to N
@@ -21,6 +27,13 @@ readers ``pread`` the samples straight from the wav's data chunk
 keeps the int16 dtype (Kaldi's own binary matrices are float-only). ``copy="always"``
 copies every clip, for a dump that must not depend on the corpus staying in place.
 ``kaldiio.load_mat`` reads both kinds of location (a referenced wav as ``(rate, samples)``).
+
+A ``wav.scp`` value ending in ``|`` is a Kaldi command entry (``sox x.flac -t wav - |``,
+https://kaldi-asr.org/doc/io.html "Extended filenames"): its stdout is the wav. Since it
+runs in a shell, such an entry is read only with ``allow_pipes`` (``--allow_pipes true``
+of stage 2 and ``detect --scp``); otherwise it is an error naming the file and the line.
+Paths given directly (:class:`WavSource` with ``pipe=False``, e.g. the wav files of
+``detect``) are always read as paths, whatever their name.
 """
 import contextlib
 import io
@@ -29,13 +42,14 @@ import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Tuple
+from typing import Dict, Iterable, NamedTuple, Optional, Tuple
 
 import kaldiio
 import numpy as np
 import soundfile as sf
 from tqdm import tqdm
 
+from asd_lib.data.datadir import is_pipe, pipe_refused
 from asd_lib.data.entries import RIFF_UNKNOWN_SIZE, wave_layout
 from asd_lib.utils.fileio import atomic_write, read_kv
 from asd_lib.utils.log import progress_enabled
@@ -45,10 +59,34 @@ INT16_SCALE = 32768.0
 EXACT_SUBTYPES = ("PCM_16", "PCM_U8", "PCM_S8")
 SHORT_CLIP_MODES = ("tile", "pad")
 COPY_MODES = ("auto", "always")
+MAX_CLIPPED = 0.01
+"""Share of a file's samples that may lie beyond full scale (and be clipped) by default."""
 
 
 class AudioError(ValueError):
     """A wav that cannot be used; the message names the file and the fix."""
+
+
+class WavSource(NamedTuple):
+    """Where a clip's audio comes from: a file path, or with ``pipe`` a ``cmd |`` entry of
+    a ``wav.scp`` whose command writes the wav to its stdout."""
+
+    value: str
+    pipe: bool = False
+
+
+def wav_scp_sources(wav_scp, allow_pipes: bool = False) -> Dict[str, WavSource]:
+    """The clips of a ``wav.scp`` in file order. A value ending in ``|`` is a command,
+    accepted only with ``allow_pipes``: otherwise it is an error naming the file, the line
+    and ``--allow_pipes``."""
+    table = read_kv(wav_scp)
+    sources = {utt: WavSource(value, is_pipe(value)) for utt, value in table.items()}
+    refused = next((utt for utt, source in sources.items() if source.pipe), None)
+    if refused is not None and not allow_pipes:
+        with open(wav_scp, encoding="utf-8") as f:
+            lineno = next(n for n, line in enumerate(f, 1) if line.split()[:1] == [refused])
+        raise pipe_refused(wav_scp, lineno, refused)
+    return sources
 
 
 @dataclass(frozen=True)
@@ -70,15 +108,19 @@ class DumpStats:
     num_resampled: int
 
 
-def read_wav(path, target_sr: int = 16000) -> np.ndarray:
-    """Read one ``wav.scp`` value (a path, or a command ending in ``|``) as 1-D int16."""
-    return read_wav_with_info(path, target_sr)[0]
+def read_wav(path, target_sr: int = 16000, max_clipped: float = MAX_CLIPPED,
+             pipe: bool = False) -> np.ndarray:
+    """Read one clip as 1-D int16: the file at ``path``, or with ``pipe`` the stdout of the
+    ``wav.scp`` command entry ``path`` (``cmd |``); more than ``max_clipped`` of its
+    samples beyond full scale is an :class:`AudioError`."""
+    return read_wav_with_info(path, target_sr, max_clipped, pipe)[0]
 
 
-def read_wav_with_info(path, target_sr: int = 16000) -> Tuple[np.ndarray, WavInfo]:
+def read_wav_with_info(path, target_sr: int = 16000, max_clipped: float = MAX_CLIPPED,
+                       pipe: bool = False) -> Tuple[np.ndarray, WavInfo]:
     """Like :func:`read_wav`, also returning the file's own rate, channels and subtype."""
     name = str(path)
-    with _open_source(name) as source:
+    with _open_source(name, pipe) as source:
         try:
             with sf.SoundFile(source, closefd=False) as snd:
                 info = WavInfo(snd.samplerate, snd.channels, snd.subtype)
@@ -107,6 +149,17 @@ def read_wav_with_info(path, target_sr: int = 16000) -> Tuple[np.ndarray, WavInf
     if info.sample_rate != target_sr:
         logging.info("%s: resampled %d -> %d Hz", name, info.sample_rate, target_sr)
         samples = _resample(_as_float(samples), info.sample_rate, target_sr)
+    clipped = _beyond_full_scale(samples)
+    if clipped:
+        share = clipped / samples.size
+        if share > max_clipped:
+            raise AudioError(
+                f"{name}: {clipped} of {samples.size} samples ({share:.2%}) are beyond full "
+                f"scale and would be clipped, more than --max_clipped {max_clipped:g} allows; "
+                "normalise the file, or re-run with a higher --max_clipped (1.0 allows any)"
+            )
+        logging.warning("%s: %d of %d samples (%.2f%%) beyond full scale, clipped", name,
+                        clipped, samples.size, 100 * share)
     return _as_int16(samples), info
 
 
@@ -144,8 +197,25 @@ def dump_wav_scp(
     segment_sec: float = 10.0,
     short_clip: str = "tile",
     copy: str = "auto",
+    max_clipped: float = MAX_CLIPPED,
+    allow_pipes: bool = False,
 ) -> DumpStats:
-    """Index every clip of ``wav_scp`` as fixed-length int16 in ``<out_prefix>.scp``.
+    """Index every clip of ``wav_scp`` as fixed-length int16 in ``<out_prefix>.scp``; its
+    ``cmd |`` entries are run only with ``allow_pipes`` (:func:`wav_scp_sources`)."""
+    return dump_clips(wav_scp_sources(wav_scp, allow_pipes).items(), out_prefix, sample_rate,
+                      segment_sec, short_clip, copy, max_clipped)
+
+
+def dump_clips(
+    clips: Iterable[Tuple[str, WavSource]],
+    out_prefix,
+    sample_rate: int = 16000,
+    segment_sec: float = 10.0,
+    short_clip: str = "tile",
+    copy: str = "auto",
+    max_clipped: float = MAX_CLIPPED,
+) -> DumpStats:
+    """Index every ``(utt, source)`` clip as fixed-length int16 in ``<out_prefix>.scp``.
 
     With ``copy="auto"`` a clip that needs no conversion is referenced in place (module
     docstring); the others, and every clip with ``copy="always"``, are converted and
@@ -153,7 +223,8 @@ def dump_wav_scp(
 
     All or nothing: the archive is written under a temporary name beside the final one
     (:func:`~asd_lib.utils.fileio.atomic_write`; offsets do not depend on the name) and
-    renamed only when every clip succeeded, so a failing clip raises
+    renamed only when every clip succeeded, so a failing clip (one with more than
+    ``max_clipped`` of its samples beyond full scale among them) raises
     :class:`AudioError` and leaves any earlier complete output untouched. The scp holds
     ``utt <location>`` with the final archive path as given; an old scp is removed before
     the archive is replaced and the new one is written last, so a killed run never
@@ -167,7 +238,9 @@ def dump_wav_scp(
         raise ValueError(f"short_clip={short_clip!r}; choose one of {SHORT_CLIP_MODES}")
     if copy not in COPY_MODES:
         raise ValueError(f"copy={copy!r}; choose one of {COPY_MODES}")
-    table = read_kv(wav_scp)
+    if not 0 <= max_clipped <= 1:
+        raise ValueError(f"max_clipped={max_clipped}; it is a share of samples, 0 to 1")
+    clips = list(clips)
     num_samples = int(round(segment_sec * sample_rate))
     ark_path, scp_path = Path(f"{out_prefix}.ark"), Path(f"{out_prefix}.scp")
     scp_lines = []
@@ -175,17 +248,19 @@ def dump_wav_scp(
     with contextlib.ExitStack() as outputs:
         ark = None
         entries = tqdm(
-            table.items(), total=len(table), desc=f"dump {scp_path.name}",
+            clips, total=len(clips), desc=f"dump {scp_path.name}",
             unit="clip", disable=not progress_enabled(),
         )
-        for utt, value in entries:
-            reference = in_place_location(value, sample_rate, num_samples) if copy == "auto" \
-                else None
+        for utt, source in entries:
+            reference = None
+            if copy == "auto" and not source.pipe:
+                reference = in_place_location(source.value, sample_rate, num_samples)
             if reference is not None:
                 location, note = reference
                 num_referenced += 1
             else:
-                samples, info = read_wav_with_info(value, sample_rate)
+                samples, info = read_wav_with_info(source.value, sample_rate, max_clipped,
+                                                   source.pipe)
                 num_resampled += info.sample_rate != sample_rate
                 samples, note = fix_length(samples, num_samples, short_clip)
                 if ark is None:
@@ -214,16 +289,17 @@ def dump_wav_scp(
     return stats
 
 
-def in_place_location(value: str, sample_rate: int,
+def in_place_location(path: str, sample_rate: int,
                       num_samples: int) -> Optional[Tuple[str, Optional[str]]]:
-    """The scp location of a ``wav.scp`` value read in place, with a note for the log when
-    it is cropped; ``None`` when the clip needs converting (a command, another format,
-    rate or channel count, a short or incomplete file) or cannot be opened (the
-    conversion path then reports why)."""
-    if value.rstrip().endswith("|"):
+    """The scp location of the wav at ``path`` read in place, with a note for the log when
+    it is cropped; ``None`` when the clip needs converting (another format, rate or
+    channel count, a short or incomplete file), cannot be opened (the conversion path
+    then reports why), or has a name ending in ``|``, which readers of Kaldi locations
+    would take for a command."""
+    if is_pipe(path):
         return None
     try:
-        fd = os.open(value, os.O_RDONLY)
+        fd = os.open(path, os.O_RDONLY)
     except OSError:
         return None
     try:
@@ -234,17 +310,18 @@ def in_place_location(value: str, sample_rate: int,
             or not layout.complete or layout.num_samples < num_samples):
         return None
     if layout.num_samples == num_samples:
-        return f"{value}:0", None
-    return (f"{value}:0[0:{num_samples - 1}]",
+        return f"{path}:0", None
+    return (f"{path}:0[0:{num_samples - 1}]",
             f"cropped {layout.num_samples} -> {num_samples} (in place)")
 
 
 @contextlib.contextmanager
-def _open_source(name: str):
+def _open_source(name: str, pipe: bool):
     """Yield what libsndfile reads: an open file descriptor for a path (read natively,
     without the Python callback per read that a file object costs: a quarter less CPU
-    per 10 s clip), or a file object holding the stdout of a ``cmd |`` entry."""
-    if name.rstrip().endswith("|"):
+    per 10 s clip), or with ``pipe`` a file object holding the stdout of the ``cmd |``
+    entry ``name``, run in a shell as Kaldi runs it."""
+    if pipe:
         command = name.rstrip()[:-1].strip()
         proc = subprocess.run(command, shell=True, capture_output=True)
         if proc.returncode != 0:
@@ -294,6 +371,13 @@ def _as_float(samples: np.ndarray) -> np.ndarray:
     if samples.dtype == np.int16:
         return samples.astype(np.float64) / INT16_SCALE
     return samples
+
+
+def _beyond_full_scale(samples: np.ndarray) -> int:
+    """How many float samples lie outside [-1, 1] (int16 input has none)."""
+    if samples.dtype == np.int16:
+        return 0
+    return int(np.count_nonzero(np.abs(samples) > 1.0))
 
 
 def _as_int16(samples: np.ndarray) -> np.ndarray:

@@ -97,6 +97,38 @@ def _read_table(path: Path, require_sorted: bool = True) -> List[Tuple[int, str,
     return rows
 
 
+def _stage1_source(path: Path) -> Optional[Path]:
+    """The ``data/<set>/<name>`` file that stage 2 copied to ``path``
+    (``dump/<set>/<name>`` of a dumped set, beside its ``feats.scp``; docs/architecture.md),
+    when it still holds the same bytes; ``None`` for any other file."""
+    set_dir = path.parent
+    source = set_dir.parent.parent / "data" / set_dir.name / path.name
+    if path.name == "feats.scp" or not (set_dir / "feats.scp").is_file():
+        return None
+    try:
+        if source.resolve() == path.resolve() or source.read_bytes() != path.read_bytes():
+            return None
+    except OSError:
+        return None
+    return source
+
+
+def _read_copy(path: Path) -> List[Tuple[int, str, str]]:
+    """:func:`_read_table`; where ``path`` is stage 2's copy of a ``data/`` file
+    (:func:`_stage1_source`), the error names that file, the one to fix."""
+    try:
+        return _read_table(path)
+    except DataDirError:
+        source = _stage1_source(path)
+        if source is None:
+            raise
+        try:
+            _read_table(source)
+        except DataDirError as err:
+            raise DataDirError(f"{err}; then re-run stage 2, which copies it to {path}") from None
+        raise
+
+
 def _check_same_keys(path: Path, keys: List[str], index_path: Path, index_keys: List[str]):
     """Both key lists are sorted; name the first key missing from or extra in ``path``."""
     if keys == index_keys:
@@ -116,10 +148,25 @@ def _check_same_keys(path: Path, keys: List[str], index_path: Path, index_keys: 
     )
 
 
+def is_pipe(value: str) -> bool:
+    """Whether a ``wav.scp`` value is a Kaldi command entry (``cmd |``: run it, read its
+    stdout) rather than a path."""
+    return value.rstrip().endswith("|")
+
+
+def pipe_refused(path, lineno: int, key: str) -> "DataDirError":
+    """The error for a ``cmd |`` entry of a ``wav.scp`` read without ``--allow_pipes``."""
+    return DataDirError(
+        f"{path}:{lineno}: the entry of {key!r} ends in '|', a command to run; commands in a "
+        "wav.scp run only with --allow_pipes true: write the audio file's path instead, or "
+        f"pass --allow_pipes true if you trust every command in {Path(path).name}"
+    )
+
+
 def _check_audio(path: Path, rows: Iterable[Tuple[int, str, str]]) -> None:
     """Each plain ``wav.scp`` entry (not a ``cmd |`` pipe) names an existing non-empty file."""
     for lineno, key, value in rows:
-        if value.endswith("|"):
+        if is_pipe(value):
             continue
         if not os.path.isfile(value):
             raise DataDirError(
@@ -133,16 +180,22 @@ def _check_audio(path: Path, rows: Iterable[Tuple[int, str, str]]) -> None:
             )
 
 
-def check_wav_scp(path) -> int:
+def check_wav_scp(path, allow_pipes: bool = False) -> int:
     """Check one ``wav.scp`` on its own, as stage 2 reads it (a split part may be given),
     and return its number of lines.
 
     The rules of :func:`validate_data_dir` for one file, without the sort order, plus
-    what ``check_audio`` checks: every plain path names an existing non-empty file.
-    Raises :class:`DataDirError` naming the file, the line and the fix.
+    what ``check_audio`` checks: every plain path names an existing non-empty file. A
+    ``cmd |`` entry is accepted only with ``allow_pipes`` (``--allow_pipes true``), since
+    reading it runs the command in a shell. Raises :class:`DataDirError` naming the file,
+    the line and the fix.
     """
     path = Path(path)
     rows = _read_table(path, require_sorted=False)
+    if not allow_pipes:
+        for lineno, key, value in rows:
+            if is_pipe(value):
+                raise pipe_refused(path, lineno, key)
     _check_audio(path, rows)
     return len(rows)
 
@@ -159,7 +212,8 @@ def validate_data_dir(
     ``check_audio`` every file path in ``wav.scp`` must exist and be non-empty (relative
     paths are taken from the current directory, as in Kaldi recipes). ``only`` limits the
     check to those files (and the index): the others are not even opened.
-    Raises :class:`DataDirError` naming the file and the fix.
+    Raises :class:`DataDirError` naming the file and the fix; for a file of a dumped set
+    that stage 2 copied from ``data/<set>/`` unchanged, the ``data/`` file to fix.
     """
     path = Path(path)
     require = tuple(require)
@@ -183,11 +237,11 @@ def validate_data_dir(
             )
 
     index_path = path / index_names[0]
-    index_rows = _read_table(index_path)
+    index_rows = _read_copy(index_path)
     index_keys = [key for _, key, _ in index_rows]
     for name in present:
         file_path = path / name
-        rows = index_rows if file_path == index_path else _read_table(file_path)
+        rows = index_rows if file_path == index_path else _read_copy(file_path)
         _check_same_keys(file_path, [key for _, key, _ in rows], index_path, index_keys)
         allowed = ALLOWED_VALUES.get(name)
         if allowed:
@@ -233,7 +287,7 @@ def clip_file_name(wav_entry: str) -> str:
     For a command entry (ending in ``|``), the base name of its single audio-file token.
     """
     entry = wav_entry.strip()
-    if not entry.endswith("|"):
+    if not is_pipe(entry):
         return os.path.basename(entry)
     audio_tokens = [t for t in entry[:-1].split() if t.lower().endswith(AUDIO_SUFFIXES)]
     if len(audio_tokens) != 1:

@@ -2,12 +2,14 @@
 
 Two published log compressions are supported:
 
-* ``log="clamp"``: ``10 * log10(max(S, 1e-10))`` -- STgram-MFN (Liu et al., ICASSP 2022,
-  public code liuyoude/STgram-MFN), no normalisation afterwards.
+* ``log="clamp"``: ``10 * log10(max(S, 1e-10))``, torchaudio's ``AmplitudeToDB`` (power,
+  ``amin`` 1e-10, reference 1, no ``top_db``), so digital silence is -100 dB -- STgram-MFN
+  (Liu et al., ICASSP 2022, public code liuyoude/STgram-MFN) and OS-SCL (Huang, Fang, He,
+  public code huangswt/OS-SCL), no normalisation afterwards.
 * ``log="offset"``: ``10 * log10(S + eps)``, ``eps`` = the ``offset`` argument, by default
-  ``torch.finfo(float32).eps`` -- TASTgram / Noisy-ArcMix (Choi & Choi, ICASSP 2024) and
-  OS-SCL; the public Noisy-ArcMix code adds Python's float epsilon (``sys.float_info.epsilon``,
-  2.22e-16), which ``offset`` reproduces.
+  ``torch.finfo(float32).eps`` -- TASTgram / Noisy-ArcMix (Choi & Choi, ICASSP 2024), whose
+  public code adds Python's float epsilon (``sys.float_info.epsilon``, 2.22e-16, so
+  silence is about -156.5 dB), which ``offset`` reproduces.
 
 ``S`` is the power mel spectrogram of torchaudio's ``MelSpectrogram``.  The STgram
 defaults (16 kHz, n_fft = win = 1024, hop 512, 128 HTK mels, no filter norm, centred

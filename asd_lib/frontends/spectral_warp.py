@@ -1,9 +1,7 @@
 """Spectral warping: new synthetic classes made by bending the frequency axis.
 
 Giri et al., "Self-supervised classification for detecting anomalous sounds", DCASE 2020
-Task 2 technical report (and the DCASE 2020 workshop paper "Unsupervised anomalous sound
-detection using self-supervised classification and group masked autoencoder for density
-estimation"): a spectrogram is warped by
+Workshop, Sec. 3.1.2: a spectrogram is warped by (Eq. 1)
 
     f  ->  f_max * (f / f_max) ** alpha,
 

@@ -37,16 +37,18 @@ class InferenceConfig:
     num_workers: int = 0
 
     def __post_init__(self):
-        known = sorted(FORWARD_SCORES) + BACKENDS.names()
-        if self.backend not in known:
-            raise ConfigError(f"backend: unknown scorer {self.backend!r}; choose one of "
-                              f"{', '.join(known)}")
-        if not isinstance(self.backend_conf, dict):
-            raise ConfigError(f"backend_conf: expected a mapping of back-end arguments, got "
-                              f"{self.backend_conf!r}")
-        if self.backend in FORWARD_SCORES and self.backend_conf:
-            raise ConfigError(f"backend_conf: {self.backend} is a forward-pass score and takes "
-                              f"no arguments, got {self.backend_conf}")
+        """Check every key: the scorer is a forward-pass score or a registered back-end,
+        and ``backend_conf`` holds arguments of that back-end in their kinds (numbers
+        written as text are read as numbers; :meth:`~asd_lib.utils.registry.Registry.
+        check_conf`), so stage 4 fails before it reads any data."""
+        if self.backend in FORWARD_SCORES:
+            if self.backend_conf:
+                raise ConfigError(f"backend_conf: {self.backend} is a forward-pass score and "
+                                  f"takes no arguments, got {self.backend_conf}")
+        else:
+            BACKENDS.check_name(self.backend, "backend", extra=FORWARD_SCORES)
+            object.__setattr__(self, "backend_conf", BACKENDS.check_conf(
+                self.backend, self.backend_conf, "backend", "backend_conf"))
         for name in ("batch_size", "num_workers"):
             value = getattr(self, name)
             minimum = 1 if name == "batch_size" else 0

@@ -1,8 +1,8 @@
 """Mixup with the mixing proportions as the target: KL divergence to a two-class mixture.
 
-Giri et al., DCASE 2020 Task 2 ("Self-supervised classification for detecting anomalous
-sounds"): two clips of different machine IDs ``y_a``, ``y_b`` are mixed with proportion
-``lam`` and the network must predict the proportions, i.e. the target distribution is
+Giri et al., "Self-supervised classification for detecting anomalous sounds", DCASE 2020
+Workshop, Sec. 3.1.1: two clips of different machine IDs ``y_a``, ``y_b`` are mixed with
+proportion ``lam`` and the network must predict the proportions, i.e. the target is
 ``q = lam * onehot(y_a) + (1 - lam) * onehot(y_b)`` and the loss is
 
     KL(q || p) = sum_c q_c (log q_c - log p_c),   p = softmax(logits),

@@ -11,9 +11,13 @@ items and ``P(i)`` those of ``A(i)`` with the anchor's label,
 as printed); the authors' code uses 0.07.  An anchor without positives contributes 0 and
 still counts in the mean, as in that code (a batch of one item gives 0).
 
-Uses here: CLP-SCF pretraining (Guan et al., ICASSP 2023: machine-ID labels, tau 0.05,
-6 clips of every ID per batch) and the "noisy" SupCon of OS-SCL (Huang et al.): under mixup
-the positives are defined by the labels ``y_a`` of the mixed clips (``step.labels``).
+Uses here: CLP-SCF pretraining (Guan et al., ICASSP 2023, Eq. 2: machine-ID labels,
+tau 0.05, 6 clips of every ID per batch) and the "noisy" SupCon of OS-SCL (Huang, Fang, He,
+Eq. 1: tau 0.02 on the FPH output, no base-temperature factor; their code's
+``SupConLoss`` multiplies by tau / 0.07, ``base_temperature: 0.07``): under mixup the
+positives are defined by the labels ``y_a`` of the mixed clips (``step.labels``). Both
+papers write the loss as a sum over anchors; it is averaged here, as in both public codes,
+so that its weight against the classification term does not grow with the batch.
 """
 from typing import Optional
 
@@ -74,11 +78,19 @@ class SupConTerm(nn.Module):
 
 @OBJECTIVES.register("supcon")
 class SupCon(SupConTerm):
-    """SupCon on the model's embedding (L2-normalised here) with ``step.labels``."""
+    """SupCon on a model output (L2-normalised here) with ``step.labels``.
+
+    ``output`` names the output: ``embedding`` (what the head reads), or another key of a
+    model that returns a dict, e.g. CLP-SCF's ``projection`` (its projector output ``z_i``).
+    """
 
     def __init__(self, temperature: float = 0.05, base_temperature: Optional[float] = None,
-                 held_out: bool = True):
+                 held_out: bool = True, output: str = "embedding"):
         super().__init__(temperature, base_temperature, held_out)
+        self.output = output
 
     def forward(self, step, head):
-        return self.contrast(step.embedding, step.labels), None
+        if self.output not in step.out:
+            raise ValueError(f"supcon: the model has no output {self.output!r} (it gives "
+                             f"{sorted(step.out)}); set the term's output to one of them")
+        return self.contrast(step.out[self.output], step.labels), None

@@ -1,9 +1,10 @@
 """Attribute strings as descriptive text, embedded by a hashed bag of words.
 
-System-3 of Tian et al. (DCASE 2024 Task 2 technical report, METHODS.md 7) turns a clip's
-attribute labels into descriptive text and embeds it as an auxiliary input. The report's
-text encoder is not available to us; this is a small learned one without a vocabulary
-file, so the model needs nothing but its config:
+System-3 of Tian et al. (DCASE 2024 Task 2 technical report, Sec. 2.2) turns a clip's
+labels into descriptive text and embeds it into the audio features as auxiliary
+information. The report does not say how the text is written or encoded; our choice is a
+small learned encoder without a vocabulary file, so the model needs nothing but its
+config:
 
 * :func:`describe`: ``("fan", "m-n_W")`` -> ``"fan with m-n W"``; hidden attributes
   (``noAttribute``) -> ``"fan with unknown operating conditions"``;

@@ -2,7 +2,8 @@
 (Choi & Choi, ICASSP 2024) and OS-SCL (Huang, Fang, He).
 
 The waveform gives a log-mel spectrogram (Slaney mel, n_fft = win = 2048, hop 512,
-constant padding, ``10 log10(S + eps)``) and, as the model's ``inputs`` list says, any of
+constant padding; each method keeps its own log compression,
+:attr:`FeatureStackMFN.log_compression`) and, as the model's ``inputs`` list says, any of
 
 * ``mel``: the log-mel itself;
 * ``tgram``: the TgramNet of STgram-MFN (window 1024, hop 512; Liu et al., ICASSP 2022);
@@ -17,7 +18,6 @@ codes: the log-mel is computed from the clean clip and then mixed, the learnable
 front-ends (Tgram, TFgram) see the mixed waveform, and the TAgram is the attention of the
 mixed log-mel; one ``lam`` and one permutation for all of them.
 """
-import sys
 from typing import Optional, Sequence
 
 import torch
@@ -31,22 +31,23 @@ from asd_lib.models.mobilefacenet import MobileFaceNet
 
 FEATURES = ("mel", "tgram", "tagram", "tfgram")
 
-# Log-mel of the Noisy-ArcMix code (torchaudio MelSpectrogram with n_fft 2048, the window
-# defaulting to n_fft, hop 512, constant padding, Slaney scale and norm;
-# 10 log10(S + sys.float_info.epsilon)).
-SLANEY_LOG_MEL = {
+# Mel spectrogram of both public codes (torchaudio MelSpectrogram with n_fft 2048, the
+# window defaulting to n_fft, hop 512, constant padding, Slaney scale and norm).
+SLANEY_MEL = {
     "n_fft": 2048, "win_length": 2048, "hop_length": 512, "n_mels": 128,
     "pad_mode": "constant", "mel_scale": "slaney", "norm": "slaney",
-    "log": "offset", "offset": sys.float_info.epsilon,
 }
 
 
 class FeatureStackMFN(nn.Module):
     """Waveform ``[B, num_samples]`` -> embedding ``[B, embedding_dim]``.
 
-    ``mel_conf`` overrides :data:`SLANEY_LOG_MEL` (``LogMel`` arguments); ``tgram_conf``
-    overrides the TgramNet window / hop (1024 / 512).
+    ``mel_conf`` overrides :data:`SLANEY_MEL` plus the subclass's :attr:`log_compression`
+    (``LogMel`` arguments); ``tgram_conf`` overrides the TgramNet window / hop (1024 / 512).
     """
+
+    log_compression: dict = {}
+    """The method's ``LogMel`` ``log`` / ``offset`` arguments, set by each subclass."""
 
     def __init__(
         self,
@@ -66,7 +67,7 @@ class FeatureStackMFN(nn.Module):
                 f"{type(self).__name__}: inputs must be a non-empty list of distinct names "
                 f"from {list(FEATURES)}; got {self.inputs}"
             )
-        mel_conf = {**SLANEY_LOG_MEL, **(mel_conf or {})}
+        mel_conf = {**SLANEY_MEL, **self.log_compression, **(mel_conf or {})}
         if "sample_rate" in mel_conf:
             raise ValueError(
                 f"{type(self).__name__}: set sample_rate on the model, not inside mel_conf"

@@ -1,13 +1,15 @@
 """Feature Perturbation Head (FPH) of OS-SCL.
 
 Huang, Fang, He, "Noise supervised contrastive learning and feature-perturbed for anomalous
-sound detection" (public code huangswt/OS-SCL, ``BasicHead`` / ``LeakyReLUHead``): an
-encoder-decoder bottleneck on the embedding,
+sound detection", Sec. II-A (public code huangswt/OS-SCL, ``BasicHead`` / ``LeakyReLUHead``):
+the first encoder layer and the last decoder layer of an autoencoder, without a
+reconstruction loss, on the embedding,
 
     Linear(E, R), act, BN(R), Linear(R, E), act, BN(E), then L2-normalise,
 
-with E = 128, R = 64 and act = ReLU (``leaky_relu``: LeakyReLU(0.01), the code's choice
-for the mel-only model).
+with E = 128 and R = 64 (Sec. III-A; Table VI tries 4 to 128); act = ReLU for TFSTgram
+and LeakyReLU (slope 0.01, the code's) for the mel-only model (Sec. III-A). The layer
+order inside each half is the code's; the paper gives only the two sizes.
 """
 import torch
 import torch.nn.functional as F

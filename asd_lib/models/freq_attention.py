@@ -1,11 +1,12 @@
 """Frequency attention on a spectrogram: one learned weight in (0, 1) per frequency bin.
 
-System-3 of Tian et al. (DCASE 2024 Task 2 technical report, METHODS.md 7) adds a
-frequency-attention module to the spectrogram branch of the SSL backbone. The report's
-layer sizes are not available to us; this module is the light-weight form of such an
-attention (the channel-pooling design of CBAM, Woo et al., ECCV 2018, applied along the
-frequency axis): pool the spectrogram over time by mean and by max, convolve the two
-pooled profiles along frequency, squash with a sigmoid and rescale every bin,
+System-3 of Tian et al. (DCASE 2024 Task 2 technical report, Sec. 2.2) adds an attention
+module in the frequency dimension, citing Zhang et al. (INTERSPEECH 2023), to enhance the
+important frequency components; the report gives neither its form nor its sizes. Our
+choice is a light-weight form of such an attention (the channel-pooling design of CBAM,
+Woo et al., ECCV 2018, applied along the frequency axis): pool the spectrogram over time
+by mean and by max, convolve the two pooled profiles along frequency, squash with a
+sigmoid and rescale every bin,
 
     a = sigmoid(conv1d([mean_t X; max_t X]))    (2 -> 1 channels, kernel k, 'same'),
     Y[b, f, t] = a[b, f] * X[b, f, t],

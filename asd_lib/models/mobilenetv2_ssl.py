@@ -1,15 +1,14 @@
 """Self-supervised machine-ID classification on log-mel patches (Giri et al., DCASE 2020).
 
 Giri, Tenneti, Cheng, Helwani, Isik, Krishnaswamy, "Self-supervised classification for
-detecting anomalous sounds", DCASE 2020 Task 2 technical report, and "Unsupervised
-anomalous sound detection using self-supervised classification and group masked
-autoencoder for density estimation", DCASE 2020 workshop. One model per machine type
-learns to tell that type's machine IDs apart; a clip whose ID the model does not recognise
-is anomalous. The input is cut into 64-frame x 128-mel log-mel patches (n_fft 1024 =
-64 ms, hop 512 = 32 ms at 16 kHz), successive patches overlapping by 56 frames, and every
-patch is classified on its own: the model returns patch embeddings ``[B, P, E]``, the
-``linear`` head patch logits, and the anomaly score (backend ``neg_prob``) is minus the
-softmax at the clip's ID averaged over its patches.
+detecting anomalous sounds", DCASE 2020 Workshop. One model per machine type learns to
+tell that type's machine IDs apart (Sec. 3.1); a clip whose ID the model does not
+recognise is anomalous. The input (Sec. 3.3) is cut into 64-frame x 128-mel log-mel
+patches (n_fft 1024 = 64 ms, hop 512 = 32 ms at 16 kHz), successive patches overlapping
+by 56 frames, and every patch is classified on its own: the model returns patch
+embeddings ``[B, P, E]``, the ``linear`` head patch logits, and the anomaly score
+(backend ``neg_prob``) is minus the softmax at the clip's ID (Sec. 3.1) averaged over its
+patches.
 
 Backbones, trained from scratch on one-channel patches (torchvision's definitions with a
 one-channel stem): MobileNetV2 of width 0.5 (``mobilenetv2_ssl``) and ResNet-50

@@ -1,7 +1,7 @@
 """Two-branch embedding model of Wilkinghoff's self-supervised ASD system.
 
 Wilkinghoff, "Self-supervised learning for anomalous sound detection", ICASSP 2024
-(METHODS.md 8; public code wilkinghoff/ssl4asd ``model_emb_cnn``, also
+(public code wilkinghoff/ssl4asd ``model_emb_cnn``, also
 wilkinghoff/dcase2024_task2). The raw (mixup-blended) waveform feeds two branches whose
 ``branch_dim``-d embeddings (128) are concatenated:
 
@@ -23,7 +23,7 @@ normalised x (the code skips that first BN in the very first block and swaps one
 ReLU/BN pair). The code pools 18 frames over time, which covers all 12 remaining frames
 of a 12 s clip; here the pooling is a global max over time for any length.
 
-Options for System-3 of Tian et al. (DCASE 2024 report, METHODS.md 7):
+Options for System-3 of Tian et al. (DCASE 2024 Task 2 technical report, Sec. 2.2):
 ``freq_attention`` puts :class:`~asd_lib.models.freq_attention.FrequencyAttention` on
 the normalised spectrogram; ``attribute_text: {dim, buckets}`` appends the embedding of
 the clip's attribute text (:mod:`asd_lib.models.attr_text`), passed as

@@ -1,15 +1,18 @@
 """wav2vec 2.0 + AST embedding model: the pretrained-model system of Kim et al.
 
-Kim et al., DCASE 2024 Task 2 technical report (METHODS.md 9): two pretrained audio models
-look at two representations of the clip, and their embeddings are fused into one:
+Kim et al., "Anomalous sound detection based on pre-trained models with different audio
+representations", DCASE 2024 Task 2 technical report: two pretrained audio models look at
+two representations of the clip (Sec. 2), and their embeddings are fused into one
+(Sec. 3.3):
 
 * wav2vec 2.0 (Baevski et al., NeurIPS 2020) on the 16 kHz waveform; its frame features
-  are pooled by attentive statistics pooling (weighted mean and standard deviation,
-  :mod:`asd_lib.models.pooling`);
+  are pooled by attentive statistics pooling (Sec. 3.2; weighted mean and standard
+  deviation, :mod:`asd_lib.models.pooling`) into ``[B, 2, H]``;
 * AST, the Audio Spectrogram Transformer (Gong et al., Interspeech 2021), on its Kaldi
-  filterbank input; its CLS token is the clip's vector;
-* the concatenation of both is fused by a small CNN (:class:`FusionCNN`) into the
-  embedding, which an ArcFace head (``head: arcface``) classifies during training.
+  filterbank input; its CLS token ``[B, 1, H]`` is the clip's vector;
+* the two are concatenated along the second dimension, ``[B, 3, H]``, and a small CNN
+  (:class:`FusionCNN`) compresses that into the embedding, which an ArcFace head
+  (``head: arcface``, Sec. 3.4, Eq. 1) classifies during training.
 
 Both backbones are Hugging Face ``transformers`` models (``Wav2Vec2Model``, ``ASTModel``),
 built per backbone from, in this order of precedence:
@@ -176,23 +179,26 @@ class AstInput(nn.Module):
 
 
 class FusionCNN(nn.Module):
-    """The concatenated branch vectors ``[B, D]`` -> embedding ``[B, embedding_dim]``.
+    """The stacked branch vectors ``[B, 3, H]`` -> embedding ``[B, embedding_dim]``.
 
-    A small 1-D CNN along the concatenated vector, read as a one-channel sequence: per
-    entry of ``channels``, Conv1d(kernel ``kernel_size``, stride 2, 'same' padding) + BN +
-    ReLU; then adaptive average pooling to ``pooled_length`` positions, flattening, and
-    Linear(channels[-1] * pooled_length, embedding_dim) + BN. (The report's layer sizes
-    are not available to us; these are our choice.)
+    The report's input (Sec. 3.3): wav2vec 2.0's pooled mean and standard deviation and
+    AST's CLS token, each ``H`` long, stacked as three rows. The report does not describe
+    the CNN; our choice is a small 1-D CNN along ``H`` with the three rows as its input
+    channels: per entry of ``channels``, Conv1d(kernel ``kernel_size``, stride 2, 'same'
+    padding) + BN + ReLU; then adaptive average pooling to ``pooled_length`` positions,
+    flattening, and Linear(channels[-1] * pooled_length, embedding_dim) + BN.
     """
 
-    def __init__(self, in_dim: int, embedding_dim: int, channels: Sequence[int] = (16, 32),
+    rows = 3
+
+    def __init__(self, hidden_size: int, embedding_dim: int, channels: Sequence[int] = (16, 32),
                  kernel_size: int = 3, pooled_length: int = 16):
         super().__init__()
         if not channels or kernel_size < 1 or kernel_size % 2 == 0 or pooled_length < 1:
             raise ValueError(f"FusionCNN: need >= 1 channel entry, an odd kernel_size and "
                              f"pooled_length >= 1; got {list(channels)}, {kernel_size}, "
                              f"{pooled_length}")
-        layers, previous = [], 1
+        layers, previous = [], self.rows
         for c in channels:
             layers += [nn.Conv1d(previous, c, kernel_size, stride=2, padding=kernel_size // 2),
                        nn.BatchNorm1d(c), nn.ReLU()]
@@ -201,12 +207,13 @@ class FusionCNN(nn.Module):
         self.conv = nn.Sequential(*layers)
         self.project = nn.Sequential(nn.Linear(previous * pooled_length, embedding_dim),
                                      nn.BatchNorm1d(embedding_dim))
-        self.in_dim = in_dim
+        self.hidden_size = hidden_size
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() != 2 or x.shape[1] != self.in_dim:
-            raise ValueError(f"FusionCNN expects [B, {self.in_dim}]; got {tuple(x.shape)}")
-        return self.project(self.conv(x.unsqueeze(1)).flatten(1))
+        if x.dim() != 3 or x.shape[1:] != (self.rows, self.hidden_size):
+            raise ValueError(f"FusionCNN expects [B, {self.rows}, {self.hidden_size}]; got "
+                             f"{tuple(x.shape)}")
+        return self.project(self.conv(x).flatten(1))
 
 
 def _apply_train_mode(kind: str, backbone: nn.Module, mode: str) -> None:
@@ -267,10 +274,13 @@ class W2v2Ast(nn.Module):
                              f"25 ms filterbank frame")
         self.ast_token = ast_token
         self.w2v2_normalize = w2v2_normalize
-        self.pooling = AttentiveStatsPooling(self.wav2vec2.config.hidden_size, attention_dim,
-                                             attention_activation)
-        fused_dim = self.pooling.out_dim + ast_config.hidden_size
-        self.fusion = FusionCNN(fused_dim, embedding_dim, fusion_channels, fusion_kernel,
+        hidden_size = self.wav2vec2.config.hidden_size
+        if ast_config.hidden_size != hidden_size:
+            raise ValueError(f"w2v2_ast: the fusion stacks wav2vec 2.0 and AST vectors, so both "
+                             f"need one hidden size; got {hidden_size} and "
+                             f"{ast_config.hidden_size}")
+        self.pooling = AttentiveStatsPooling(hidden_size, attention_dim, attention_activation)
+        self.fusion = FusionCNN(hidden_size, embedding_dim, fusion_channels, fusion_kernel,
                                 fusion_length)
         self.embedding_dim = embedding_dim
 
@@ -282,8 +292,8 @@ class W2v2Ast(nn.Module):
         return self
 
     def branches(self, x: torch.Tensor):
-        """The pooled wav2vec 2.0 statistics ``[B, 2 H_w]`` and the AST token ``[B, H_a]``
-        of float waveforms ``x`` ``[B, T]``."""
+        """The pooled wav2vec 2.0 statistics ``[B, 2 H]`` (mean, then standard deviation)
+        and the AST token ``[B, H]`` of float waveforms ``x`` ``[B, T]``."""
         w2v2_in = zero_mean_unit_variance(x) if self.w2v2_normalize else x
         frames = self.wav2vec2(input_values=w2v2_in).last_hidden_state
         tokens = self.ast(input_values=self.ast_input(x)).last_hidden_state
@@ -295,4 +305,5 @@ class W2v2Ast(nn.Module):
         if mix is not None:
             x = mix.apply(x)
         pooled, token = self.branches(x)
-        return self.fusion(torch.cat([pooled, token], dim=1))
+        stacked = torch.cat([pooled.unflatten(1, (2, -1)), token.unsqueeze(1)], dim=1)
+        return self.fusion(stacked)

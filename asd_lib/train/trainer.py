@@ -12,6 +12,12 @@ continues exactly as the uninterrupted run would (bit-exact on CPU).
 Pre-emption: on SIGTERM (what Slurm and SGE send before killing a job) the trainer finishes
 the current batch, writes a mid-epoch checkpoint (weights, optimiser, RNG state, batches
 done) and exits with status 143; the next run continues from that batch, again bit-exact.
+
+A damaged checkpoint: each new ``checkpoint.pth`` keeps the one it replaces as
+``checkpoint.prev.pth`` (:func:`~asd_lib.utils.checkpoint.save_rotated`); when
+``checkpoint.pth`` is unreadable or gone, training resumes from that one (logged) and
+trains the later epochs again. A run that finished epochs (``latest.pth``) but left no
+checkpoint is never restarted over its snapshots: that is an error naming the fix.
 """
 import csv
 import logging
@@ -36,7 +42,8 @@ from asd_lib.experiment import (LABEL_FILES, TrainingLabels, build_model,
 from asd_lib.losses import OBJECTIVES
 from asd_lib.models.attr_text import describe
 from asd_lib.models.traits import traits
-from asd_lib.utils.checkpoint import load_safe, load_weights, point_link, save_atomic
+from asd_lib.utils.checkpoint import (CHECKPOINT, PREVIOUS_CHECKPOINT, load_safe,
+                                     load_weights, point_link, save_atomic, save_rotated)
 from asd_lib.train.distributed import (ShardedBatches, all_reduce_sum, barrier,
                                        init_distributed)
 from asd_lib.train.optim import OPTIMIZERS, SCHEDULERS
@@ -288,6 +295,12 @@ class Trainer:
                                        "rng": torch.get_rng_state()})
         loader.close()
         totals = all_reduce_sum(totals, self.ctx).tolist()
+        if train and not totals[2]:
+            raise ValueError(
+                f"{self.exp_dir}: stage {s} ({stage.name!r}) made no training batch in epoch "
+                f"{global_epoch} ({len(indices)} training clips, batch_size {stage.batch_size}, "
+                f"sampler {stage.sampler}); lower batch_size or set drop_last: false in "
+                "sampler_conf")
         return {"loss": totals[0] / totals[2],
                 "acc": totals[1] / totals[3] if totals[3] else float("nan")}
 
@@ -324,14 +337,18 @@ class Trainer:
         if self.ctx.is_main:
             snapshot = self.exp_dir / "snapshots" / f"epoch{global_epoch}.pth"
             save_atomic(self._weights(), snapshot)
-            save_atomic(self._full_state(stage_index, epoch_in_stage, global_epoch, optimizer,
-                                         scheduler), self.exp_dir / "checkpoint.pth")
+            self._save_checkpoint(self._full_state(stage_index, epoch_in_stage, global_epoch,
+                                                   optimizer, scheduler))
             point_link(self.exp_dir / "latest.pth", snapshot)
             if is_best:
                 point_link(self.exp_dir / "best.pth", snapshot)
             self._prune_snapshots()
             self._write_history()
         barrier(self.ctx)
+
+    def _save_checkpoint(self, state: dict) -> None:
+        """``checkpoint.pth``, the one it replaces kept as ``checkpoint.prev.pth``."""
+        save_rotated(state, self.exp_dir / CHECKPOINT, self.exp_dir / PREVIOUS_CHECKPOINT)
 
     def _prune_snapshots(self) -> None:
         keep = {(self.exp_dir / name).resolve() for name in ("latest.pth", "best.pth")
@@ -350,12 +367,48 @@ class Trainer:
             writer.writeheader()
             writer.writerows(self.history)
 
+    def _saved_state(self):
+        """``(path, state)`` to resume from: ``checkpoint.pth``, or ``checkpoint.prev.pth``
+        where that is unreadable or gone (logged); ``(None, None)`` when neither exists."""
+        path, previous = self.exp_dir / CHECKPOINT, self.exp_dir / PREVIOUS_CHECKPOINT
+        if path.exists():
+            try:
+                return path, load_safe(path)
+            except ValueError as err:
+                if not previous.exists():
+                    raise ValueError(
+                        f"{path}: cannot read checkpoint ({err.__cause__}) and there is no "
+                        f"{previous.name} to resume from instead: train with another --tag, "
+                        f"or delete {self.exp_dir} to train it again from epoch 1") from err
+                reason = f"{path}: cannot read checkpoint ({err.__cause__})"
+        elif previous.exists():
+            reason = f"{path}: missing"
+        else:
+            return None, None
+        logging.warning("%s; resuming from %s, the checkpoint it replaced (the epochs after "
+                        "it are trained again and their snapshots rewritten)", reason,
+                        previous.name)
+        return previous, load_safe(previous)
+
+    def _check_fresh_start(self) -> None:
+        """Refuse to start from epoch 1 where a run that finished epochs (``latest.pth``
+        names one) left snapshots but no checkpoint: they would be overwritten."""
+        snapshots = sorted((self.exp_dir / "snapshots").glob("epoch*.pth"),
+                           key=lambda p: int(p.stem[5:]))
+        if snapshots and (self.exp_dir / "latest.pth").is_symlink():
+            raise ValueError(
+                f"{self.exp_dir}: no {CHECKPOINT} or {PREVIOUS_CHECKPOINT} to resume from, "
+                f"but snapshots/ holds {len(snapshots)} snapshot(s) of an earlier run (the "
+                f"last {snapshots[-1].name}) that training from epoch 1 would overwrite: "
+                f"train with another --tag, or move {self.exp_dir / 'snapshots'} away to "
+                "train here again")
+
     def _resume_point(self):
         """(stage index, epochs done in it, global epochs done, saved state or None)."""
-        path = self.exp_dir / "checkpoint.pth"
-        if not path.exists():
+        path, state = self._saved_state()
+        if state is None:
+            self._check_fresh_start()
             return 0, 0, 0, None
-        state = load_safe(path)
         load_weights(self.model, state["model"], "model", path)
         if self.head is not None:
             load_weights(self.head, state["head"], "head", path)
@@ -376,11 +429,11 @@ class Trainer:
     # ------------------------------------------------------------------ main loop
     def run(self) -> None:
         self.check_same_data()
+        stage_index, done_in_stage, global_epoch, state = self._resume_point()
         if self.ctx.is_main:
             self.exp_dir.mkdir(parents=True, exist_ok=True)
             self.write_metadata()
         barrier(self.ctx)
-        stage_index, done_in_stage, global_epoch, state = self._resume_point()
         if stage_index == len(self.stages) - 1 and done_in_stage >= self.stages[-1].epochs:
             logging.info("training already complete (%d epochs); nothing to do", global_epoch)
             return
@@ -438,9 +491,8 @@ class Trainer:
                 train_stats = self._run_epoch(s, stage, optimizer, True, global_epoch, partial)
             except Interrupted as stop:
                 if self.ctx.is_main:
-                    save_atomic(self._full_state(s, epoch, global_epoch - 1, optimizer,
-                                                 scheduler, stop.args[0]),
-                                self.exp_dir / "checkpoint.pth")
+                    self._save_checkpoint(self._full_state(s, epoch, global_epoch - 1,
+                                                           optimizer, scheduler, stop.args[0]))
                 barrier(self.ctx)
                 logging.warning("checkpoint written at batch %d of epoch %d; exiting (143)",
                                 stop.args[0]["batches_done"], global_epoch)

@@ -2,6 +2,8 @@
 
 ``exp/<tag>/checkpoint.pth``  full state (model, head, optimiser, scheduler, stage, epoch,
                                best held-out loss, history), rewritten atomically each epoch;
+``exp/<tag>/checkpoint.prev.pth``  the full state it replaced (one epoch earlier), which
+                               training resumes from when ``checkpoint.pth`` is unreadable;
 ``exp/<tag>/snapshots/epoch<N>.pth``  model + head weights after global epoch N;
 ``exp/<tag>/latest.pth``, ``best.pth``  symlinks to snapshots.
 
@@ -10,10 +12,15 @@ Everything is loaded with ``torch.load(..., weights_only=True)``.
 import io
 import os
 from pathlib import Path
+from typing import List
 
 import torch
 
-from asd_lib.utils.fileio import atomic_write
+from asd_lib.utils.fileio import atomic_copy, atomic_write
+
+
+CHECKPOINT = "checkpoint.pth"
+PREVIOUS_CHECKPOINT = "checkpoint.prev.pth"
 
 
 def save_atomic(obj, path) -> None:
@@ -31,6 +38,16 @@ def save_atomic(obj, path) -> None:
         f.write(buffer.getbuffer())
 
 
+def save_rotated(obj, path, previous) -> None:
+    """:func:`save_atomic` ``obj`` to ``path``, first making ``previous`` a copy of the
+    ``path`` it replaces (:func:`~asd_lib.utils.fileio.atomic_copy`). Every step is atomic,
+    so at every moment ``path`` and ``previous`` (once there is one) are complete
+    checkpoints, ``previous`` the one before ``path``'s or the same."""
+    if Path(path).exists():
+        atomic_copy(path, previous)
+    save_atomic(obj, path)
+
+
 def load_safe(path, map_location="cpu"):
     """Load a checkpoint without executing pickled code; name the file on failure."""
     try:
@@ -39,9 +56,17 @@ def load_safe(path, map_location="cpu"):
         raise
     except Exception as exc:  # torch raises several types for a damaged file
         raise ValueError(
-            f"{path}: cannot read checkpoint ({exc}); delete it to restart from the previous "
-            "snapshot or retrain"
+            f"{path}: cannot read checkpoint ({exc}); the file is damaged (truncated or "
+            "overwritten): restore it from a copy, or retrain"
         ) from exc
+
+
+def training_state(exp_dir) -> List[Path]:
+    """The checkpoints and snapshots under ``exp_dir`` (per-machine parts included): what
+    makes it an experiment that has trained, sorted."""
+    exp_dir = Path(exp_dir)
+    return sorted(path for pattern in ("**/checkpoint*.pth", "**/snapshots/epoch*.pth")
+                  for path in exp_dir.glob(pattern))
 
 
 def point_link(link, target) -> None:

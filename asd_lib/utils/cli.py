@@ -25,3 +25,14 @@ def comma_floats(text: str) -> List[float]:
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"expected comma-separated numbers such as 0.35,0.65, got {text!r}") from None
+
+
+def share(text: str) -> float:
+    """argparse type of a share such as ``--max_clipped 0.01``: a number from 0 to 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a share from 0 to 1, got {text!r}")
+    return value

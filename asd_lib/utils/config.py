@@ -11,7 +11,7 @@ inference reads it from there.
 import argparse
 import difflib
 from pathlib import Path
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Dict, Iterable, Optional, Sequence
 
 import yaml
 
@@ -40,6 +40,12 @@ def yaml_value(text: str) -> Any:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise argparse.ArgumentTypeError(f"not valid YAML: {text!r} ({exc})")
+
+
+def did_you_mean(word: Any, choices: Iterable[str]) -> str:
+    """``"did you mean 'x'? "`` for the choice closest to ``word`` (difflib), or ``""``."""
+    close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.75)
+    return f"did you mean {close[0]!r}? " if close else ""
 
 
 def load_yaml(path) -> Dict[str, Any]:
@@ -84,10 +90,8 @@ class ConfigParser(argparse.ArgumentParser):
         values = {}
         for key, value in data.items():
             if key not in dests:
-                close = difflib.get_close_matches(str(key), dests, n=1, cutoff=0.75)
-                hint = f"did you mean {close[0]!r}? " if close else ""
-                raise ConfigError(f"{path}: unknown key {key!r}; {hint}known keys: "
-                                  f"{', '.join(sorted(dests))}")
+                raise ConfigError(f"{path}: unknown key {key!r}; {did_you_mean(key, dests)}"
+                                  f"known keys: {', '.join(sorted(dests))}")
             values[key] = _check_value(path, key, value, dests[key])
         self.set_defaults(**values)
 
@@ -104,7 +108,7 @@ def _check_value(path, key: str, value: Any, action: argparse.Action) -> Any:
             return value
         raise ConfigError(f"{path}: {key} must be true or false, got {value!r}")
     if kind in (int, float):
-        number = _to_number(value, kind)
+        number = to_number(value, kind)
         if number is None:
             name = "an integer" if kind is int else "a number"
             raise ConfigError(f"{path}: {key} must be {name}, got {value!r}")
@@ -121,7 +125,7 @@ def _check_value(path, key: str, value: Any, action: argparse.Action) -> Any:
     return value
 
 
-def _to_number(value: Any, kind: type):
+def to_number(value: Any, kind: type):
     """``value`` as ``kind`` (int or float), or None. Numeric strings are accepted because
     YAML 1.1 reads ``1e-4`` (no dot) as text; booleans and non-integral ints are not."""
     if isinstance(value, bool):

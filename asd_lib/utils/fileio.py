@@ -13,6 +13,8 @@ import errno
 import logging
 import os
 import re
+import secrets
+import shutil
 import socket
 import tempfile
 from pathlib import Path
@@ -94,6 +96,30 @@ def atomic_write(path, mode: str = "w", **open_kwargs) -> Iterator:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise no_space_error(path, err) from err
+
+
+def atomic_copy(src, dst) -> None:
+    """Make ``dst`` hold what ``src`` holds, replacing it atomically: a hard link to
+    ``src`` under a temporary name renamed onto ``dst`` (no bytes copied), or on a file
+    system without hard links a copy through :func:`atomic_write`. ``src`` stays in place,
+    and ``dst`` holds its previous or its new content at every moment; a later
+    :func:`atomic_write` of ``src`` replaces ``src`` and leaves ``dst`` as it is."""
+    src, dst = Path(src), Path(dst)
+    tmp = dst.parent / f".{dst.name}.{_host()}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    try:
+        os.link(src, tmp)
+    except OSError as err:
+        if err.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.EMLINK, errno.EXDEV):
+            raise
+        with open(src, "rb") as f, atomic_write(dst, "wb") as out:
+            shutil.copyfileobj(f, out)
+        return
+    try:
+        os.replace(tmp, dst)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
 
 
 def no_space_error(path, err: BaseException) -> BaseException:

@@ -1,4 +1,9 @@
-"""Helpers shared by the fault tests: entry points in subprocesses, directory snapshots."""
+"""Helpers shared by the fault tests: the ``fault`` mark that feeds README's Reliability
+table, entry points in subprocesses, directory snapshots.
+
+    python tests/faults/faultkit.py     prints the Reliability table of README.md
+"""
+import ast
 import os
 import signal
 import subprocess
@@ -8,6 +13,7 @@ from pathlib import Path
 from typing import Dict, List
 
 import numpy as np
+import pytest
 import soundfile as sf
 
 from asd_lib.utils import fileio
@@ -16,6 +22,42 @@ REPO = Path(__file__).resolve().parents[2]
 KILLPOINT = Path(__file__).resolve().parent / "killpoint.py"
 SR = 16000
 EPOCHS = 2  # of the shared toy training run (conftest.py)
+
+
+FAULTS_DIR = Path(__file__).resolve().parent
+OUTCOMES = ("clear error", "recovery", "byte-identical resume", "handled and logged",
+            "refused with the fix")
+
+
+def fault(injected: str, outcome: str, detail: str):
+    """Mark a fault test with the fault or bad input it injects, what asd_lib does (one of
+    :data:`OUTCOMES`) and how; README.md's Reliability table lists every marked test."""
+    if outcome not in OUTCOMES:
+        raise ValueError(f"outcome {outcome!r}; choose one of {OUTCOMES}")
+    return pytest.mark.fault(injected=injected, outcome=outcome, detail=detail)
+
+
+def fault_rows() -> List[tuple]:
+    """(injected, outcome, detail, test) of every ``@fault(...)`` in tests/faults/, read from
+    the source so that the table needs no test run."""
+    rows = []
+    for path in sorted(FAULTS_DIR.glob("test_*.py")):
+        for node in ast.parse(path.read_text()).body:
+            if not isinstance(node, ast.FunctionDef):
+                continue
+            for decorator in node.decorator_list:
+                if isinstance(decorator, ast.Call) and getattr(decorator.func, "id", "") == "fault":
+                    args = [ast.literal_eval(a) for a in decorator.args]
+                    rows.append((*args, f"{path.name}::{node.name}"))
+    return rows
+
+
+def reliability_table() -> str:
+    """The Markdown table of README.md's Reliability section."""
+    lines = ["| fault or bad input | what happens | how | test (tests/faults/) |",
+             "|:--|:--|:--|:--|"]
+    lines += [f"| {i} | {o} | {d} | `{t}` |" for i, o, d, t in fault_rows()]
+    return "\n".join(lines) + "\n"
 
 
 def entry_env() -> Dict[str, str]:
@@ -94,3 +136,7 @@ def write_scp(path, rows) -> Path:
 
 def tone(freq: float, num: int, sr: int = SR, amp: float = 0.3) -> np.ndarray:
     return amp * np.sin(2 * np.pi * freq * np.arange(num) / sr)
+
+
+if __name__ == "__main__":
+    print(reliability_table(), end="")

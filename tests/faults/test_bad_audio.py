@@ -3,7 +3,9 @@
 Unusable files (corrupt, truncated, empty, no samples, NaN) end the job with one error
 line naming the file and the fix, exit status 1, and the previous dump of the same
 prefix byte-for-byte intact. Usable oddities (another rate, stereo, 8- or 24-bit PCM)
-are converted, with exact sample values, and logged.
+are converted, with exact sample values, and logged. Float samples beyond full scale are
+clipped and logged with their share per file; more than ``--max_clipped`` (1 %) of them
+is an error naming the file, the share and the option.
 """
 import logging
 
@@ -13,7 +15,7 @@ import pytest
 from asd_lib.bin import dump as dump_bin
 from asd_lib.data.dataset import load_scp_arrays
 from asd_lib.utils.cli import run_main
-from faultkit import SR, snapshot, temp_files, tone, write_scp, write_wav
+from faultkit import SR, fault, snapshot, temp_files, tone, write_scp, write_wav
 
 FIX_REMOVE = "re-extract or re-download it, or remove it from wav.scp"
 
@@ -28,13 +30,13 @@ def earlier(tmp_path):
     return good, snapshot(tmp_path / "out")
 
 
-def dump_fails(tmp_path, capsys, scp) -> str:
+def dump_fails(tmp_path, capsys, scp, *options) -> str:
     """Run the dump entry point as the shell does; return its one error message."""
     capsys.readouterr()
     with pytest.raises(SystemExit) as exit_info:
         run_main(lambda: dump_bin.main(["--wav_scp", str(scp), "--out_prefix",
                                         str(tmp_path / "out" / "feats.1"),
-                                        "--segment_sec", "0.1", "--verbose", "0"]))
+                                        "--segment_sec", "0.1", "--verbose", "0", *options]))
     assert exit_info.value.code == 1
     err = capsys.readouterr().err
     lines = err.splitlines()
@@ -66,6 +68,8 @@ BAD = {
 }
 
 
+@fault('corrupt, header-cut, NaN, sample-less or truncated wav (stage 2)', 'clear error',
+       'one line naming the file; the earlier dump is kept')
 @pytest.mark.parametrize("kind", sorted(BAD))
 def test_unusable_wav_is_one_error_line_and_keeps_the_earlier_dump(tmp_path, capsys, earlier,
                                                                    kind):
@@ -78,6 +82,8 @@ def test_unusable_wav_is_one_error_line_and_keeps_the_earlier_dump(tmp_path, cap
     assert snapshot(tmp_path / "out") == before and temp_files(tmp_path) == []
 
 
+@fault('0-byte wav (stage 2)', 'clear error',
+       'names the file and its wav.scp line')
 def test_zero_byte_wav_is_named_with_its_wav_scp_line(tmp_path, capsys, earlier):
     good, before = earlier
     empty = tmp_path / "empty.wav"
@@ -94,12 +100,12 @@ def dump_logged(tmp_path, monkeypatch, caplog):
     """Dump one wav with the entry point at INFO; return (int16 clip, log messages)."""
     monkeypatch.setattr(dump_bin, "setup_logging", lambda verbose: None)
 
-    def run(wav, num_samples):
+    def run(wav, num_samples, *options):
         scp = write_scp(tmp_path / "wav.scp", [("u", wav)])
         prefix = tmp_path / "out" / "feats.1"
         with caplog.at_level(logging.INFO):
             dump_bin.main(["--wav_scp", str(scp), "--out_prefix", str(prefix),
-                           "--segment_sec", str(num_samples / SR)])
+                           "--segment_sec", str(num_samples / SR), *options])
         clip = load_scp_arrays(f"{prefix}.scp")["u"]
         assert clip.dtype == np.int16 and clip.shape == (num_samples,)
         return clip, [r.getMessage() for r in caplog.records]
@@ -107,6 +113,8 @@ def dump_logged(tmp_path, monkeypatch, caplog):
     return run
 
 
+@fault('wav at another sample rate', 'handled and logged',
+       'resampled to the dump rate')
 def test_wrong_rate_is_resampled_and_logged(tmp_path, dump_logged):
     wav = write_wav(tmp_path / "cd rate.wav", tone(1000, 4410, sr=44100), sr=44100)
     clip, log = dump_logged(wav, 1600)
@@ -118,6 +126,8 @@ def test_wrong_rate_is_resampled_and_logged(tmp_path, dump_logged):
     assert np.abs(clip[100:-100] - expected[100:-100]).max() < 0.005 * 32768 * 0.3
 
 
+@fault('multi-channel wav', 'handled and logged',
+       'the first channel is kept')
 def test_stereo_keeps_the_first_channel_and_logs(tmp_path, dump_logged):
     left = np.arange(-50, 50, dtype=np.int16) * 300
     wav = write_wav(tmp_path / "stereo.wav", np.stack([left, -left - 1], axis=1))
@@ -126,6 +136,8 @@ def test_stereo_keeps_the_first_channel_and_logs(tmp_path, dump_logged):
     assert f"{wav}: 2 channels, kept the first" in log
 
 
+@fault('8-bit PCM wav', 'handled and logged',
+       'scaled exactly to int16')
 def test_8bit_is_scaled_exactly_and_not_reported(tmp_path, dump_logged):
     # Unsigned 8-bit code c holds (c - 128) / 128; in int16 that is (c - 128) * 256: exact.
     steps = np.array([-128, -127, -1, 0, 1, 64, 127])
@@ -138,6 +150,8 @@ def test_8bit_is_scaled_exactly_and_not_reported(tmp_path, dump_logged):
 PCM24 = np.array([0x123456, 0x1234C0, -0x123440, -0x123480, 0x7FFFFF, -0x800000, 0x80])
 
 
+@fault('24-bit PCM wav', 'handled and logged',
+       'rounded to int16')
 def test_24bit_is_rounded_to_int16(tmp_path, dump_logged):
     wav = write_wav(tmp_path / "s24.wav", (PCM24 * 256).astype(np.int32), subtype="PCM_24")
     clip, _ = dump_logged(wav, len(PCM24))
@@ -147,7 +161,53 @@ def test_24bit_is_rounded_to_int16(tmp_path, dump_logged):
     np.testing.assert_array_equal(clip, [0x1234, 0x1235, -0x1234, -0x1234, 32767, -32768, 0])
 
 
+@fault('24-bit PCM wav whose rounding matters', 'handled and logged',
+       'the rounding is logged')
 def test_24bit_rounding_is_logged(tmp_path, dump_logged):
     wav = write_wav(tmp_path / "s24.wav", (PCM24 * 256).astype(np.int32), subtype="PCM_24")
     _, log = dump_logged(wav, len(PCM24))
     assert f"{wav}: PCM_24 samples rounded to 16 bits" in log
+
+
+def too_loud(num: int, over: int) -> np.ndarray:
+    """A float clip of ``num`` samples whose first ``over`` lie beyond full scale, +-1.5."""
+    x = np.linspace(-0.9, 0.9, num)
+    x[:over] = np.where(np.arange(over) % 2, -1.5, 1.5)
+    return x
+
+
+@fault('float wav with more than 1 % of its samples beyond full scale', 'refused with the fix',
+       'names the file, the share and --max_clipped; the earlier dump is kept')
+def test_float_wav_clipped_beyond_the_limit_is_refused(tmp_path, capsys, earlier):
+    good, before = earlier
+    loud = write_wav(tmp_path / "loud mix.wav", too_loud(1600, 624), subtype="FLOAT")
+    scp = write_scp(tmp_path / "wav.scp", [("a", good), ("b", loud)])
+    assert dump_fails(tmp_path, capsys, scp) == (
+        f"{loud}: 624 of 1600 samples (39.00%) are beyond full scale and would be clipped, "
+        "more than --max_clipped 0.01 allows; normalise the file, or re-run with a higher "
+        "--max_clipped (1.0 allows any)")
+    assert snapshot(tmp_path / "out") == before and temp_files(tmp_path) == []
+    assert dump_fails(tmp_path, capsys, scp, "--max_clipped", "0.3").startswith(
+        f"{loud}: 624 of 1600 samples (39.00%) are beyond full scale and would be clipped, "
+        "more than --max_clipped 0.3 allows")
+
+
+@fault('float wav beyond full scale, allowed by `--max_clipped`', 'handled and logged',
+       'clipped to int16; the file and its clipped share are logged')
+def test_clipping_allowed_by_max_clipped_is_logged_with_its_share(tmp_path, dump_logged):
+    x = too_loud(1600, 624)
+    wav = write_wav(tmp_path / "loud mix.wav", x, subtype="FLOAT")
+    clip, log = dump_logged(wav, 1600, "--max_clipped", "1.0")
+    assert f"{wav}: 624 of 1600 samples (39.00%) beyond full scale, clipped" in log
+    expected = np.clip(np.rint(x.astype(np.float32) * 32768), -32768, 32767)
+    np.testing.assert_array_equal(clip, expected)
+    assert clip[:2].tolist() == [32767, -32768]
+
+
+@fault('float wav with a few samples beyond full scale (under 1 %)', 'handled and logged',
+       'clipped; the file and its clipped share are logged')
+def test_a_few_clipped_samples_are_logged_and_dumped(tmp_path, dump_logged):
+    wav = write_wav(tmp_path / "peaky.wav", too_loud(1600, 16), subtype="FLOAT")
+    clip, log = dump_logged(wav, 1600)
+    assert f"{wav}: 16 of 1600 samples (1.00%) beyond full scale, clipped" in log
+    assert clip[:2].tolist() == [32767, -32768]

@@ -1,11 +1,15 @@
 """Bad training configs and foreign checkpoints.
 
 A config key that does not exist, or a value of the wrong type, is a ``ConfigError``
-naming the file (for top-level keys) and the key, raised before the experiment dir is
-created. A checkpoint made with another model config is a ``ValueError`` naming the
+naming the file and the key, raised before the experiment dir is created; so are an
+unknown component name (model, head, loss, augmentation, optimiser, scheduler, sampler,
+back-end), with the closest name and the choices, and a key of a component's conf that
+its constructor does not take, with the closest key and the known ones, all before any
+data is read. A checkpoint made with another model config is a ``ValueError`` naming the
 checkpoint and saying so, for a resumed training and for inference, with nothing of the
 experiment changed and no inference output written.
 """
+import inspect
 import logging
 import shutil
 
@@ -13,12 +17,19 @@ import pytest
 import torch
 import yaml
 
+from asd_lib.augment import AUGMENTS
+from asd_lib.backends import BACKENDS
 from asd_lib.bin import infer, train
+from asd_lib.data.samplers import SAMPLERS
+from asd_lib.inference.scores import FORWARD_SCORES
+from asd_lib.losses import HEADS, OBJECTIVES
+from asd_lib.models import MODELS
+from asd_lib.train.optim import OPTIMIZERS, SCHEDULERS
 from asd_lib.utils.checkpoint import save_atomic
 from asd_lib.train.trainer import build_model
 from asd_lib.utils.cli import run_main
 from asd_lib.utils.config import ConfigError
-from faultkit import snapshot
+from faultkit import fault, snapshot
 
 
 def config_with(trained, tmp_path, **changes):
@@ -38,6 +49,8 @@ def train_fails(trained, tmp_path, config) -> str:
     return str(err.value)
 
 
+@fault('unknown key in a training config', 'clear error',
+       'names the file, the key and the closest known key')
 def test_unknown_key_names_the_file_the_key_and_a_close_match(trained, tmp_path):
     config = config_with(trained, tmp_path, ema_decy=0.99)
     message = train_fails(trained, tmp_path, config)
@@ -54,11 +67,15 @@ def test_unknown_key_names_the_file_the_key_and_a_close_match(trained, tmp_path)
     ("model", 3, "model must be a string, got 3"),
     ("split_by", "both", "split_by must be one of ['none', 'machine'], got 'both'"),
 ])
+@fault('a config value of the wrong type', 'clear error',
+       'names the file and the key')
 def test_wrong_type_names_the_file_and_the_key(trained, tmp_path, key, value, expected):
     config = config_with(trained, tmp_path, **{key: value})
     assert train_fails(trained, tmp_path, config) == f"{config}: {expected}"
 
 
+@fault('`1e-4` (read as text by YAML 1.1) in a config', 'handled and logged',
+       'read as the number')
 def test_number_written_without_a_dot_is_read_as_a_number(trained, tmp_path):
     # YAML 1.1 reads "1e-4" as text; a float option still takes it.
     config = tmp_path / "c.yaml"
@@ -68,20 +85,28 @@ def test_number_written_without_a_dot_is_read_as_a_number(trained, tmp_path):
     assert args.ema_decay == 1e-4
 
 
+@fault('a wrong type inside a training stage', 'clear error',
+       'names the file, the stage and the key')
 def test_wrong_type_inside_a_stage_names_the_key(trained, tmp_path):
     stages = yaml.safe_load(trained.config.read_text())["stages"]
     stages[0]["epochs"] = "ten"
-    assert train_fails(trained, tmp_path, config_with(trained, tmp_path, stages=stages)) == (
-        "stages[0]: epochs must be a positive integer, got 'ten'")
+    config = config_with(trained, tmp_path, stages=stages)
+    assert train_fails(trained, tmp_path, config) == (
+        f"{config}: stages[0]: epochs must be a positive integer, got 'ten'")
 
 
+@fault('a learning rate that is not a number', 'clear error',
+       'names the file and the key')
 def test_learning_rate_that_is_not_a_number_names_the_key(trained, tmp_path):
     stages = yaml.safe_load(trained.config.read_text())["stages"]
     stages[0]["optim_conf"]["lr"] = "abc"
-    assert train_fails(trained, tmp_path, config_with(trained, tmp_path, stages=stages)) == (
-        "stages[0].optim_conf.lr must be a number, got 'abc'")
+    config = config_with(trained, tmp_path, stages=stages)
+    assert train_fails(trained, tmp_path, config) == (
+        f"{config}: stages[0].optim_conf.lr must be a number, got 'abc'")
 
 
+@fault('a bad config given to the command line', 'clear error',
+       'one line, exit 1, no traceback')
 def test_cli_reports_a_config_error_on_one_line(trained, tmp_path, capsys, monkeypatch):
     config = config_with(trained, tmp_path, seed="ten")
     # As in a fresh process: no logging set up yet (the config fails before setup_logging).
@@ -117,6 +142,8 @@ def copy_experiment(trained, exp):
                                                     sort_keys=True))
 
 
+@fault('a checkpoint of another model config (resume)', 'refused with the fix',
+       'names the checkpoint; nothing changed')
 def test_resume_from_a_checkpoint_of_another_model_is_refused(trained, tmp_path):
     exp = tmp_path / "exp"
     copy_experiment(trained, exp)
@@ -132,6 +159,8 @@ def test_resume_from_a_checkpoint_of_another_model_is_refused(trained, tmp_path)
     assert snapshot(exp) == before
 
 
+@fault('a checkpoint of another model config (inference)', 'refused with the fix',
+       'names the checkpoint; no output written')
 def test_inference_with_a_checkpoint_of_another_model_is_refused(trained, tmp_path):
     exp = tmp_path / "exp"
     copy_experiment(trained, exp)
@@ -147,3 +176,188 @@ def test_inference_with_a_checkpoint_of_another_model_is_refused(trained, tmp_pa
                               "(Error(s) in loading state_dict for STgramMFN:")
     assert message.endswith(OTHER_MODEL)
     assert snapshot(exp) == before and not (out / "train" / "utt2score").exists()
+
+
+# ------------------------------------------------ component names and their arguments
+
+def names(*registry, extra=()):
+    return ", ".join(sorted([n for r in registry for n in r.names()] + list(extra)))
+
+
+def stage0(**changes):
+    """A change of the config's first stage."""
+    return lambda config: config["stages"][0].update(changes)
+
+
+def top(**changes):
+    return lambda config: config.update(changes)
+
+
+def config_error_before_data(trained, tmp_path, change) -> tuple:
+    """(config path, message) of a training run on a config changed by ``change``, with a
+    training set that does not exist: the error comes before any data is read."""
+    config = yaml.safe_load(trained.config.read_text())
+    change(config)
+    path = tmp_path / "bad config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    exp = tmp_path / "exp"
+    with pytest.raises(ConfigError) as err:
+        train.main(["--config", str(path), "--train_dir", str(tmp_path / "no data here"),
+                    "--exp_dir", str(exp), "--verbose", "0"])
+    assert not exp.exists()
+    return path, str(err.value)
+
+
+UNKNOWN_NAMES = {  # the choices are read from the registries when the test runs
+    "model": (top(model="stgram_mfm"),
+              "model: unknown model 'stgram_mfm'; did you mean 'stgram_mfn'?", [MODELS]),
+    "head": (top(head="arcfase"),
+             "head: unknown head 'arcfase'; did you mean 'arcface'?", [HEADS], ["none"]),
+    "loss": (stage0(losses=[{"name": "margin_cross_entropi"}]),
+             "stages[0].losses[0].name: unknown objective 'margin_cross_entropi'; did you mean "
+             "'margin_cross_entropy'?", [OBJECTIVES]),
+    "augmentation": (stage0(augments=[{"name": "mixpu"}]),
+                     "stages[0].augments[0].name: unknown augment 'mixpu'; did you mean "
+                     "'mixup'?", [AUGMENTS]),
+    "optimiser": (stage0(optim="adamm"),
+                  "stages[0].optim: unknown optimizer 'adamm'; did you mean 'adam'?",
+                  [OPTIMIZERS]),
+    "scheduler": (stage0(scheduler="cosin"),
+                  "stages[0].scheduler: unknown scheduler 'cosin'; did you mean 'cosine'?",
+                  [SCHEDULERS]),
+    "sampler": (stage0(sampler="class_balance"),
+                "stages[0].sampler: unknown sampler 'class_balance'; did you mean "
+                "'class_balanced'?", [SAMPLERS]),
+}
+
+
+@fault('an unknown component in a training config (model, head, loss, augmentation, '
+       'optimiser, scheduler, sampler)', 'clear error',
+       'names the file, the key, the closest name and the choices; before any data is read')
+@pytest.mark.parametrize("case", sorted(UNKNOWN_NAMES))
+def test_unknown_component_names_the_key_and_the_choices(trained, tmp_path, case):
+    change, expected, registries, *extra = UNKNOWN_NAMES[case]
+    path, message = config_error_before_data(trained, tmp_path, change)
+    assert message == f"{path}: {expected} choose one of: {names(*registries, extra=extra[0] if extra else ())}"
+
+
+UNKNOWN_KEYS = {
+    "model_conf": (top(model_conf={"table": "liu8", "embeding_dim": 64}),
+                   "model_conf: unknown key 'embeding_dim' of model 'stgram_mfn'; did you mean "
+                   "'embedding_dim'? known keys: embedding_dim, frontend_conf, table"),
+    "head_conf": (top(head_conf={"margn": 0.5}),
+                  "head_conf: unknown key 'margn' of head 'arcface'; did you mean 'margin'? "
+                  "known keys: easy_margin, eps, margin, scale, sub_centers"),
+    "optim_conf": (stage0(optim_conf={"lrr": 0.001}),
+                   "stages[0].optim_conf: unknown key 'lrr' of optimizer 'adam'; did you mean "
+                   "'lr'? known keys: " + ", ".join(sorted(
+                       set(inspect.signature(torch.optim.Adam).parameters) - {"params"}))),
+    "scheduler_conf": (stage0(scheduler_conf={"start_epoc": 1}),
+                       "stages[0].scheduler_conf: unknown key 'start_epoc' of scheduler "
+                       "'cosine'; did you mean 'start_epoch'? known keys: min_lr_ratio, "
+                       "start_epoch, t_max"),
+    "loss conf": (stage0(losses=[{"name": "supcon", "conf": {"temprature": 0.1}}]),
+                  "stages[0].losses[0].conf: unknown key 'temprature' of objective 'supcon'; "
+                  "did you mean 'temperature'? known keys: base_temperature, held_out, "
+                  "output, temperature"),
+    "augment conf": (stage0(augments=[{"name": "mixup", "conf": {"alpah": 0.2}}]),
+                     "stages[0].augments[0].conf: unknown key 'alpah' of augment "
+                     "'mixup'; did you mean 'alpha'? known keys: alpha, prob"),
+    "sampler_conf": (stage0(sampler_conf={"per_class": 2}),
+                     "stages[0].sampler_conf: unknown key 'per_class' of sampler 'random'; "
+                     "known keys: drop_last"),
+    "an argument the trainer sets": (stage0(optim_conf={"lr": 0.001, "params": []}),
+                                     "stages[0].optim_conf: key 'params' of optimizer 'adam' "
+                                     "is set by the trainer; known keys: " + ", ".join(sorted(
+                                         set(inspect.signature(torch.optim.Adam).parameters)
+                                         - {"params"}))),
+    "a loss without arguments": (stage0(losses=[{"name": "margin_cross_entropy",
+                                                 "conf": {"margin": 0.7}}]),
+                                 "stages[0].losses[0].conf: unknown key 'margin'; objective "
+                                 "'margin_cross_entropy' takes no arguments"),
+}
+
+
+@fault("an unknown or misspelt key in a component's conf (model_conf, head_conf, optim_conf, "
+       "scheduler_conf, sampler_conf, a loss or augmentation conf)", 'clear error',
+       'names the file, the key, the closest key and the known ones; before any data is read')
+@pytest.mark.parametrize("case", sorted(UNKNOWN_KEYS))
+def test_unknown_conf_key_names_the_key_and_the_known_ones(trained, tmp_path, case):
+    change, expected = UNKNOWN_KEYS[case]
+    path, message = config_error_before_data(trained, tmp_path, change)
+    assert message == f"{path}: {expected}"
+
+
+WRONG_KINDS = {
+    "model_conf": (top(model_conf={"embedding_dim": "sixty-four"}),
+                   "model_conf.embedding_dim must be an integer, got 'sixty-four'"),
+    "head_conf": (top(head_conf={"margin": "0.7x"}),
+                  "head_conf.margin must be a number, got '0.7x'"),
+    "a flag": (top(head_conf={"easy_margin": "yes please"}),
+               "head_conf.easy_margin must be true or false, got 'yes please'"),
+    "scheduler_conf": (stage0(scheduler_conf={"start_epoch": "soon"}),
+                       "stages[0].scheduler_conf.start_epoch must be a number, got 'soon'"),
+    "loss weight": (stage0(losses=[{"name": "margin_cross_entropy", "weight": "half"}]),
+                    "stages[0].losses[0].weight must be a number, got 'half'"),
+    "loss conf": (stage0(losses=[{"name": "supcon", "conf": {"temperature": [0.1]}}]),
+                  "stages[0].losses[0].conf.temperature must be a number, got [0.1]"),
+    "augment conf": (stage0(augments=[{"name": "mixup", "conf": {"prob": "often"}}]),
+                     "stages[0].augments[0].conf.prob must be a number, got 'often'"),
+    "a number for text": (top(model_conf={"table": 8}),
+                           "model_conf.table must be a string, got 8"),
+}
+
+
+@fault("a value of the wrong kind in a component's conf (text for a number, a number for "
+       "text)", 'clear error', 'names the file and the key; before any data is read')
+@pytest.mark.parametrize("case", sorted(WRONG_KINDS))
+def test_wrong_kind_in_a_conf_names_the_key(trained, tmp_path, case):
+    change, expected = WRONG_KINDS[case]
+    path, message = config_error_before_data(trained, tmp_path, change)
+    assert message == f"{path}: {expected}"
+
+
+@fault("numbers written as text in a component's conf (`1e-4`, `'64'`)", 'handled and logged',
+       'read as the numbers, and saved so')
+def test_numbers_written_as_text_in_a_conf_are_read_as_numbers(trained, tmp_path):
+    config = yaml.safe_load(trained.config.read_text())
+    config["model_conf"]["embedding_dim"] = "64"
+    config["head_conf"]["margin"] = "0.5"
+    config["stages"][0]["scheduler_conf"]["min_lr_ratio"] = "1e-1"
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(config))
+    args = train.get_parser().parse_args(["--config", str(path), "--train_dir", "d",
+                                          "--exp_dir", "e"])
+    stages = train.check_config(args)
+    assert args.model_conf == {"table": "liu8", "embedding_dim": 64}
+    assert args.head_conf == {"margin": 0.5, "scale": 30.0}
+    assert stages[0].scheduler_conf == {"start_epoch": 1, "min_lr_ratio": 0.1}
+
+
+INFERENCE_ERRORS = {
+    "backend": ("backend: knnn\n",
+                "backend: unknown backend 'knnn'; did you mean 'knn'? choose one of: "
+                + names(BACKENDS, extra=FORWARD_SCORES)),
+    "backend_conf key": ("backend: lof\nbackend_conf: {n_neigbors: 4}\n",
+                         "backend_conf: unknown key 'n_neigbors' of backend 'lof'; did you mean "
+                         "'n_neighbors'? known keys: n_neighbors"),
+    "backend_conf value": ("backend: kmeans_membank\nbackend_conf: {n_clusters: many}\n",
+                           "backend_conf.n_clusters must be an integer, got 'many'"),
+}
+
+
+@fault('an unknown back-end, or a wrong back-end argument, in an inference config',
+       'clear error', 'names the file, the key and the choices; no output written')
+@pytest.mark.parametrize("case", sorted(INFERENCE_ERRORS))
+def test_inference_config_errors_name_the_file_and_the_key(trained, tmp_path, case):
+    text, expected = INFERENCE_ERRORS[case]
+    config = tmp_path / "decode.yaml"
+    config.write_text(text)
+    out = tmp_path / "scores"
+    with pytest.raises(ConfigError) as err:
+        infer.main(["--config", str(config), "--exp_dir", str(trained.exp), "--data_dir",
+                    str(tmp_path / "no data here"), "--out_dir", str(out / "test"),
+                    "--train_dir", str(trained.data), "--train_out_dir", str(out / "train"),
+                    "--verbose", "0"])
+    assert str(err.value) == f"{config}: {expected}"
+    assert not out.exists()

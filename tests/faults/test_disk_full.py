@@ -17,7 +17,7 @@ import torch
 from asd_lib.bin import infer, train
 from asd_lib.utils.checkpoint import load_safe
 from asd_lib.utils.fileio import atomic_write
-from faultkit import EPOCHS, snapshot, temp_files
+from faultkit import EPOCHS, fault, snapshot, temp_files
 
 
 class FillingDisk:
@@ -70,6 +70,8 @@ def no_space_message(path) -> str:
             "disk space (or quota) and re-run the same command")
 
 
+@fault('full disk while writing a file', 'recovery',
+       'the previous file is kept, the partial one removed')
 def test_atomic_write_keeps_the_previous_file(tmp_path, monkeypatch):
     path = tmp_path / "utt2score"
     path.write_text("a 1.0\n")
@@ -81,6 +83,8 @@ def test_atomic_write_keeps_the_previous_file(tmp_path, monkeypatch):
     assert path.read_text() == "a 1.0\n" and temp_files(tmp_path) == []
 
 
+@fault('full disk during a checkpoint', 'byte-identical resume',
+       'the previous checkpoint is kept; training resumes')
 def test_full_disk_during_a_checkpoint_write_then_resume(trained, tmp_path, monkeypatch, caplog):
     exp = tmp_path / "exp"
     monkeypatch.setattr(train, "setup_logging", lambda verbose: None)  # keep caplog's handler
@@ -123,6 +127,8 @@ def arrays_fill_disk(monkeypatch, after: int) -> None:
     monkeypatch.setattr(kaldiio.matio, "write_array", write_array)
 
 
+@fault('full disk while writing embeddings', 'recovery',
+       'the previous embeddings are kept')
 def test_full_disk_while_writing_embeddings_keeps_the_previous_ones(trained, tmp_path,
                                                                      monkeypatch):
     out = tmp_path / "out"

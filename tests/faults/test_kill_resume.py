@@ -24,7 +24,7 @@ import torch
 from asd_lib.bin import infer, score, train
 from asd_lib.utils.checkpoint import load_safe
 from asd_lib.utils.fileio import atomic_write, remove_stale_temps
-from faultkit import (EPOCHS, as_new_process, entry_env, kill_when, run_entry,
+from faultkit import (EPOCHS, as_new_process, entry_env, fault, kill_when, run_entry,
                       run_killed_before_rename, snapshot, temp_files, write_scp, write_wav)
 
 
@@ -36,6 +36,8 @@ def partial_files(directory, prefix):
 
 # ------------------------------------------------------------------------------ dump
 
+@fault('kill -9 in stage 2', 'recovery',
+       'the re-run completes the dump')
 def test_dump_killed_while_writing_its_archive(tmp_path):
     rng = np.random.default_rng(0)
     wavs = [write_wav(tmp_path / "corpus" / f"{i:02d}.wav",
@@ -75,6 +77,8 @@ def test_dump_killed_while_writing_its_archive(tmp_path):
 
 # -------------------------------------------------------------------------- training
 
+@fault('kill -9 in stage 3', 'byte-identical resume',
+       'resumes from the checkpoint to the same weights')
 def test_training_killed_after_its_first_epoch(trained, tmp_path, monkeypatch, caplog):
     exp = tmp_path / "exp"
     proc = subprocess.Popen([sys.executable, "-m", "asd_lib.bin.train",
@@ -107,6 +111,8 @@ def test_training_killed_after_its_first_epoch(trained, tmp_path, monkeypatch, c
 
 # ------------------------------------------------------------------------- inference
 
+@fault('kill -9 in stage 4', 'recovery',
+       'the earlier scores stay until the re-run replaces them')
 def test_inference_killed_before_its_scores_are_renamed(trained, tmp_path, monkeypatch):
     killed, reference = tmp_path / "killed", tmp_path / "reference"
 
@@ -162,6 +168,8 @@ def write_scoring_set(root, shift: float):
         write_scp(root / "data" / name, sorted(table))
 
 
+@fault('kill -9 in stage 5', 'recovery',
+       'the re-run writes every result file')
 def test_scoring_killed_between_its_result_files(tmp_path, monkeypatch):
     killed, reference = tmp_path / "killed", tmp_path / "reference"
     args = ["--data_dir", "data", "--score_dir", "scores", "--verbose", "0"]
@@ -192,6 +200,8 @@ def test_scoring_killed_between_its_result_files(tmp_path, monkeypatch):
 
 # ------------------------------------------------------------------- the clean-up rule
 
+@fault('temporary files of killed writers', 'recovery',
+       'removed; those of live writers are kept')
 def test_only_temporary_files_of_dead_writers_on_this_host_are_removed(tmp_path):
     code = ("import os, signal; from asd_lib.utils.fileio import atomic_write\n"
             "with atomic_write('checkpoint.pth', 'wb') as f:\n"

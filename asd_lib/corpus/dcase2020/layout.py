@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
 
-from asd_lib.corpus.common import (Clip, RemoteFile, check_unique, check_wav, need_dir,
+from asd_lib.corpus.common import (Clip, RemoteFile, check_unique, check_wav,
+                                   log_missing_eval_test, machine_type_root, need_dir,
                                    parse_machine_list, visible_entries, write_sets)
 from asd_lib.corpus.eval_list import read_grouped, write_grouped
 
@@ -248,29 +249,36 @@ def _labels_from_eval_list(
 def collect_sets(
     corpus_dir, use_additional: bool = True, machines: Optional[Sequence[str]] = None
 ) -> Dict[str, List[Clip]]:
-    """Scan the official tree and return ``{"train", "dev_test"[, "eval_test"]: clips}``."""
+    """Scan the official tree and return ``{"train", "dev_test"[, "eval_test"]: clips}``.
+    A type without an eval test folder is left out of eval_test (one warning), and the
+    ground-truth list labels the types that have one.
+    The machine-type folders may also be in ``dev_data/raw/`` and ``eval_data/raw/``
+    (:func:`~asd_lib.corpus.common.machine_type_root`)."""
     corpus = Path(corpus_dir)
     if not (corpus / DEV_DIR).is_dir():
         raise ValueError(f"corpus directory {corpus / DEV_DIR} does not exist: {CORPUS_HINT}")
-    present = _machine_dirs(corpus / DEV_DIR)
-    if (corpus / EVAL_DIR).is_dir():
-        _machine_dirs(corpus / EVAL_DIR)
+    dev_root = machine_type_root(corpus / DEV_DIR, MACHINE_TYPES)
+    eval_root = corpus / EVAL_DIR
+    present = _machine_dirs(dev_root)
+    if eval_root.is_dir():
+        eval_root = machine_type_root(eval_root, MACHINE_TYPES)
+        _machine_dirs(eval_root)
     if machines is None:
         machines = present
         if not machines:
-            raise ValueError(f"{corpus / DEV_DIR}: no machine type folders ({CORPUS_HINT})")
+            raise ValueError(f"{dev_root}: no machine type folders ({CORPUS_HINT})")
         if len(machines) < len(MACHINE_TYPES):
             logger.warning("only %d of %d machine types found: %s", len(machines),
                            len(MACHINE_TYPES), " ".join(machines))
     missing = [m for m in machines if m not in present]
     if missing:
-        raise ValueError(f"{corpus / DEV_DIR}: no folder for machine type(s) {missing} "
+        raise ValueError(f"{dev_root}: no folder for machine type(s) {missing} "
                          f"({CORPUS_HINT})")
 
     sets: Dict[str, List[Clip]] = {"train": [], "dev_test": [], "eval_test": []}
     without_eval_test = []
     for m in machines:
-        dev, ev = corpus / DEV_DIR / m, corpus / EVAL_DIR / m
+        dev, ev = dev_root / m, eval_root / m
         sets["train"] += _scan_dir(need_dir(dev / "train", CORPUS_HINT), m, TRAIN_NAME, DEV_IDS[m])
         sets["dev_test"] += _scan_dir(need_dir(dev / "test", CORPUS_HINT), m, DEV_TEST_NAME,
                                       DEV_IDS[m])
@@ -280,16 +288,16 @@ def collect_sets(
         if (ev / "test").is_dir():
             sets["eval_test"] += _scan_dir(ev / "test", m, EVAL_TEST_NAME, EVAL_IDS[m])
         else:
-            without_eval_test.append(m)
-    if without_eval_test and len(without_eval_test) < len(machines):
-        logger.warning("no eval test folder for %s; eval_test covers the other types only",
-                       " ".join(without_eval_test))
+            without_eval_test.append(ev / "test")
+    log_missing_eval_test(without_eval_test, len(machines))
     if not sets["eval_test"]:
         del sets["eval_test"]
     else:
         eval_list = corpus / EVAL_LIST_NAME
         if eval_list.is_file():
-            sets["eval_test"] = _labels_from_eval_list(eval_list, sets["eval_test"], machines)
+            with_eval_test = sorted({c.machine for c in sets["eval_test"]})
+            sets["eval_test"] = _labels_from_eval_list(eval_list, sets["eval_test"],
+                                                       with_eval_test)
         else:
             logger.info("%s not found: eval_test gets no utt2label", eval_list)
     for name, clips in sets.items():

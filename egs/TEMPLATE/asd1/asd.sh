@@ -9,7 +9,9 @@
 # exp/<tag>/<inference_tag>/<set>/ (inference_tag default: X_<checkpoint>).
 # Stages 1, 2, 4, 5 and 6 write a .done marker last, keyed on their inputs and options,
 # and skip work whose marker matches; stage 0 marks a finished corpus (.complete); stage 3
-# resumes from its checkpoint and does nothing when training is complete.
+# resumes from its checkpoint and does nothing when training is complete. Each stage locks
+# what it writes (data/, dump/, the experiment) and shares what it reads: a second run in
+# the same recipe dir waits or stops, naming the run it waits for (utils/lock.sh).
 set -euo pipefail
 
 log() {
@@ -26,6 +28,7 @@ ngpu=0                 # 0: CPU; N >= 1: N GPUs (N > 1: DistributedDataParallel 
 # Corpus and data (stages 0-2)
 dataset=dcase2020      # corpus (python -m asd_lib.bin.make_synthetic --help lists them):
                        # official names and metrics; db.sh's variable ${dataset^^} is its path
+corpus_dir=""          # the corpus on disk (default: db.sh's variable; empty there: synthetic)
 download=false         # true: fetch the official archives in stage 0
 use_additional=true    # add the additional training set (the eval IDs' train clips)
 local_data_opts=""     # more options for local/data.sh
@@ -35,6 +38,8 @@ sample_rate=16000      # dump sample rate; other rates are resampled
 segment_sec=10         # dumped clip length in seconds (crop; tile or pad shorter clips)
 short_clip=tile        # tile or pad clips shorter than segment_sec
 dump_copy=auto         # auto: reference clips needing no conversion in place; always: copy all
+allow_pipes=false      # true: run wav.scp entries that are commands ("cmd |"); false: refuse them
+max_clipped=0.01       # largest share of a float wav's samples beyond full scale (1: any)
 # Training (stage 3)
 train_config=""        # training YAML (required for stages 3-5)
 train_args=""          # extra options for asd_lib.bin.train, e.g. "--seed 1"
@@ -53,6 +58,8 @@ ensemble_level=score   # score: standardised scores fused; embedding: embeddings
 ensemble_fusion=mean   # score level: mean or max of the per-section standardised scores
 ensemble_weights=""    # comma-separated weight per system (default: all 1)
 ensemble_inference_config=""  # embedding level: inference YAML whose back-end scores them
+# Concurrent runs
+lock_wait=false        # true: wait for a directory another run holds; false: stop at once
 
 help_message="Usage: $0 [options]   e.g. $0 --stage 0 --stop-stage 5 --train_config conf/x.yaml"
 
@@ -62,12 +69,32 @@ help_message="Usage: $0 [options]   e.g. $0 --stage 0 --stop-stage 5 --train_con
 . ./cmd.sh
 # shellcheck source=../../../utils/parse_options.sh
 . utils/parse_options.sh
+# shellcheck source=../../../utils/lock.sh
+. utils/lock.sh
 SECONDS=0
 
 if [ $# -ne 0 ]; then
     log "${help_message}"
     log "Error: positional arguments are not supported: $*"
     exit 2
+fi
+for _option in stage stop_stage; do
+    if ! [[ "${!_option}" =~ ^[0-9]+$ ]] || [ "${!_option}" -gt 6 ]; then
+        log "Error: --${_option//_/-} ${!_option}: stages are 0 to 6"
+        exit 2
+    fi
+done
+if [ "${stage}" -gt "${stop_stage}" ]; then
+    log "Error: --stage ${stage} is after --stop-stage ${stop_stage}; nothing would run"
+    exit 2
+fi
+# The corpus: --corpus_dir, else db.sh's ${dataset^^} (the environment wins there), else
+# what local/data.sh makes of it (a finished download or the synthetic corpus).
+# shellcheck source=db.sh
+. ./db.sh
+_corpus_var=${dataset^^}
+if [ -n "${corpus_dir}" ]; then
+    export "${_corpus_var}=${corpus_dir}"
 fi
 
 if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 3 ]; then
@@ -96,6 +123,12 @@ if [ -z "${inference_tag}" ]; then
     inference_tag+=_${inference_checkpoint}
 fi
 infer_dir=${asd_exp}/${inference_tag}
+if [ "${stage}" -ge 4 ] && [ "${stage}" -le 5 ] \
+        && [ -z "$(find -L "${asd_exp}" -maxdepth 3 -name "${inference_checkpoint}.pth" 2>/dev/null)" ]; then
+    log "Error: ${asd_exp} has no checkpoint ${inference_checkpoint}.pth; train it first" \
+        "(--stage 3), or give --inference_checkpoint best, latest or epochN of a finished run"
+    exit 1
+fi
 
 # Skip-or-run markers: "done_key DIR KEY" is true when DIR/.done holds KEY.
 done_key() { [ -f "$1/.done" ] && [ "$(cat "$1/.done")" = "$2" ]; }
@@ -110,6 +143,13 @@ existing_sets() {
     done
 }
 
+# The corpus directory local/data.sh reads (resolved as it resolves it).
+corpus_location() {
+    # shellcheck disable=SC2086
+    local/data.sh --print-corpus true --download "${download}" \
+        --use-additional "${use_additional}" ${local_data_opts}
+}
+
 if [ "${stage}" -le 0 ] && [ "${stop_stage}" -ge 0 ]; then
     log "Stage 0: corpus (download=${download})"
     # shellcheck disable=SC2086
@@ -118,13 +158,17 @@ if [ "${stage}" -le 0 ] && [ "${stop_stage}" -ge 0 ]; then
 fi
 
 if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
-    # keyed on the options, the corpus location (db.sh, environment) and the corpus markers
-    _corpus_var=${dataset^^}
-    _key="${download} ${use_additional} ${local_data_opts} ${!_corpus_var:-} $(files_md5 db.sh) $( { find -L corpus downloads -maxdepth 2 -name .complete -printf '%p %T@\n' 2>/dev/null || true; } | LC_ALL=C sort | md5sum | cut -c1-32)"
+    lock_dir data exclusive
+    # keyed on the options and on the corpus itself: where it is and every file's name,
+    # size and modification time (a type added, restored or re-extracted re-runs stage 1)
+    _corpus=$(corpus_location)
+    _listing=$( { find -L "${_corpus}" -type f ! -name '.*' -printf '%P %s %T@\n' 2>/dev/null \
+        || true; } | LC_ALL=C sort | md5sum | cut -c1-32)
+    _key="${download} ${use_additional} ${local_data_opts} ${_corpus} ${_listing}"
     if done_key data "${_key}"; then
-        log "Stage 1: data/ is complete for these options and corpus; skipped"
+        log "Stage 1: data/ is complete for these options and the corpus ${_corpus}; skipped"
     else
-        log "Stage 1: data preparation into data/"
+        log "Stage 1: data preparation into data/ from ${_corpus}"
         rm -f data/.done
         # shellcheck disable=SC2086
         local/data.sh --stage 1 --stop-stage 1 --download "${download}" \
@@ -138,13 +182,17 @@ if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
         done
         echo "${_key}" > data/.done
     fi
+    unlock_dir data
 fi
 
 if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
     log "Stage 2: dump ${segment_sec} s waveforms to dump/<set>/feats.scp (clean clips in place)"
+    lock_dir data shared
+    lock_dir dump exclusive
     for dset in $(existing_sets); do
         _dir=dump/${dset}
-        _key="$(md5sum < "data/${dset}/wav.scp" | cut -c1-32) sr=${sample_rate} sec=${segment_sec} short=${short_clip} copy=${dump_copy}"
+        utils/validate_data_dir.sh "data/${dset}"  # the data/ files, before any job reads them
+        _key="$(md5sum < "data/${dset}/wav.scp" | cut -c1-32) sr=${sample_rate} sec=${segment_sec} short=${short_clip} copy=${dump_copy} pipes=${allow_pipes} clipped=${max_clipped}"
         if done_key "${_dir}" "${_key}"; then
             # the waveforms are current; labels may have changed (another label scheme)
             for f in utt2class label_scheme utt2domain utt2attr utt2label; do
@@ -153,41 +201,61 @@ if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
             log "dump/${dset} is complete; skipped (labels refreshed)"
             continue
         fi
-        rm -rf "${_dir}"
-        mkdir -p "${_dir}/split" "${_dir}/log"
+        # Built beside the old dump and swapped in when complete: a failed or killed dump
+        # leaves the previous one as it was.
+        _new=dump/.${dset}.new
+        rm -rf "${_new}" "dump/.${dset}.old"
+        mkdir -p "${_new}/split" "${_new}/log"
         _nclips=$(wc -l < "data/${dset}/wav.scp")
         _nj=$(( nj < _nclips ? nj : _nclips ))
         _outs=""
-        for n in $(seq "${_nj}"); do _outs+=" ${_dir}/split/wav.${n}.scp"; done
+        for n in $(seq "${_nj}"); do _outs+=" ${_new}/split/wav.${n}.scp"; done
         # shellcheck disable=SC2086
         utils/split_scp.sh "data/${dset}/wav.scp" ${_outs}
-        ${train_cmd} JOB=1:"${_nj}" "${_dir}/log/dump.JOB.log" \
-            python -m asd_lib.bin.dump --wav_scp "${_dir}/split/wav.JOB.scp" \
-                --out_prefix "${_dir}/split/feats.JOB" --sample_rate "${sample_rate}" \
-                --segment_sec "${segment_sec}" --short_clip "${short_clip}" --copy "${dump_copy}"
-        for n in $(seq "${_nj}"); do cat "${_dir}/split/feats.${n}.scp"; done \
-            | LC_ALL=C sort -k1,1 > "${_dir}/feats.scp.tmp"
-        mv "${_dir}/feats.scp.tmp" "${_dir}/feats.scp"
+        ${train_cmd} JOB=1:"${_nj}" "${_new}/log/dump.JOB.log" \
+            python -m asd_lib.bin.dump --wav_scp "${_new}/split/wav.JOB.scp" \
+                --out_prefix "${_new}/split/feats.JOB" --sample_rate "${sample_rate}" \
+                --segment_sec "${segment_sec}" --short_clip "${short_clip}" --copy "${dump_copy}" \
+                --allow_pipes "${allow_pipes}" --max_clipped "${max_clipped}"
+        # the archives' paths as they will be once the new dump is in place
+        for n in $(seq "${_nj}"); do cat "${_new}/split/feats.${n}.scp"; done \
+            | sed "s# ${_new}/split/# ${_dir}/split/#" | LC_ALL=C sort -k1,1 > "${_new}/feats.scp"
         for f in wav.scp utt2machine utt2section utt2domain utt2attr utt2label utt2class label_scheme; do
-            if [ -f "data/${dset}/${f}" ]; then cp "data/${dset}/${f}" "${_dir}/${f}"; fi
+            if [ -f "data/${dset}/${f}" ]; then cp "data/${dset}/${f}" "${_new}/${f}"; fi
         done
-        utils/validate_data_dir.sh "${_dir}"
-        echo "${sample_rate}" > "${_dir}/sample_rate"  # checked by training and inference
-        echo "${_key}" > "${_dir}/.done"
+        utils/validate_data_dir.sh "${_new}"
+        echo "${sample_rate}" > "${_new}/sample_rate"  # checked by training and inference
+        echo "${_key}" > "${_new}/.done"
+        if [ -e "${_dir}" ]; then mv "${_dir}" "dump/.${dset}.old"; fi
+        mv "${_new}" "${_dir}"
+        rm -rf "dump/.${dset}.old"
         log "dumped ${_nclips} clips of ${dset} with ${_nj} jobs"
     done
+    unlock_dir dump
+    unlock_dir data
+fi
+
+if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 3 ]; then
+    mkdir -p "${asd_exp}/log"
+    lock_dir dump shared
+    lock_dir "${asd_exp}" exclusive
+    # Re-running this experiment from a stage: ${asd_exp}/run.sh --stage N. Written once,
+    # with the corpus it was made from; every later call is added to run.history.
+    if [ ! -f "${asd_exp}/run.sh" ]; then
+        _corpus=$(corpus_location)
+        {
+            echo "#!/usr/bin/env bash"
+            echo "# Re-runs this experiment with the options and corpus it was made with; add e.g. --stage 4."
+            printf 'cd %q && %s--corpus_dir %q "$@"\n' "$(pwd)" "${run_args}" "${_corpus}"
+        } > "${asd_exp}/.run.sh.tmp"
+        chmod +x "${asd_exp}/.run.sh.tmp"
+        mv "${asd_exp}/.run.sh.tmp" "${asd_exp}/run.sh"
+    fi
+    echo "$(date '+%Y-%m-%dT%H:%M:%S') ${run_args}" >> "${asd_exp}/run.history"
 fi
 
 if [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ]; then
     log "Stage 3: training ${asd_exp} (progress: tail -f ${asd_exp}/log/train.log)"
-    mkdir -p "${asd_exp}/log"
-    # Re-running this experiment from a stage: ${asd_exp}/run.sh --stage N
-    {
-        echo "#!/usr/bin/env bash"
-        echo "# Re-runs this experiment with the options it was made with; add e.g. --stage 4."
-        printf 'cd %q && %s "$@"\n' "$(pwd)" "${run_args}"
-    } > "${asd_exp}/run.sh"
-    chmod +x "${asd_exp}/run.sh"
     _train="python -m asd_lib.bin.train"
     if [ "${ngpu}" -gt 1 ]; then
         _train="python -m torch.distributed.run --standalone --nproc_per_node ${ngpu} -m asd_lib.bin.train"
@@ -259,9 +327,15 @@ if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
         log "Report with plots: ${asd_exp}/report.md"
     fi
 fi
+unlock_dir "${asd_exp}"
+unlock_dir dump
 
 if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ] && [ -n "${ensemble_systems}" ]; then
     _ens_dir=exp/ensemble_${ensemble_tag:-${ensemble_level}_${ensemble_fusion}}/combined
+    mkdir -p "${_ens_dir}"
+    lock_dir dump shared
+    for _sys in ${ensemble_systems}; do lock_dir "$(dirname "${_sys}")" shared; done
+    lock_dir "${_ens_dir}" exclusive
     _opts=(--level "${ensemble_level}" --fusion "${ensemble_fusion}")
     if [ -n "${ensemble_weights}" ]; then _opts+=(--weights "${ensemble_weights}"); fi
     if [ -n "${ensemble_inference_config}" ]; then
@@ -291,6 +365,9 @@ if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ] && [ -n "${ensemble_systems
         done
         echo "${_key}" > "${_ens_dir}/.done"
     fi
+    unlock_dir "${_ens_dir}"
+    for _sys in ${ensemble_systems}; do unlock_dir "$(dirname "${_sys}")"; done
+    unlock_dir dump
 fi
 
 log "Successfully finished. [elapsed=${SECONDS}s]"

@@ -7,6 +7,10 @@
 #   ./run.sh --stage 4 --inference_config conf/decode/knn.yaml   # score with another back-end
 #   ./run.sh --help                                  # every option with its default
 set -euo pipefail
+if [ ! -x ./asd.sh ]; then
+    echo "$0: run it from its recipe directory: cd $(dirname "$0") && ./run.sh ..." >&2
+    exit 2
+fi
 
 ./asd.sh \
     --dataset dcase2020 \

@@ -23,6 +23,7 @@ synth_train_per_id=""  # synthetic training clips per machine ID (empty: default
 synth_test_per_id=""   # synthetic dev-test normal and anomalous clips per ID (empty: default)
 synth_eval_test_per_id=""  # synthetic eval-test clips per ID (empty: default)
 nj=2                   # parallel processes for synthesis
+print_corpus=false     # true: print where the corpus is (or will be made) and exit
 
 # shellcheck source=../path.sh
 . ./path.sh
@@ -38,6 +39,10 @@ elif [ "${download}" = true ] || [ -f "${download_dir}/dcase2020/.complete" ]; t
     corpus=${download_dir}/dcase2020
 else
     corpus=${synth_dir}
+fi
+if [ "${print_corpus}" = true ]; then
+    echo "${corpus}"
+    exit 0
 fi
 
 if [ "${stage}" -le 0 ] && [ "${stop_stage}" -ge 0 ]; then

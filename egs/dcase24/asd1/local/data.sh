@@ -31,6 +31,7 @@ label_scheme=machine_section_attr  # utt2class: machine_section_attr, domain, ma
 num_clusters=8         # cluster scheme: clusters per machine type
 cluster_method=gmm     # cluster scheme: gmm or kmeans
 nj=2                   # parallel processes for synthesis
+print_corpus=false     # true: print where the corpus is (or will be made) and exit
 
 # shellcheck source=../path.sh
 . ./path.sh
@@ -46,6 +47,10 @@ elif [ "${download}" = true ] || [ -f "${download_dir}/dcase2024/.complete" ]; t
     corpus=${download_dir}/dcase2024
 else
     corpus=${synth_dir}
+fi
+if [ "${print_corpus}" = true ]; then
+    echo "${corpus}"
+    exit 0
 fi
 
 if [ "${stage}" -le 0 ] && [ "${stop_stage}" -ge 0 ]; then
