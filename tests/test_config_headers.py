@@ -1,5 +1,6 @@
 """Config headers cite the papers themselves: every published number names its paper and
-table, sources that disagree are both shown, and author lists are the papers' own."""
+table (or the official repository README whose example result table it quotes), sources that disagree are both shown, and author lists are the papers' own."""
+import re
 from pathlib import Path
 
 import pytest
@@ -34,7 +35,8 @@ def test_there_are_headers():
 def test_published_numbers_name_paper_and_table(path):
     text = header(path)
     published = text[text.index("Published"):]
-    assert "Table" in published, published
+    assert "Table" in published or re.search(r"[\w-]+/dcase20\d\d_task2_\w+ README", published), \
+        published
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=name)

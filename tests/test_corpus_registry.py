@@ -18,7 +18,9 @@ def test_corpus_from_synthesis_to_official_scores(name, tmp_path):
     machine = corpus.machine_types[0]
     sizes = dataclasses.replace(corpus.synthetic.sizes(), duration=0.2)
     count = corpus.synthetic.write(tmp_path / "corpus", 0, sizes, (machine,), (0.5, 1.0), 1)
-    counts = corpus.prepare_data(tmp_path / "corpus", tmp_path / "data", True, (machine,))
+    options = {option: True for option in corpus.prepare_options}  # every set is written
+    counts = corpus.prepare_data(tmp_path / "corpus", tmp_path / "data", True, (machine,),
+                                 **options)
     assert sum(counts.values()) == count
     test = tmp_path / "data" / "dev_test"
     wavs, sections = read_kv(test / "wav.scp"), read_kv(test / "utt2section")
@@ -27,14 +29,14 @@ def test_corpus_from_synthesis_to_official_scores(name, tmp_path):
     rows = {}
     for utt, wav in wavs.items():  # anomalies score higher, with some overlap
         score = rng.normal(1.0 if labels[utt] == "anomaly" else 0.0)
-        rows.setdefault(sections[utt], []).append((clip_file_name(wav), score))
+        clip = clip_file_name(wav)
+        for kind, value in (("anomaly_score", score), ("decision_result", int(score > 0.5))):
+            rows.setdefault(corpus.csv_name(kind, machine, sections[utt], clip), []).append(
+                f"{clip},{value}\n")
     score_dir = tmp_path / "scores"
     score_dir.mkdir()
-    for section, items in rows.items():
-        for kind, values in (("anomaly_score", [s for _, s in items]),
-                             ("decision_result", [int(s > 0.5) for _, s in items])):
-            path = score_dir / corpus.csv_name(kind, machine, section)
-            path.write_text("".join(f"{n},{v}\n" for (n, _), v in zip(items, values)))
+    for file_name, lines in rows.items():
+        (score_dir / file_name).write_text("".join(lines))
     scorer = corpus.scorer
     result = scorer.evaluate(test, score_dir, scorer.protocols[0])
     written = scorer.write_results(result, score_dir)

@@ -8,18 +8,18 @@ import pytest
 import scipy.stats
 from sklearn.metrics import confusion_matrix, roc_auc_score
 
-from asd_lib.metrics.dcase2024 import (
-    EPS,
+from asd_lib.metrics.common import EPS, decision_metrics, floored_hmean
+from asd_lib.metrics.domain_shift import (
+    DomainShiftEvaluator,
     SectionClips,
-    decision_metrics,
-    evaluate,
-    floored_hmean,
     format_markdown,
     format_result_csv,
     jackknife_ci95,
     official_csv_name,
     section_score,
 )
+
+evaluate = DomainShiftEvaluator("dcase2024", "DCASE 2024 Task 2").evaluate
 
 TOL = 1e-12
 

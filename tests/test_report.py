@@ -84,6 +84,28 @@ def test_thresholds_from_decisions_decide_as_the_training_fit(recipe):
             assert np.array_equal(scores > recovered[group], scores > fitted[group]), group
 
 
+def test_thresholds_from_decisions_read_every_file_of_a_group(recipe, tmp_path):
+    """A group's clips may lie in several decision files (DCASE 2021: one per domain)."""
+    exp = recipe / "exp" / TAG
+    source = exp / INFERENCE_TAG / "dev_test"
+    scored = load_scored_set(source, recipe / "dump/dev_test")
+    csv_name = get_corpus("dcase2020").csv_name
+    split = tmp_path / "split"
+    split.mkdir()
+
+    def by_parity(kind, machine, section, file_name):
+        return f"{int(file_name[-5]) % 2}_" + csv_name(kind, machine, section)
+
+    for path in source.glob("decision_result_*.csv"):
+        for line in path.read_text().splitlines(keepends=True):
+            target = split / f"{int(line.split(',')[0][-5]) % 2}_{path.name}"
+            with open(target, "a") as f:
+                f.write(line)
+    assert len(list(split.iterdir())) == 2 * len(list(source.glob("decision_result_*.csv")))
+    assert thresholds_from_decisions(split, scored, by_parity) == thresholds_from_decisions(
+        source, scored, csv_name)
+
+
 def test_a_set_without_ground_truth_gets_no_roc(recipe, tmp_path):
     exp = recipe / "exp" / TAG
     scored = dataclasses.replace(load_scored_set(exp / INFERENCE_TAG / "dev_test", recipe / "dump/dev_test"),

@@ -12,7 +12,8 @@ from asd_lib.bin import make_synthetic
 from asd_lib.corpus import sounds as synthetic
 from asd_lib.corpus.dcase2024 import layout as dcase2024
 from asd_lib.corpus.dcase2024 import synthetic as synthetic2024
-from asd_lib.corpus.dcase2024.synthetic import TYPE_MODELS, ClipSpec2024, Dcase2024Sizes
+from asd_lib.corpus.dcase2024.synthetic import TYPE_MODELS, Dcase2024Sizes
+from asd_lib.corpus.section_synthetic import ClipSpec, synthesize, write_clip
 
 MACHINES = ("fan", "gearbox", "ToyCar", "3DPrinter", "AirCompressor", "RoboticArm", "BrushlessMotor")
 SMALL = ["--duration", "0.5", "--source_train", "6", "--target_train", "2",
@@ -120,9 +121,9 @@ def test_eval_list_matches_files(corpus, tmp_path):
         c = row.clip
         model = TYPE_MODELS[row.machine]
         values = next(v for v in model.combinations(c.domain) if model.suffix(v) == c.attr)
-        spec = ClipSpec2024(str(tmp_path / "x.wav"), row.machine, "test", c.domain, c.label, c.index,
-                            values, 0.5, 0)
-        synthetic2024.write_clip(spec)
+        spec = ClipSpec(str(tmp_path / "x.wav"), row.machine, model, "test", c.domain, c.label,
+                        c.index, values, 0.5, 0)
+        write_clip(spec)
         assert (tmp_path / "x.wav").read_bytes() == (
             corpus / "eval_data" / row.machine / "test" / row.eval_name).read_bytes()
 
@@ -195,8 +196,9 @@ def test_domain_shift_is_real():
         for domain in ("source", "target"):
             combos = model.combinations(domain)
             for k in range(8):
-                spec = ClipSpec2024("", m, "train", domain, "normal", k, combos[k % len(combos)], 1.0, 0)
-                feats.append(log_mel_stats(synthetic2024.synthesize(spec)))
+                spec = ClipSpec("", m, model, "train", domain, "normal", k, combos[k % len(combos)],
+                                1.0, 0)
+                feats.append(log_mel_stats(synthesize(spec)))
                 is_target.append(domain == "target")
         z = np.array(feats)
         z = (z - z.mean(0)) / (z.std(0) + 1e-6)

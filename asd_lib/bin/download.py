@@ -20,7 +20,8 @@ MIRROR_ENV = "ASD_ZENODO_MIRROR"
 def get_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description="Fetch every archive of a corpus (resuming partial files with HTTP Range), "
-        "check its published MD5 sum (DCASE 2024 publishes none: the zip's CRCs are checked), "
+        "check its published MD5 sum (where none is published, as for DCASE 2021, 2022, 2024 and "
+        "2025, the zip's CRCs), "
         "unzip it into the official layout and mark it done.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
@@ -29,7 +30,7 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--corpus_dir", required=True, help="where dev_data/ and eval_data/ go")
     parser.add_argument("--machines", default="", help="comma-separated machine types; empty: all")
     parser.add_argument("--mirror", default=os.environ.get(MIRROR_ENV) or None,
-                        help="replaces the host (https://zenodo.org; for the DCASE 2024 eval list "
+                        help="replaces the host (https://zenodo.org; for the 2021-2025 eval lists "
                         f"https://raw.githubusercontent.com) in every URL (default: ${MIRROR_ENV})")
     parser.add_argument("--verbose", type=int, default=1, help="0: warnings, 1: info, 2: debug")
     return parser

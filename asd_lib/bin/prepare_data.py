@@ -4,6 +4,7 @@ Example::
 
     python -m asd_lib.bin.prepare_data --dataset dcase2020 --corpus_dir corpus --data_dir data
     python -m asd_lib.bin.prepare_data --dataset dcase2024 --corpus_dir corpus --data_dir data
+    python -m asd_lib.bin.prepare_data --dataset dcase2025 --corpus_dir corpus --supplemental true
 """
 import argparse
 import logging
@@ -13,6 +14,13 @@ from asd_lib.utils.cli import run_main
 from asd_lib.utils.config import str2bool
 from asd_lib.utils.log import setup_logging
 
+CORPUS_OPTIONS = {
+    "separate_eval_train": "write the additional training set to data/eval_train instead of "
+                           "adding it to data/train (corpora with separate evaluation types)",
+    "supplemental": "write the clips of every <M>/supplemental/ folder to data/supplemental "
+                    "(DCASE 2025: clean machine or noise-only recordings)",
+}
+"""Options that only some corpora have (``Corpus.prepare_options``), all off by default."""
 
 def get_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -27,9 +35,8 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data_dir", default="data", help="output folder of the data dirs")
     parser.add_argument("--use_additional", type=str2bool, default=True,
                         help="add eval_data/<M>/train (additional training set) to train")
-    parser.add_argument("--separate_eval_train", type=str2bool, default=False,
-                        help="write the additional training set to data/eval_train instead of "
-                        "adding it to data/train (corpora with separate evaluation types)")
+    for option, text in CORPUS_OPTIONS.items():
+        parser.add_argument(f"--{option}", type=str2bool, default=False, help=text)
     parser.add_argument("--machines", default="",
                         help="comma-separated machine types; empty: every type in the corpus")
     parser.add_argument("--verbose", type=int, default=1, help="0: warnings, 1: info, 2: debug")
@@ -41,11 +48,13 @@ def main(cmd=None) -> None:
     setup_logging(args.verbose)
     corpus = get_corpus(args.dataset)
     options = {}
-    if args.separate_eval_train:
-        if "separate_eval_train" not in corpus.prepare_options:
-            raise ValueError(f"--separate_eval_train does not apply to {args.dataset}: its "
-                             "evaluation sections share the development types' training set")
-        options["separate_eval_train"] = True
+    for option in CORPUS_OPTIONS:
+        if getattr(args, option):
+            if option not in corpus.prepare_options:
+                offered = ", ".join(corpus.prepare_options) or "none"
+                raise ValueError(f"--{option} does not apply to {args.dataset}; its data "
+                                 f"preparation options: {offered}")
+            options[option] = True
     counts = corpus.prepare_data(args.corpus_dir, args.data_dir, use_additional=args.use_additional,
                                  machines=corpus.parse_machines(args.machines), **options)
     logging.info("prepared %s", ", ".join(f"{k}: {v}" for k, v in counts.items()))

@@ -8,7 +8,8 @@ For each :class:`asd_lib.corpus.dcase2020.RemoteFile`:
 3. verify the MD5 sum; on a mismatch delete the file and download it once more, then fail
    naming the file. A file without a published sum gets a warning and a check that it is
    non-empty (plus the corpus' own ``validate`` hook, e.g. parsing the eval list, or
-   :func:`check_zip` for the DCASE 2024 archives, whose MD5 sums are not published);
+   :func:`check_zip` for the archives whose MD5 sums are not published: DCASE 2021,
+   2022, 2024, 2025);
 4. unzip into ``<corpus_dir>/<target>`` (merging, so the two eval_data zips of a type share
    ``eval_data/<M>``) or copy a plain file to ``<corpus_dir>/<target>``;
 5. write the ``.done`` marker last.

@@ -1,10 +1,10 @@
-"""The layout both official evaluation lists share (DCASE 2020 ``eval_data_list.csv``,
-DCASE 2024 ``eval_data_list_2024.csv``): a row with one field names a machine type, and
+"""The layout every official evaluation list shares (DCASE 2020 ``eval_data_list.csv``, the
+``eval_data_list_<year>.csv`` of 2021-2025): a row with one field names a machine type, and
 the rows under it name that type's evaluation clips, comma-separated.
 
-This module reads and writes that grouping; each year's module checks the fields of its
-own rows (:func:`asd_lib.corpus.dcase2020.read_eval_list`,
-:func:`asd_lib.corpus.dcase2024.read_eval_list`).
+This module reads and writes that grouping; each layout checks the fields of its own rows
+(:func:`asd_lib.corpus.dcase2020.layout.read_eval_list`,
+:meth:`asd_lib.corpus.section_layout.SectionLayout.read_eval_list`).
 """
 import codecs
 import io

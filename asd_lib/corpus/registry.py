@@ -23,15 +23,18 @@ class Scorer:
     ``evaluate(data_dir, score_dir, protocol)`` scores the official CSVs of ``score_dir``
     against the ground truth of ``data_dir`` (None without ground truth);
     ``write_results(result, out_dir)`` writes ``result.{csv,md,json}`` (result.csv in the
-    official evaluator's layout); ``format_markdown(result)`` is the table printed; the
-    first of ``protocols`` is the official one; ``headline`` lists the columns of the
-    results table (:mod:`asd_lib.report.aggregate`) as (title, key path in result.json).
+    official evaluator's layout); ``format_markdown(result)`` is the table printed;
+    ``csv_name(kind, machine, section, file_name)`` names the official file that holds the
+    clip ``file_name`` (most years have one file per machine and section; DCASE 2021 one
+    per domain too, read from the clip's name); the first of ``protocols`` is the official
+    one; ``headline`` lists the columns of the results table
+    (:mod:`asd_lib.report.aggregate`) as (title, key path in result.json).
     """
 
     evaluate: Callable[[Path, Path, str], Optional[Any]]
     write_results: Callable[[Any, Path], List[Path]]
     format_markdown: Callable[[Any], str]
-    csv_name: Callable[[str, str, str], str]
+    csv_name: Callable[..., str]
     protocols: Tuple[str, ...]
     headline: Tuple[Tuple[str, Tuple[str, ...]], ...]
 
@@ -72,9 +75,11 @@ class Corpus:
     def db_variable(self) -> str:
         return self.name.upper()
 
-    def csv_name(self, kind: str, machine: str, section: str) -> str:
-        """The official file name of ``kind`` (``anomaly_score`` / ``decision_result``)."""
-        return self.scorer.csv_name(kind, machine, section)
+    def csv_name(self, kind: str, machine: str, section: str,
+                 file_name: Optional[str] = None) -> str:
+        """The official file name of ``kind`` (``anomaly_score`` / ``decision_result``)
+        that holds the clip ``file_name`` of (machine, section)."""
+        return self.scorer.csv_name(kind, machine, section, file_name)
 
 
 def register(corpus: Corpus) -> Corpus:

@@ -15,7 +15,7 @@ from asd_lib.experiment import Group
 from asd_lib.inference.thresholds import Threshold
 from asd_lib.utils.fileio import atomic_write, no_space_error, read_kv, write_kv
 
-CsvName = Callable[[str, str, str], str]  # (kind, machine, section) -> file name
+CsvName = Callable[[str, str, str, str], str]  # (kind, machine, section, clip) -> file name
 
 
 def write_scores(out_dir: Path, utts: Sequence[str], scores: np.ndarray) -> None:
@@ -25,19 +25,23 @@ def write_scores(out_dir: Path, utts: Sequence[str], scores: np.ndarray) -> None
 def write_official_files(out_dir: Path, csv_name: CsvName, file_names: Sequence[str],
                          groups: Sequence[Group], scores: np.ndarray,
                          thresholds: Dict[Group, Threshold]) -> None:
-    """Per (machine, section) the score and decision CSVs, rows sorted by file name."""
+    """The score and decision CSVs the corpus's evaluator reads (``csv_name`` names the file
+    of each clip: one per (machine, section), or per domain too), rows sorted by file name;
+    decisions use the threshold of the clip's (machine, section)."""
     rows = defaultdict(list)
-    for name, group, score in zip(file_names, groups, scores):
-        rows[group].append((name, float(score)))
-    for (machine, section), items in sorted(rows.items()):
+    for name, (machine, section), score in zip(file_names, groups, scores):
+        files = tuple(csv_name(kind, machine, section, name)
+                      for kind in ("anomaly_score", "decision_result"))
+        rows[(machine, section, files)].append((name, float(score)))
+    for (machine, section, (score_file, decision_file)), items in sorted(rows.items()):
         items.sort()
         if (machine, section) not in thresholds:
             raise ValueError(f"no decision threshold for {machine} {section}: the training set "
                              "has no clips of it; include that section in the training set")
         threshold = thresholds[(machine, section)].value
-        with atomic_write(out_dir / csv_name("anomaly_score", machine, section)) as f:
+        with atomic_write(out_dir / score_file) as f:
             f.writelines(f"{name},{score}\n" for name, score in items)
-        with atomic_write(out_dir / csv_name("decision_result", machine, section)) as f:
+        with atomic_write(out_dir / decision_file) as f:
             f.writelines(f"{name},{int(score > threshold)}\n" for name, score in items)
 
 

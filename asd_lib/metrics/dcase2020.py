@@ -139,9 +139,11 @@ def load_ground_truth(data_dir) -> Optional[Dict[Group, Dict[str, int]]]:
     return truth
 
 
-def official_csv_name(kind: str, machine: str, section: str) -> str:
+def official_csv_name(kind: str, machine: str, section: str,
+                      file_name: Optional[str] = None) -> str:
     """Official file name of the 2020 evaluator, ``kind`` being ``anomaly_score`` or
-    ``decision_result``: e.g. ``anomaly_score_fan_id_00.csv``."""
+    ``decision_result``: e.g. ``anomaly_score_fan_id_00.csv``; one file per machine ID,
+    whatever the clip (``file_name``)."""
     return f"{kind}_{machine}_{section}.csv"
 
 

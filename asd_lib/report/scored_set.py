@@ -108,34 +108,40 @@ def load_embeddings(score_dir, utts: List[str]) -> np.ndarray:
 
 
 def thresholds_from_decisions(score_dir, scored: ScoredSet,
-                              csv_name: Callable[[str, str, str], str]) -> Dict[Group, float]:
+                              csv_name: Callable[[str, str, str, str], str]) -> Dict[Group, float]:
     """Decision threshold per group recovered from the official decision CSVs.
 
     Stage 4 decides ``score > threshold``, so any value in ``[max score decided normal,
     min score decided anomalous)`` gives the same decisions; the midpoint is returned.
     A group whose clips were all decided alike has no such interval and is left out.
-    ``csv_name(kind, machine, section)`` names the year's official files.
+    ``csv_name(kind, machine, section, file_name)`` names the year's official file of a
+    clip (a group's clips may lie in several files, e.g. one per domain).
     """
     score_dir = Path(score_dir)
     names = scored.file_names()
+    files: Dict[Path, Dict[str, int]] = {}
     thresholds = {}
     for (machine, section), members in scored.groups().items():
-        path = score_dir / csv_name("decision_result", machine, section)
-        if not path.is_file():
-            raise ValueError(f"{path}: missing; run inference (stage 4) with the training "
-                             "scores so that decisions are written")
-        decisions = _read_decisions(path)
-        try:
-            decided = np.array([decisions[names[i]] for i in members])
-        except KeyError as err:
-            raise ValueError(f"{path}: no decision for {err.args[0]}; re-run stage 4") from None
+        decided = []
+        for i in members:
+            path = score_dir / csv_name("decision_result", machine, section, names[i])
+            if path not in files:
+                if not path.is_file():
+                    raise ValueError(f"{path}: missing; run inference (stage 4) with the "
+                                     "training scores so that decisions are written")
+                files[path] = _read_decisions(path)
+            if names[i] not in files[path]:
+                raise ValueError(f"{path}: no decision for {names[i]}; re-run stage 4")
+            decided.append(files[path][names[i]])
+        decided = np.array(decided)
         scores = scored.scores[members]
         normal, anomalous = scores[decided == 0], scores[decided == 1]
         if normal.size == 0 or anomalous.size == 0:
             continue
         if normal.max() >= anomalous.min():
-            raise ValueError(f"{path}: the decisions are not a threshold on the scores of "
-                             f"{score_dir}/utt2score; re-run stage 4 for this set")
+            raise ValueError(f"{path}: the decisions of {machine} {section} are not a "
+                             f"threshold on the scores of {score_dir}/utt2score; re-run stage 4 "
+                             "for this set")
         thresholds[(machine, section)] = float((normal.max() + anomalous.min()) / 2)
     return thresholds
 

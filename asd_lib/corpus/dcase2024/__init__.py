@@ -5,11 +5,14 @@ the official metrics AUC-source, AUC-target and pAUC with their harmonic mean.
 - :mod:`~asd_lib.corpus.dcase2024.layout`: official names, folders, archives, eval list,
   data preparation;
 - :mod:`~asd_lib.corpus.dcase2024.synthetic`: the synthetic corpus in that layout;
-- the evaluator: :mod:`asd_lib.metrics.dcase2024`.
+- the evaluator: :mod:`asd_lib.metrics.domain_shift` (the 2023 evaluator's code with the
+  2024 machine types).
 """
 from asd_lib.corpus.dcase2024 import layout, synthetic
 from asd_lib.corpus.registry import Corpus, Scorer, SyntheticLayout, register
-from asd_lib.metrics import dcase2024 as metrics
+from asd_lib.metrics import domain_shift as metrics
+
+EVALUATOR = metrics.DomainShiftEvaluator("dcase2024", "DCASE 2024 Task 2")
 
 CORPUS = register(Corpus(
     name="dcase2024",
@@ -23,14 +26,11 @@ CORPUS = register(Corpus(
     synthetic=SyntheticLayout(synthetic.write_dcase2024, synthetic.Dcase2024Sizes,
                               synthetic.OFFICIAL_SIZES),
     scorer=Scorer(
-        evaluate=metrics.score_dcase2024,
+        evaluate=EVALUATOR.score,
         write_results=metrics.write_results,
         format_markdown=metrics.format_markdown,
         csv_name=metrics.official_csv_name,
         protocols=metrics.PROTOCOLS,
-        headline=(("Official score", ("official_score",)),
-                  ("AUC (source)", ("overall", "source harmonic mean", "AUC")),
-                  ("AUC (target)", ("overall", "target harmonic mean", "AUC")),
-                  ("pAUC", ("overall", "harmonic mean", "pAUC"))),
+        headline=metrics.HEADLINE,
     ),
 ))

@@ -1,61 +1,68 @@
-"""DCASE 2024 Task 2 scoring (also 2023 and 2022): AUC-s, AUC-t, pAUC, P/R/F1, hmean.
+"""The DCASE 2022-2025 Task 2 evaluators: AUC-s, AUC-t, pAUC, P/R/F1, harmonic means.
 
-Mirrors the official evaluator ``dcase2024_task2_evaluator.py``
-(github.com/nttcslab/dcase2024_task2_evaluator, same computations as
-nttcslab/dcase2023_task2_evaluator). For each machine type and section (one section,
-``section_00``, per type), with ``y`` = 1 for an anomalous clip:
+One computation, parametrised by year (:class:`DomainShiftEvaluator`): the official
+evaluators of 2022 (github.com/Kota-Dohi/dcase2022_evaluator), 2023
+(nttcslab/dcase2023_task2_evaluator) and 2024 (nttcslab/dcase2024_task2_evaluator, the
+2023 code with other machine types) compute the same numbers, and the 2025 evaluator's
+README (nttcslab/dcase2025_task2_evaluator) documents the same inputs, result layout and
+official score (its code was not available to check). For each machine type and section,
+with ``y`` = 1 for an anomalous clip:
 
 - ``AUC (source)`` / ``AUC (target)``: AUC over the normal clips of that domain plus ALL
   anomalous clips of the section (both domains);
 - ``pAUC``: McClish-standardised partial AUC (``max_fpr`` = 0.1, see
   :mod:`asd_lib.metrics.auc`) over all clips of the section; ``AUC (all)`` likewise;
-- precision, recall and F1 per domain over that domain's clips, from the 0/1 decisions:
-  ``P = tp / max(tp + fp, eps)``, ``R = tp / max(tp + fn, eps)``,
-  ``F1 = 2 P R / max(P + R, eps)``; reported, not ranked;
+- precision, recall and F1 per domain over that domain's clips, from the 0/1 decisions
+  (:func:`asd_lib.metrics.common.decision_metrics`); reported, not ranked;
 - per machine type and over all types, the rows ``arithmetic mean``, ``harmonic mean``,
   ``source harmonic mean`` and ``target harmonic mean`` of (AUC, pAUC, precision, recall,
   F1), each metric listed once per section and domain (source values, then target values;
   pAUC twice); every harmonic mean floors its values at machine epsilon first;
 - the official score: harmonic mean of the list of every AUC (source), AUC (target) and
-  pAUC of every (machine type, section), each floored at ``eps`` = ``np.finfo(float).eps``;
+  pAUC of every (machine type, section), each floored at ``eps``;
 - ``official score ci95``: mean of the jackknife 95 % half-widths of the AUC and pAUC of
   all clips pooled over types (:func:`jackknife_ci95`).
+
+One difference between the years, reproduced as each evaluator writes it: the per-type
+``source harmonic mean`` row is the harmonic mean of the first ``k`` columns of the type's
+list above and ``target harmonic mean`` of the others. The 2023 evaluator (so 2024, and
+2025 by its README) splits at the number of sections, i.e. source values against target
+values (:data:`SPLIT_BY_DOMAIN`). The 2022 evaluator splits at ``len(section_ids) // 2``,
+which for its 3 sections per type is 1 (:data:`SPLIT_AS_2022`): its per-type "source
+harmonic mean" holds section 03's (or 00's) source values only, and "target harmonic mean"
+the 5 others; its README example shows this (ToyCar's source harmonic mean AUC equals
+section 03's AUC (source)). Every other row, the overall rows and the official score are
+the same in every year.
 
 Inputs: ``anomaly_score_<M>_section_XX_test.csv`` and ``decision_result_<M>_section_XX_test.csv``
 (rows ``file_name,value``, no header, both mandatory) and a Kaldi data dir whose
 ``utt2label`` and ``utt2domain`` hold the ground truth; file names are the base names of the
-``wav.scp`` entries (the full official name for dev, ``section_00_NNNN.wav`` for eval
-test). The official evaluator pairs rows with the ground truth after sorting both by file
-name; here rows are matched by name, and any missing, extra or duplicate row is an error.
-result.csv has the evaluator's layout line for line, and its numbers are scikit-learn's, as
-the evaluator computes them (:mod:`asd_lib.metrics.auc`).
+``wav.scp`` entries (the full official name for dev, ``section_XX_NNNN.wav`` for eval test).
+Rows are matched to clips by name (:func:`asd_lib.metrics.common.aligned`). result.csv has
+the evaluator's layout line for line, and its numbers are scikit-learn's, as the
+evaluators compute them (:mod:`asd_lib.metrics.auc`).
 """
 import csv
 import io
 import logging
-import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Mapping, NamedTuple, Optional, Tuple
 
 import numpy as np
 import scipy.stats
 
-from asd_lib.data.datadir import clip_file_name, load_data_dir
 from asd_lib.metrics.auc import partial_auc, roc_auc
-from asd_lib.metrics.common import read_score_csv, write_result_files
+from asd_lib.metrics.common import (DOMAINS, Group, aligned, decision_metrics, floored_hmean,
+                                    guarded, load_domain_ground_truth, pct, read_decision_csv,
+                                    read_score_csv, require_files, write_result_files)
 
 logger = logging.getLogger(__name__)
 
 MAX_FPR = 0.1
 PROTOCOLS = ("official",)
-EPS = float(np.finfo(float).eps)  # the evaluator's sys.float_info.epsilon
-DOMAINS = ("source", "target")
-LABEL_VALUES = {"normal": 0, "anomaly": 1}
-DOMAIN_VALUES = {"source": 0, "target": 1}
-_SECTION_PATTERN = re.compile(r"section_[0-9]+")
 
-# result.csv vocabulary of the official evaluator
+# result.csv vocabulary of the official evaluators
 SECTION_COLUMNS = (
     "AUC (all)", "AUC (source)", "AUC (target)", "pAUC",
     "precision (source)", "precision (target)", "recall (source)", "recall (target)",
@@ -64,8 +71,31 @@ SECTION_COLUMNS = (
 MEAN_COLUMNS = ("AUC", "pAUC", "precision", "recall", "F1 score")
 MEAN_ROWS = ("arithmetic mean", "harmonic mean", "source harmonic mean", "target harmonic mean")
 OVERALL_SUFFIX = " over all machine types, sections, and domains"
+HEADLINE = (("Official score", ("official_score",)),
+            ("AUC (source)", ("overall", "source harmonic mean", "AUC")),
+            ("AUC (target)", ("overall", "target harmonic mean", "AUC")),
+            ("pAUC", ("overall", "harmonic mean", "pAUC")))
+"""The results-table columns of every year (title, key path in result.json)."""
 
-Group = Tuple[str, str]  # (machine type, section such as "section_00")
+
+class TypeSplit(NamedTuple):
+    """How an evaluator splits a type's 2 x n_sections columns into its per-type
+    ``source harmonic mean`` (the first ``columns(n_sections)``) and ``target harmonic
+    mean`` (the rest) rows."""
+
+    columns: Callable[[int], int]
+    description: str
+
+
+SPLIT_BY_DOMAIN = TypeSplit(
+    lambda n_sections: n_sections,
+    "per type: source harmonic mean over every section's source values, target harmonic "
+    "mean over the target values")
+SPLIT_AS_2022 = TypeSplit(
+    lambda n_sections: max(1, n_sections // 2),
+    "per type, as the 2022 evaluator writes them: source harmonic mean over the first "
+    "n_sections // 2 columns (for 3 sections: the first section's source values), target "
+    "harmonic mean over the other columns; the overall rows split by domain")
 
 
 @dataclass(frozen=True)
@@ -132,9 +162,12 @@ class Summary:
 
 
 @dataclass(frozen=True)
-class Dcase2024Result:
+class DomainShiftResult:
     """Every number of one scored set; ``machines`` pairs each type with its summary."""
 
+    dataset: str
+    title: str
+    type_split: str  # TypeSplit.description
     max_fpr: float
     sections: Tuple[SectionScore, ...]
     machines: Tuple[Tuple[str, Summary], ...]
@@ -146,74 +179,18 @@ class Dcase2024Result:
 # ---------------------------------------------------------------------------- inputs
 
 
-def official_csv_name(kind: str, machine: str, section: str) -> str:
-    """Official file name of the 2023/2024 evaluator, ``kind`` being ``anomaly_score`` or
-    ``decision_result``: e.g. ``anomaly_score_fan_section_00_test.csv``."""
+def official_csv_name(kind: str, machine: str, section: str,
+                      file_name: Optional[str] = None) -> str:
+    """Official file name of the 2022-2025 evaluators, ``kind`` being ``anomaly_score`` or
+    ``decision_result``: e.g. ``anomaly_score_fan_section_00_test.csv``; one file per
+    (machine, section), whatever the clip (``file_name``)."""
     return f"{kind}_{machine}_{section}_test.csv"
 
 
-def load_ground_truth(data_dir) -> Optional[Dict[Group, Dict[str, Tuple[int, int]]]]:
-    """``{(machine, section): {file name: (label, domain)}}`` (label 1 = anomaly, domain
-    1 = target); None when the data dir has no ``utt2label``."""
-    data_dir = Path(data_dir)
-    if not (data_dir / "utt2label").is_file():
-        return None
-    tables = load_data_dir(
-        data_dir, require=("wav.scp", "utt2machine", "utt2section", "utt2domain", "utt2label")
-    )
-    truth: Dict[Group, Dict[str, Tuple[int, int]]] = {}
-    for utt, wav_entry in tables["wav.scp"].items():
-        machine, section = tables["utt2machine"][utt], tables["utt2section"][utt]
-        if not _SECTION_PATTERN.fullmatch(section):
-            raise ValueError(
-                f"{data_dir / 'utt2section'}: {utt} has section {section!r}, but DCASE "
-                "2022-2024 sections look like 'section_00'; is this a DCASE 2024 data dir?"
-            )
-        group = truth.setdefault((machine, section), {})
-        file_name = clip_file_name(wav_entry)
-        if file_name in group:
-            raise ValueError(
-                f"{data_dir / 'wav.scp'}: file name {file_name!r} occurs twice for {machine} "
-                f"{section}; scores could not be matched"
-            )
-        group[file_name] = (
-            LABEL_VALUES[tables["utt2label"][utt]],
-            DOMAIN_VALUES[tables["utt2domain"][utt]],
-        )
-    return truth
-
-
-def read_decision_csv(path) -> Dict[str, int]:
-    """``{file name: 0 or 1}`` from an official ``file_name,decision`` CSV (no header)."""
-    decisions = {}
-    for name, value in read_score_csv(path).items():
-        if value not in (0.0, 1.0):
-            raise ValueError(
-                f"{path}: decision of {name} is {value!r}; decision_result files hold 0 "
-                "(normal) or 1 (anomaly) per clip"
-            )
-        decisions[name] = int(value)
-    return decisions
-
-
-def _aligned(names: Sequence[str], rows: Mapping[str, float], csv_path, what: str) -> np.ndarray:
-    """``rows`` in the order of ``names``; ValueError naming ``csv_path`` on any mismatch."""
-    unknown = sorted(set(rows) - set(names))
-    missing = sorted(set(names) - set(rows))
-    if len(rows) != len(names) or unknown or missing:
-        raise ValueError(
-            f"{csv_path}: {len(rows)} rows for {len(names)} test clips of {what}; "
-            f"{len(unknown)} file names unknown to the data dir (e.g. {unknown[:3]}), "
-            f"{len(missing)} clips without a row (e.g. {missing[:3]}); re-run inference "
-            "(stage 4) on the same data dir"
-        )
-    return np.array([rows[n] for n in names], dtype=float)
-
-
-def load_sections(data_dir, score_dir) -> Optional[Dict[Group, SectionClips]]:
+def load_sections(data_dir, score_dir, title: str) -> Optional[Dict[Group, SectionClips]]:
     """Pair every (machine, section) of the data dir with its score and decision CSVs;
     None without ``utt2label``. A missing CSV or a clip count mismatch is an error."""
-    truth = load_ground_truth(data_dir)
+    truth = load_domain_ground_truth(data_dir, title)
     if truth is None:
         return None
     score_dir = Path(score_dir)
@@ -221,25 +198,17 @@ def load_sections(data_dir, score_dir) -> Optional[Dict[Group, SectionClips]]:
     for machine, section in sorted(truth):
         clips = truth[(machine, section)]
         names = sorted(clips)
-        paths = {
-            kind: score_dir / official_csv_name(kind, machine, section)
-            for kind in ("anomaly_score", "decision_result")
-        }
-        for path in paths.values():
-            if not path.is_file():
-                raise ValueError(
-                    f"{path} is missing: the official evaluator needs both the anomaly score "
-                    f"and the decision file of {machine} {section} of {data_dir}; run "
-                    "inference (stage 4) with training scores for the decision threshold"
-                )
+        paths = {kind: score_dir / official_csv_name(kind, machine, section)
+                 for kind in ("anomaly_score", "decision_result")}
         what = f"{machine} {section}"
+        require_files(list(paths.values()), what, data_dir)
         sections[(machine, section)] = SectionClips(
             y_true=np.array([clips[n][0] for n in names], dtype=int),
             domain=np.array([clips[n][1] for n in names], dtype=int),
-            score=_aligned(names, read_score_csv(paths["anomaly_score"]),
-                           paths["anomaly_score"], what),
-            decision=_aligned(names, read_decision_csv(paths["decision_result"]),
-                              paths["decision_result"], what).astype(int),
+            score=aligned(names, read_score_csv(paths["anomaly_score"]),
+                          paths["anomaly_score"], what),
+            decision=aligned(names, read_decision_csv(paths["decision_result"]),
+                             paths["decision_result"], what).astype(int),
         )
     expected = {official_csv_name("anomaly_score", m, s) for m, s in truth}
     for path in sorted(score_dir.glob("anomaly_score_*_test.csv")):
@@ -249,34 +218,6 @@ def load_sections(data_dir, score_dir) -> Optional[Dict[Group, SectionClips]]:
 
 
 # ------------------------------------------------------------------------- metrics
-
-
-def floored_hmean(values, axis=None):
-    """Harmonic mean of ``values`` each floored at machine epsilon (as the evaluator does
-    with ``scipy.stats.hmean(numpy.maximum(x, eps))``), so that a 0 gives a tiny mean
-    instead of a division error."""
-    result = scipy.stats.hmean(np.maximum(np.asarray(values, dtype=float), EPS), axis=axis)
-    return float(result) if np.ndim(result) == 0 else result
-
-
-def decision_metrics(y_true, decision) -> Tuple[float, float, float]:
-    """(precision, recall, F1) of 0/1 decisions, each denominator floored at ``EPS``."""
-    y_true, decision = np.asarray(y_true), np.asarray(decision)
-    tp = int(np.sum((y_true == 1) & (decision == 1)))
-    fp = int(np.sum((y_true == 0) & (decision == 1)))
-    fn = int(np.sum((y_true == 1) & (decision == 0)))
-    precision = tp / max(tp + fp, EPS)
-    recall = tp / max(tp + fn, EPS)
-    f1 = 2.0 * precision * recall / max(precision + recall, EPS)
-    return precision, recall, f1
-
-
-def _guarded(what: str, fn: Callable[..., float], *args) -> float:
-    """``fn(*args)``, its ValueError (e.g. one class only) re-raised naming ``what``."""
-    try:
-        return fn(*args)
-    except ValueError as err:
-        raise ValueError(f"{what}: {err}") from None
 
 
 def section_score(machine: str, section: str, clips: SectionClips,
@@ -290,8 +231,8 @@ def section_score(machine: str, section: str, clips: SectionClips,
         precision, recall, f1 = decision_metrics(clips.y_true[in_domain],
                                                  clips.decision[in_domain])
         domains[domain] = DomainScore(
-            auc=_guarded(f"{what} AUC ({domain})", roc_auc,
-                         clips.y_true[auc_clips], clips.score[auc_clips]),
+            auc=guarded(f"{what} AUC ({domain})", roc_auc,
+                        clips.y_true[auc_clips], clips.score[auc_clips]),
             precision=precision,
             recall=recall,
             f1=f1,
@@ -301,15 +242,17 @@ def section_score(machine: str, section: str, clips: SectionClips,
     return SectionScore(
         machine=machine,
         section=section,
-        auc_all=_guarded(f"{what} AUC (all)", roc_auc, clips.y_true, clips.score),
-        pauc=_guarded(f"{what} pAUC", partial_auc, clips.y_true, clips.score, max_fpr),
+        auc_all=guarded(f"{what} AUC (all)", roc_auc, clips.y_true, clips.score),
+        pauc=guarded(f"{what} pAUC", partial_auc, clips.y_true, clips.score, max_fpr),
         **domains,
     )
 
 
-def summarise(rows: Sequence[SectionScore]) -> Summary:
+def summarise(rows, source_columns: Optional[int] = None) -> Summary:
     """The four mean rows over ``rows``, each metric listed for every row's source then
-    every row's target (pAUC, which has no domain, listed twice), as the evaluator does."""
+    every row's target (pAUC, which has no domain, listed twice), as the evaluators do;
+    the source harmonic mean takes the first ``source_columns`` values (default: the
+    source values), the target one the rest."""
     table = np.array(
         [
             [r.source.auc for r in rows] + [r.target.auc for r in rows],
@@ -320,19 +263,19 @@ def summarise(rows: Sequence[SectionScore]) -> Summary:
         ],
         dtype=float,
     )
-    n = len(rows)
+    k = len(rows) if source_columns is None else source_columns
     return Summary(
         amean=Means(*map(float, np.mean(table, axis=1))),
         hmean=Means(*map(float, floored_hmean(table, axis=1))),
-        hmean_source=Means(*map(float, floored_hmean(table[:, :n], axis=1))),
-        hmean_target=Means(*map(float, floored_hmean(table[:, n:], axis=1))),
+        hmean_source=Means(*map(float, floored_hmean(table[:, :k], axis=1))),
+        hmean_target=Means(*map(float, floored_hmean(table[:, k:], axis=1))),
     )
 
 
 def jackknife_ci95(fn: Callable[[np.ndarray, np.ndarray], float], y_true, score) -> float:
-    """95 % half-width of the evaluator's delete-one jackknife of ``fn(y_true, score)``.
+    """95 % half-width of the evaluators' delete-one jackknife of ``fn(y_true, score)``.
 
-    Following the evaluator (after Mesaros et al., IEEE/ACM TASLP 27(6), 2019, sec. IV):
+    Following the evaluators (after Mesaros et al., IEEE/ACM TASLP 27(6), 2019, sec. IV):
     ``theta_i`` = ``fn`` without clip i, ``sigma = sqrt(sum_i (theta_i - mean theta)^2 /
     (N (N - 1)))`` and the half-width ``t_{0.975, N-1} * sigma``. (Its sigma is the
     textbook jackknife standard error divided by N - 1; we keep the official formula.)
@@ -350,51 +293,60 @@ def jackknife_ci95(fn: Callable[[np.ndarray, np.ndarray], float], y_true, score)
     return float(t_crit * sigma)
 
 
-def evaluate(sections: Mapping[Group, SectionClips], max_fpr: float = MAX_FPR) -> Dcase2024Result:
-    """Official scores of ``{(machine, section): clips}`` (module docstring)."""
-    if not sections:
-        raise ValueError("nothing to score: no (machine type, section) groups")
-    groups = sorted(sections)
-    rows = tuple(section_score(m, s, sections[(m, s)], max_fpr) for m, s in groups)
-    machines = tuple(
-        (machine, summarise([r for r in rows if r.machine == machine]))
-        for machine in dict.fromkeys(m for m, _ in groups)
-    )
-    # the official score's list: every AUC (source), then every AUC (target), every pAUC
-    all_values = ([r.source.auc for r in rows] + [r.target.auc for r in rows]
-                  + [r.pauc for r in rows])
-    y_all = np.concatenate([sections[g].y_true for g in groups])
-    score_all = np.concatenate([sections[g].score for g in groups])
-    ci95 = np.mean([
-        jackknife_ci95(roc_auc, y_all, score_all),
-        jackknife_ci95(lambda y, s: partial_auc(y, s, max_fpr), y_all, score_all),
-    ])
-    return Dcase2024Result(
-        max_fpr=max_fpr,
-        sections=rows,
-        machines=machines,
-        overall=summarise(rows),
-        official_score=floored_hmean(all_values),
-        official_score_ci95=float(ci95),
-    )
+@dataclass(frozen=True)
+class DomainShiftEvaluator:
+    """The evaluator of one year: ``dataset`` (the corpus name, written to result.json),
+    ``title`` (in tables and messages) and its per-type ``type_split``."""
 
+    dataset: str
+    title: str
+    type_split: TypeSplit = SPLIT_BY_DOMAIN
 
-def score_dcase2024(data_dir, score_dir, protocol: str = "official",
-                    max_fpr: float = MAX_FPR) -> Optional[Dcase2024Result]:
-    """Score one set; None (logged) when the data dir has no ground truth (utt2label).
-    The evaluator has one protocol, ``official``."""
-    if protocol not in PROTOCOLS:
-        raise ValueError(f"unknown protocol {protocol!r}; the DCASE 2024 evaluator has one: "
-                         f"{PROTOCOLS[0]}")
-    sections = load_sections(data_dir, score_dir)
-    if sections is None:
-        logger.info(
-            "%s has no utt2label: ground truth is absent, so %s is not scored",
-            data_dir,
-            score_dir,
+    def evaluate(self, sections: Mapping[Group, SectionClips],
+                 max_fpr: float = MAX_FPR) -> DomainShiftResult:
+        """Official scores of ``{(machine, section): clips}`` (module docstring)."""
+        if not sections:
+            raise ValueError("nothing to score: no (machine type, section) groups")
+        groups = sorted(sections)
+        rows = tuple(section_score(m, s, sections[(m, s)], max_fpr) for m, s in groups)
+        machines = []
+        for machine in dict.fromkeys(m for m, _ in groups):
+            own = [r for r in rows if r.machine == machine]
+            machines.append((machine, summarise(own, self.type_split.columns(len(own)))))
+        # the official score's list: every AUC (source), then every AUC (target), every pAUC
+        all_values = ([r.source.auc for r in rows] + [r.target.auc for r in rows]
+                      + [r.pauc for r in rows])
+        y_all = np.concatenate([sections[g].y_true for g in groups])
+        score_all = np.concatenate([sections[g].score for g in groups])
+        ci95 = np.mean([
+            jackknife_ci95(roc_auc, y_all, score_all),
+            jackknife_ci95(lambda y, s: partial_auc(y, s, max_fpr), y_all, score_all),
+        ])
+        return DomainShiftResult(
+            dataset=self.dataset,
+            title=self.title,
+            type_split=self.type_split.description,
+            max_fpr=max_fpr,
+            sections=rows,
+            machines=tuple(machines),
+            overall=summarise(rows),
+            official_score=floored_hmean(all_values),
+            official_score_ci95=float(ci95),
         )
-        return None
-    return evaluate(sections, max_fpr)
+
+    def score(self, data_dir, score_dir, protocol: str = "official",
+              max_fpr: float = MAX_FPR) -> Optional[DomainShiftResult]:
+        """Score one set; None (logged) when the data dir has no ground truth (utt2label).
+        The evaluators have one protocol, ``official``."""
+        if protocol not in PROTOCOLS:
+            raise ValueError(f"unknown protocol {protocol!r}; the {self.title} evaluator has "
+                             f"one: {PROTOCOLS[0]}")
+        sections = load_sections(data_dir, score_dir, self.title)
+        if sections is None:
+            logger.info("%s has no utt2label: ground truth is absent, so %s is not scored",
+                        data_dir, score_dir)
+            return None
+        return self.evaluate(sections, max_fpr)
 
 
 # ------------------------------------------------------------------------- outputs
@@ -407,8 +359,8 @@ def _section_values(row: SectionScore) -> Tuple[float, ...]:
             s.precision, t.precision, s.recall, t.recall, s.f1, t.f1)
 
 
-def format_result_csv(result: Dcase2024Result) -> str:
-    """result.csv in the evaluator's layout: per machine type ``<M>`` / section header /
+def format_result_csv(result: DomainShiftResult) -> str:
+    """result.csv in the evaluators' layout: per machine type ``<M>`` / section header /
     one row per section (number without ``section_``) / mean header / 4 mean rows / blank;
     then the 4 overall mean rows, the official score and its ci95. Numbers as repr."""
     buffer = io.StringIO()
@@ -435,16 +387,12 @@ def format_result_csv(result: Dcase2024Result) -> str:
     return buffer.getvalue()
 
 
-def _pct(value: float) -> str:
-    return f"{100.0 * value:.2f}"
-
-
-def format_markdown(result: Dcase2024Result) -> str:
+def format_markdown(result: DomainShiftResult) -> str:
     """A Markdown table in % (per machine type, arithmetic and harmonic mean over types)
     with its definitions and the official score."""
     n = len(result.sections)
     note = (
-        "DCASE 2024 Task 2, official evaluator metrics. AUC-s / AUC-t: AUC over the normal "
+        f"{result.title}, official evaluator metrics. AUC-s / AUC-t: AUC over the normal "
         "clips of the source / target domain plus all anomalous clips of the section; "
         "pAUC: McClish-standardised partial AUC over all clips of the section with "
         f"max_fpr = {result.max_fpr:g} (scikit-learn `roc_auc_score(y, s, "
@@ -466,17 +414,17 @@ def format_markdown(result: Dcase2024Result) -> str:
                   r.target.precision, r.target.recall, r.target.f1)
         columns.append(values)
         label = f"{r.machine} {r.section}" if several else r.machine
-        rows.append(f"| {label} | " + " | ".join(map(_pct, values)) + " |")
+        rows.append(f"| {label} | " + " | ".join(map(pct, values)) + " |")
     table = np.array(columns)
     amean = np.mean(table, axis=0)
     hmean = floored_hmean(table, axis=0)
     hmean[3] = result.official_score  # the hmean of per-row hmeans is the official score
-    rows.append("| Arithmetic mean | " + " | ".join(map(_pct, amean)) + " |")
-    rows.append("| Harmonic mean | " + " | ".join(map(_pct, hmean)) + " |")
+    rows.append("| Arithmetic mean | " + " | ".join(map(pct, amean)) + " |")
+    rows.append("| Harmonic mean | " + " | ".join(map(pct, hmean)) + " |")
     score = (
         "Official score (harmonic mean of every AUC-s, AUC-t and pAUC): "
-        f"{_pct(result.official_score)} (official score ci95: "
-        f"{_pct(result.official_score_ci95)})."
+        f"{pct(result.official_score)} (official score ci95: "
+        f"{pct(result.official_score_ci95)})."
     )
     return note + "\n\n" + "\n".join(rows) + "\n\n" + score + "\n"
 
@@ -489,7 +437,7 @@ def _summary_dict(summary: Summary) -> dict:
     return {label: _means_dict(means) for label, means in summary.rows()}
 
 
-def result_to_dict(result: Dcase2024Result) -> dict:
+def result_to_dict(result: DomainShiftResult) -> dict:
     """Every number of ``result`` (fractions, not %) for result.json."""
     machine_types = {}
     for machine, summary in result.machines:
@@ -505,10 +453,11 @@ def result_to_dict(result: Dcase2024Result) -> dict:
                 sections[row.section] = entry
         machine_types[machine] = {"sections": sections, **_summary_dict(summary)}
     return {
-        "dataset": "dcase2024",
+        "dataset": result.dataset,
         "pauc_definition": "McClish-standardised partial AUC (sklearn roc_auc_score max_fpr)",
         "max_fpr": result.max_fpr,
         "auc_definition": "AUC (d): normal clips of domain d plus all anomalous clips",
+        "source_target_harmonic_means": result.type_split,
         "machine_types": machine_types,
         "overall": _summary_dict(result.overall),
         "official_score": result.official_score,
@@ -520,7 +469,7 @@ def result_to_dict(result: Dcase2024Result) -> dict:
     }
 
 
-def write_results(result: Dcase2024Result, out_dir) -> List[Path]:
+def write_results(result: DomainShiftResult, out_dir) -> List[Path]:
     """Write ``result.csv``, ``result.md`` and ``result.json`` atomically into ``out_dir``."""
     return write_result_files(Path(out_dir) / "result", format_result_csv(result),
                               format_markdown(result), result_to_dict(result))

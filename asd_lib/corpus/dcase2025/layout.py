@@ -1,0 +1,84 @@
+"""DCASE 2025 Challenge Task 2 (first-shot unsupervised ASD): constants and data prep.
+
+Sources of the facts below:
+
+* machine types (7 development types; 8 other evaluation types), one section ``00`` per
+  type, folders and file names, the types whose attributes are hidden (development
+  bearing, slider, ToyTrain; evaluation AutoTrash, Polisher, ScrewFeeder, ToyPet: names
+  end ``_NNNN_noAttribute.wav`` in training and test) and the ``supplemental/`` folders:
+  the organisers' baseline ``nttcslab/dcase2023_task2_baseline_ae`` (branch
+  ``2025t2/v4.x.x``: ``README.md``, ``data_download_2025{dev,add,eval}.sh``;
+  ``main``: ``datasets/machine_type_2025_{dev,eval}.yaml``,
+  ``datasets/ground_truth_attributes/dcase2025t2``) and the task description (Nishida et
+  al., "Description and discussion on DCASE 2025 challenge task 2", arXiv 2506.10097);
+* archives: Zenodo records 15097779 (development ``dev_<M>.zip``; the README's
+  ``dev_data_<M>.zip`` is not the released name), 15392814 (additional training
+  ``eval_data_<M>_train.zip``) and 15519362 (evaluation test ``eval_data_<M>_test.zip``),
+  as ``tools/data_download_2025.sh`` fetches them (``zenodo.org/records/``). No MD5 sums
+  are published: a download is checked by the CRC32 of every zip member
+  (:func:`asd_lib.corpus.download.check_zip`);
+* the evaluation list ``datasets/eval_data_list_2025.csv`` of the baseline (CRLF; rows
+  ``section_00_0000.wav,section_00_target_test_anomaly_0012_id_C1_spd_2_mic_2.wav``; unlike
+  the 2024 list, its full names show the attributes that the files of AutoTrash,
+  Polisher, ScrewFeeder and ToyPet hide). The code and ground-truth files of the
+  official evaluator (nttcslab/dcase2025_task2_evaluator) were not available: its README
+  documents the 2023 evaluator's inputs, layout and official score, which the scorer
+  (:mod:`asd_lib.metrics.domain_shift`) computes.
+
+Irregularities: CoffeeGrinder's attribute values contain underscores
+(``mic_imp34dt05_mic_pos_A_grind_100_bkg_A``), so attribute strings are never split; the
+indices of the full names are not contiguous for some types; clip lengths are not
+verified (read from the files).
+
+The supplemental recordings (clean machine sound or noise only, 100 per type according
+to the README listing ``supplemental/section_00_machine_0001_<attr>.wav`` ..
+``_0100_``) come inside the development and additional-training archives. Their file
+name grammar, and which types have machine or noise recordings, could not be verified:
+data preparation globs the folder (``supplemental=True`` writes ``data/supplemental``;
+:mod:`asd_lib.corpus.section_prepare`), and no system uses it by default (nor does the
+official baseline).
+"""
+from typing import Dict, Optional, Sequence, Tuple
+
+from asd_lib.corpus import section_prepare
+from asd_lib.corpus.section_layout import Archives, SectionLayout
+
+DEV_TYPES: Tuple[str, ...] = ("bearing", "fan", "gearbox", "slider", "ToyCar", "ToyTrain", "valve")
+EVAL_TYPES: Tuple[str, ...] = ("AutoTrash", "HomeCamera", "ToyPet", "ToyRCCar", "BandSealer",
+                               "CoffeeGrinder", "Polisher", "ScrewFeeder")
+MACHINE_TYPES: Tuple[str, ...] = DEV_TYPES + EVAL_TYPES
+HIDDEN = ("train", "test")
+
+LAYOUT = SectionLayout(
+    name="dcase2025",
+    title="DCASE 2025",
+    dev_types=DEV_TYPES,
+    eval_types=EVAL_TYPES,
+    dev_sections=("00",),
+    eval_sections=("00",),
+    archives=Archives(dev_record="records/15097779", train_record="records/15392814",
+                      test_record="records/15519362"),
+    eval_list_line_end="\r\n",
+    supplemental=True,
+    listed_attributes_hidden=False,
+    hidden_attributes={m: HIDDEN for m in ("bearing", "slider", "ToyTrain", "AutoTrash",
+                                           "Polisher", "ScrewFeeder", "ToyPet")},
+)
+
+parse_clip_name = LAYOUT.parse_clip_name
+parse_machines = LAYOUT.parse_machines
+remote_files = LAYOUT.remote_files
+validators = LAYOUT.validators
+read_eval_list = LAYOUT.read_eval_list
+write_eval_list = LAYOUT.write_eval_list
+
+
+def prepare_data(corpus_dir, data_dir, use_additional: bool = True,
+                 machines: Optional[Sequence[str]] = None, separate_eval_train: bool = False,
+                 supplemental: bool = False) -> Dict[str, int]:
+    """Official DCASE 2025 tree -> ``data_dir/{train,dev_test,eval_test[,eval_train]
+    [,supplemental]}`` (:func:`asd_lib.corpus.section_prepare.prepare_data`); returns the
+    clips per set."""
+    return section_prepare.prepare_data(LAYOUT, corpus_dir, data_dir, use_additional, machines,
+                                        separate_eval_train=separate_eval_train,
+                                        supplemental=supplemental)

@@ -1,0 +1,1 @@
+../../TEMPLATE/asd1/path.sh

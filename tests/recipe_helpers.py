@@ -1,0 +1,51 @@
+"""What the recipe integration tests share: a recipe copied with setup.sh, run.sh calls,
+and the check that stage 4 never reads what the evaluation data hides."""
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from inference_helpers import hide_test_labels, outputs, run_stage4
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def make_recipe(tmp_path_factory, recipe: str) -> Path:
+    """``egs/<recipe>/asd1`` copied to a temporary recipe dir with setup.sh --from."""
+    target = tmp_path_factory.mktemp(recipe) / f"tiny_{recipe}" / "asd1"
+    subprocess.run([str(REPO / "egs/TEMPLATE/asd1/setup.sh"), "--from",
+                    str(REPO / "egs" / recipe / "asd1"), str(target)], check=True)
+    return target
+
+
+def run(recipe: Path, args: str) -> subprocess.CompletedProcess:
+    proc = subprocess.run(f"./run.sh {args}", shell=True, cwd=recipe, capture_output=True,
+                          text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    if proc.returncode != 0:
+        raise AssertionError(f"./run.sh {args} failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
+    return proc
+
+
+def assert_stage4_ignores_hidden_labels(recipe: Path, exp: str, decode: str, dataset: str,
+                                        work: Path, sets=("eval_test",)) -> None:
+    """Stage 4 of ``exp`` writes the same bytes for copies of the dumped test sets whose
+    class, domain and attribute files are shuffled and whose labels are emptied (the
+    evaluation test set by default: the one whose labels the official data hides)."""
+    exp_dir, train = recipe / exp, recipe / "dump/train"
+    copies = {}
+    for name in sets:
+        copies[name] = work / name
+        shutil.copytree(recipe / "dump" / name, copies[name])
+    args = ["--config", str(recipe / "conf/decode" / f"{decode}.yaml")]
+    cwd = os.getcwd()
+    os.chdir(recipe)  # dump/*/feats.scp paths are relative to the recipe
+    try:
+        run_stage4(exp_dir, train, work / "out", copies, args=args, dataset=dataset)
+        before = {name: outputs(work / "out" / name) for name in sets}
+        for path in copies.values():
+            hide_test_labels(path)
+        run_stage4(exp_dir, train, work / "out", copies, args=args, dataset=dataset)
+    finally:
+        os.chdir(cwd)
+    for name in sets:
+        assert before[name] and outputs(work / "out" / name) == before[name], name
