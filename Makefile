@@ -2,6 +2,8 @@
 #            synthetic corpus with a CPU-sized STgram-MFN and print the result table.
 # make test: install what is missing, then the lint (ruff, shellcheck), unit tests and
 #            recipe integration tests; make test-fast: the lint and the unit tests only.
+#            Tests run in one pytest-xdist worker per core, a test file per worker (the
+#            recipe tests share one recipe run per file).
 VENV := tools/venv
 PYTHON := $(VENV)/bin/python
 DEMO_DIR := egs/dcase20/asd1
@@ -18,10 +20,10 @@ demo: install
 		--local_data_opts "--synth_duration 1" --train_config conf/train_stgram_mfn.demo.yaml
 
 test: install lint shellcheck
-	$(PYTHON) -m pytest tests -q -rs --durations=10 --timeout 1200
+	$(PYTHON) -m pytest tests -q -rs -n auto --dist loadfile --durations=10 --timeout 1200
 
 test-fast: install lint
-	$(PYTHON) -m pytest tests -q -rs -m "not recipe and not slow" --timeout 600
+	$(PYTHON) -m pytest tests -q -rs -n auto --dist loadfile -m "not recipe and not slow" --timeout 600
 
 lint: install
 	$(VENV)/bin/ruff check asd_lib tests

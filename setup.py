@@ -28,6 +28,6 @@ setup(
     extras_require={
         "pretrained": ["transformers>=4.40"],  # wav2vec 2.0 + AST (models/w2v2_ast.py)
         "onnx": ["onnx>=1.15", "onnxruntime>=1.17"],  # export_onnx, detect --onnx
-        "test": ["pytest>=8.0", "pytest-timeout>=2.2", "ruff>=0.6"],
+        "test": ["pytest>=8.0", "pytest-timeout>=2.2", "pytest-xdist>=3.0", "ruff>=0.6"],
     },
 )
