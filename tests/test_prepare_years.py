@@ -233,6 +233,25 @@ def test_prepare_2025_with_and_without_supplemental(tmp_path):
                           str(data), "--supplemental", "true"])
 
 
+def test_2025_supplemental_recordings_as_extra_training_clips(tmp_path):
+    tree = write_tree(tmp_path / "corpus", FILES_2025, ROWS_2025, "eval_data_list_2025.csv", "\r\n")
+    data = tmp_path / "data"
+    counts = dcase2025.prepare_data(tree, data, supplemental_in_train=True)
+    assert counts == {"train": 2 + 3, "dev_test": 1, "eval_test": 1}  # no data/supplemental
+    train = {name: read_kv(data / "train" / name)
+             for name in ("utt2domain", "utt2attr", "utt2label", "utt2section")}
+    extra = ("bearing-section_00_machine_source_0000_noAttribute", "CoffeeGrinder-anything",
+             "CoffeeGrinder-section_00_noise_0001_")
+    assert [train["utt2domain"][u] for u in extra] == ["source"] * 3
+    assert {train["utt2attr"][u] for u in extra} == {"noAttribute"}
+    assert {train["utt2label"][u] for u in extra} == {"normal"}
+    assert {train["utt2section"][u] for u in extra} == {"section_00"}
+    split = dcase2025.prepare_data(tree, data, separate_eval_train=True, supplemental=True,
+                                   supplemental_in_train=True)
+    assert split == {"train": 2, "eval_train": 3, "dev_test": 1, "eval_test": 1,
+                     "supplemental": 3}
+
+
 def test_2025_supplemental_needs_the_folders(tmp_path):
     files = {k: v for k, v in FILES_2025.items() if not k.endswith("supplemental")}
     tree = write_tree(tmp_path / "corpus", files, ROWS_2025, "eval_data_list_2025.csv", "\r\n")

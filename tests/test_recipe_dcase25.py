@@ -1,7 +1,8 @@
 """Integration: the DCASE 2025 recipe (copied with setup.sh --from) runs stages 0-5 on a
 tiny synthetic first-shot corpus with hidden attributes and supplemental recordings; the
 default system writes the 2025 evaluator's files; --supplemental true adds
-data/supplemental, which no stage after data preparation reads."""
+data/supplemental, which no stage after data preparation reads, and --supplemental_in_train
+true makes the recordings an extra training set that a system trains on."""
 import json
 
 import pytest
@@ -50,3 +51,18 @@ def test_supplemental_recordings_are_prepared_but_not_used(recipe):
 
 def test_stage4_does_not_read_the_test_labels(recipe, tmp_path):
     assert_stage4_ignores_hidden_labels(recipe, DEFAULT, "kmeans_membank", "dcase2025", tmp_path)
+
+
+def test_supplemental_recordings_as_an_extra_training_set(recipe):
+    extra = TINY.replace("--supplemental true", "--supplemental_in_train true")
+    run(recipe, f"--stage 1 --stop-stage 3 --train_config conf/train_stgram_mfn.debug.yaml "
+                f"--tag _supplemental {extra}")
+    classes = read_kv(recipe / "data/train/utt2class")
+    supplemental = [u for u in classes if "_machine_" in u or "_noise_" in u]
+    assert len(supplemental) == 2 * len(DEV + EVAL)
+    assert classes[supplemental[0]].endswith("_section_00_noAttribute") or \
+        classes[supplemental[0]].endswith("_section_00_source")  # a type with hidden attributes
+    assert len(read_kv(recipe / "dump/train/feats.scp")) == len(classes)
+    exp = recipe / "exp/train_stgram_mfn.debug_supplemental"
+    assert (exp / "best.pth").is_file()
+    assert read_kv(exp / "train_labels/utt2class") == classes  # trained with them

@@ -19,6 +19,8 @@ CORPUS_OPTIONS = {
                            "adding it to data/train (corpora with separate evaluation types)",
     "supplemental": "write the clips of every <M>/supplemental/ folder to data/supplemental "
                     "(DCASE 2025: clean machine or noise-only recordings)",
+    "supplemental_in_train": "add the clips of every <M>/supplemental/ folder to the training "
+                             "set as normal clips (domain source unless named, no attributes)",
 }
 """Options that only some corpora have (``Corpus.prepare_options``), all off by default."""
 

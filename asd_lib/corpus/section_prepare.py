@@ -4,7 +4,8 @@ Sets written: ``train`` (the development training clips plus, with ``use_additio
 additional training clips of the evaluation sections), ``dev_test``, ``eval_test``; with
 ``separate_eval_train`` the additional training clips go to ``eval_train`` instead, and with
 ``supplemental`` the clips of every ``<M>/supplemental/`` folder (DCASE 2025) to
-``supplemental``. Every file name is checked against the year's grammar and every wav
+``supplemental``, and with ``supplemental_in_train`` to ``train`` as normal training clips
+(:func:`as_training_clip`). Every file name is checked against the year's grammar and every wav
 header is read; nothing is written unless the whole corpus passes.
 
 A test clip reveals only its file name, machine type and section: the domain, attributes
@@ -23,9 +24,9 @@ import re
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
-from asd_lib.corpus.common import (Clip, check_unique, check_wav, log_missing_eval_test,
-                                   machine_type_root, need_dir, visible_entries,
-                                   write_sets)
+from asd_lib.corpus.common import (NO_ATTRIBUTE, Clip, check_unique, check_wav,
+                                   log_missing_eval_test, machine_type_root, need_dir,
+                                   visible_entries, write_sets)
 from asd_lib.corpus.section_layout import (DEV_DIR, EVAL_DIR, SUPPLEMENTAL_DIR, SectionLayout)
 
 SET_NAMES = ("train", "dev_test", "eval_train", "eval_test", "supplemental")
@@ -129,6 +130,15 @@ def scan_supplemental(layout: SectionLayout, directory: Path, machine: str,
     return clips
 
 
+def as_training_clip(clip: Clip) -> Clip:
+    """A supplemental recording as a normal training clip of its machine type and section:
+    the domain its name states, else ``source`` (the domain of all but a handful of
+    training clips), and no attributes (``noAttribute``), so that the attribute label
+    schemes give the recordings of a type a class of their own. This use is ours: neither
+    the organisers' baseline nor a published system trains on them."""
+    return clip._replace(domain=clip.domain or "source", attr=NO_ATTRIBUTE, label="normal")
+
+
 def label_eval_test(layout: SectionLayout, eval_list: Path, clips: List[Clip]) -> List[Clip]:
     """Rename evaluation test clips through the list: the utterance ID takes the full name,
     the path stays the real file, and the domain, attributes and label come from the full
@@ -203,7 +213,8 @@ def _present_types(layout: SectionLayout, corpus: Path, roots: Dict[str, Path],
 
 def collect_sets(layout: SectionLayout, corpus_dir, use_additional: bool = True,
                  machines: Optional[Sequence[str]] = None, separate_eval_train: bool = False,
-                 supplemental: bool = False) -> Dict[str, List[Clip]]:
+                 supplemental: bool = False,
+                 supplemental_in_train: bool = False) -> Dict[str, List[Clip]]:
     """Scan the official tree: ``{set name: clips}`` (sets without clips left out). An
     evaluation type without an eval test folder is left out of eval_test (one warning). The
     machine-type folders may also be in ``dev_data/raw/`` and ``eval_data/raw/``, where the
@@ -234,15 +245,22 @@ def collect_sets(layout: SectionLayout, corpus_dir, use_additional: bool = True,
                     sets["eval_test"] += scan_eval_test(layout, folder, m)
             else:
                 without_eval_test.append(next(f for f in folders if not f.is_dir()))
-        if supplemental:
+        if supplemental or supplemental_in_train:
             for split_dir, top in roots.items():
                 if (top / m / SUPPLEMENTAL_DIR).is_dir():
                     sets["supplemental"] += scan_supplemental(layout, top / m / SUPPLEMENTAL_DIR,
                                                               m, split_dir)
     log_missing_eval_test(without_eval_test, len([m for m in machines if m in layout.eval_types]))
-    if supplemental and not sets["supplemental"]:
+    if (supplemental or supplemental_in_train) and not sets["supplemental"]:
         raise ValueError(f"{corpus}: no {SUPPLEMENTAL_DIR}/ folder for {', '.join(machines)}; "
-                         "download the archives that hold it or pass --supplemental false")
+                         "download the archives that hold it or pass --supplemental false "
+                         "and --supplemental_in_train false")
+    if supplemental_in_train:
+        for clip in sets["supplemental"]:
+            evaluation = separate_eval_train and clip.machine in layout.eval_types
+            sets["eval_train" if evaluation else "train"].append(as_training_clip(clip))
+    if not supplemental:
+        sets["supplemental"] = []
     if sets["eval_test"]:
         eval_list = corpus / layout.eval_list_name
         if eval_list.is_file():

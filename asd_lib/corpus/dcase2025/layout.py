@@ -35,8 +35,9 @@ to the README listing ``supplemental/section_00_machine_0001_<attr>.wav`` ..
 ``_0100_``) come inside the development and additional-training archives. Their file
 name grammar, and which types have machine or noise recordings, could not be verified:
 data preparation globs the folder (``supplemental=True`` writes ``data/supplemental``;
-:mod:`asd_lib.corpus.section_prepare`), and no system uses it by default (nor does the
-official baseline).
+``supplemental_in_train=True`` adds the recordings to the training set as an extra,
+optional training set; :mod:`asd_lib.corpus.section_prepare`). No system uses them by
+default, nor does the official baseline.
 """
 from typing import Dict, Optional, Sequence, Tuple
 
@@ -75,10 +76,13 @@ write_eval_list = LAYOUT.write_eval_list
 
 def prepare_data(corpus_dir, data_dir, use_additional: bool = True,
                  machines: Optional[Sequence[str]] = None, separate_eval_train: bool = False,
-                 supplemental: bool = False) -> Dict[str, int]:
+                 supplemental: bool = False,
+                 supplemental_in_train: bool = False) -> Dict[str, int]:
     """Official DCASE 2025 tree -> ``data_dir/{train,dev_test,eval_test[,eval_train]
     [,supplemental]}`` (:func:`asd_lib.corpus.section_prepare.prepare_data`); returns the
-    clips per set."""
+    clips per set. ``supplemental_in_train`` adds the supplemental recordings to the
+    training set (:func:`asd_lib.corpus.section_prepare.as_training_clip`)."""
     return section_prepare.prepare_data(LAYOUT, corpus_dir, data_dir, use_additional, machines,
                                         separate_eval_train=separate_eval_train,
-                                        supplemental=supplemental)
+                                        supplemental=supplemental,
+                                        supplemental_in_train=supplemental_in_train)

@@ -84,15 +84,9 @@ if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
     log "Preparing data/ from ${corpus} (additional training set: ${use_additional})"
     python -m asd_lib.bin.prepare_data --dataset dcase2022 --corpus_dir "${corpus}" \
         --data_dir data --use_additional "${use_additional}"
-    # The training sets get classes (a test clip's class is unknown at test time); they
-    # decide which types hide their attributes and are what clusters are fitted on.
-    sets=()
-    for dset in train; do
-        [ -f "data/${dset}/wav.scp" ] && sets+=("data/${dset}")
-    done
-    fit_opts=()
-    for dset in "${sets[@]}"; do fit_opts+=(--fit_dir "${dset}"); done
-    log "Class labels (${label_scheme}) for ${sets[*]}"
-    python -m asd_lib.bin.make_labels --scheme "${label_scheme}" "${fit_opts[@]}" \
-        --num_clusters "${num_clusters}" --cluster_method "${cluster_method}" "${sets[@]}"
+    # The training set gets classes (a test clip's class is unknown at test time); it
+    # decides which types hide their attributes and is what clusters are fitted on.
+    log "Class labels (${label_scheme}) for data/train"
+    python -m asd_lib.bin.make_labels --scheme "${label_scheme}" --fit_dir data/train \
+        --num_clusters "${num_clusters}" --cluster_method "${cluster_method}" data/train
 fi

@@ -8,7 +8,10 @@
 #            (default; the domain where the attributes are hidden), domain, machine or
 #            cluster (fitted on data/train). An experiment keeps the labels it trained with.
 #            --supplemental true also writes data/supplemental (clean machine or noise-only
-#            recordings; their file names are globbed, not parsed; no class labels).
+#            recordings; their file names are globbed, not parsed; no class labels);
+#            --supplemental_in_train true adds them to data/train as an extra training set
+#            (normal clips, source domain unless named, no attributes: a class of their own
+#            under the attribute label schemes).
 set -euo pipefail
 
 log() {
@@ -22,6 +25,7 @@ download=false         # true: download the official archives into downloads/
 use_additional=true    # include the additional training set (evaluation types) in data/train
 separate_eval_train=false  # true: the additional training set goes to data/eval_train instead
 supplemental=false     # true: <M>/supplemental/ recordings to data/supplemental (no system uses them)
+supplemental_in_train=false  # true: <M>/supplemental/ recordings join data/train (ours; off in the baseline)
 download_dir=downloads # where archives go
 synth_dir=corpus/synthetic_dcase2025  # where a synthetic corpus is generated
 synth_seed=0           # seed of the synthetic corpus
@@ -90,7 +94,8 @@ if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
     log "Preparing data/ from ${corpus} (additional training set: ${use_additional})"
     python -m asd_lib.bin.prepare_data --dataset dcase2025 --corpus_dir "${corpus}" \
         --data_dir data --use_additional "${use_additional}" \
-        --separate_eval_train "${separate_eval_train}" --supplemental "${supplemental}"
+        --separate_eval_train "${separate_eval_train}" --supplemental "${supplemental}" \
+        --supplemental_in_train "${supplemental_in_train}"
     # The training sets get classes (a test clip's class is unknown at test time); they
     # decide which types hide their attributes and are what clusters are fitted on.
     sets=()
