@@ -11,6 +11,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
+from asd_lib.metrics import domain_shift
 from asd_lib.utils.registry import Registry
 
 CORPORA = Registry("corpus")
@@ -37,6 +38,19 @@ class Scorer:
     csv_name: Callable[..., str]
     protocols: Tuple[str, ...]
     headline: Tuple[Tuple[str, Tuple[str, ...]], ...]
+
+
+def domain_shift_scorer(evaluator: domain_shift.DomainShiftEvaluator) -> Scorer:
+    """The scorer of a year whose evaluator computes the 2022-2025 metrics
+    (:mod:`asd_lib.metrics.domain_shift`), with that year's ``evaluator``."""
+    return Scorer(
+        evaluate=evaluator.score,
+        write_results=domain_shift.write_results,
+        format_markdown=domain_shift.format_markdown,
+        csv_name=domain_shift.official_csv_name,
+        protocols=domain_shift.PROTOCOLS,
+        headline=domain_shift.HEADLINE,
+    )
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ AUC-source, AUC-target and pAUC with their harmonic mean.
   source/target harmonic means (``SPLIT_AS_2022``; Kota-Dohi/dcase2022_evaluator).
 """
 from asd_lib.corpus.dcase2022 import layout, synthetic
-from asd_lib.corpus.registry import Corpus, Scorer, SyntheticLayout, register
+from asd_lib.corpus.registry import Corpus, SyntheticLayout, domain_shift_scorer, register
 from asd_lib.metrics import domain_shift as metrics
 
 EVALUATOR = metrics.DomainShiftEvaluator("dcase2022", "DCASE 2022 Task 2", metrics.SPLIT_AS_2022)
@@ -24,12 +24,5 @@ CORPUS = register(Corpus(
     validators=layout.validators,
     synthetic=SyntheticLayout(synthetic.write_dcase2022, synthetic.Dcase2022Sizes,
                               synthetic.OFFICIAL_SIZES),
-    scorer=Scorer(
-        evaluate=EVALUATOR.score,
-        write_results=metrics.write_results,
-        format_markdown=metrics.format_markdown,
-        csv_name=metrics.official_csv_name,
-        protocols=metrics.PROTOCOLS,
-        headline=metrics.HEADLINE,
-    ),
+    scorer=domain_shift_scorer(EVALUATOR),
 ))

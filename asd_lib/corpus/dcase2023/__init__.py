@@ -8,7 +8,7 @@ their harmonic mean.
 - the evaluator: :mod:`asd_lib.metrics.domain_shift` (nttcslab/dcase2023_task2_evaluator).
 """
 from asd_lib.corpus.dcase2023 import layout, synthetic
-from asd_lib.corpus.registry import Corpus, Scorer, SyntheticLayout, register
+from asd_lib.corpus.registry import Corpus, SyntheticLayout, domain_shift_scorer, register
 from asd_lib.metrics import domain_shift as metrics
 
 EVALUATOR = metrics.DomainShiftEvaluator("dcase2023", "DCASE 2023 Task 2")
@@ -24,12 +24,5 @@ CORPUS = register(Corpus(
     validators=layout.validators,
     synthetic=SyntheticLayout(synthetic.write_dcase2023, synthetic.Dcase2023Sizes,
                               synthetic.OFFICIAL_SIZES),
-    scorer=Scorer(
-        evaluate=EVALUATOR.score,
-        write_results=metrics.write_results,
-        format_markdown=metrics.format_markdown,
-        csv_name=metrics.official_csv_name,
-        protocols=metrics.PROTOCOLS,
-        headline=metrics.HEADLINE,
-    ),
+    scorer=domain_shift_scorer(EVALUATOR),
 ))

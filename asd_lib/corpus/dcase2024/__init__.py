@@ -9,7 +9,7 @@ the official metrics AUC-source, AUC-target and pAUC with their harmonic mean.
   2024 machine types).
 """
 from asd_lib.corpus.dcase2024 import layout, synthetic
-from asd_lib.corpus.registry import Corpus, Scorer, SyntheticLayout, register
+from asd_lib.corpus.registry import Corpus, SyntheticLayout, domain_shift_scorer, register
 from asd_lib.metrics import domain_shift as metrics
 
 EVALUATOR = metrics.DomainShiftEvaluator("dcase2024", "DCASE 2024 Task 2")
@@ -25,12 +25,5 @@ CORPUS = register(Corpus(
     validators=layout.validators,
     synthetic=SyntheticLayout(synthetic.write_dcase2024, synthetic.Dcase2024Sizes,
                               synthetic.OFFICIAL_SIZES),
-    scorer=Scorer(
-        evaluate=EVALUATOR.score,
-        write_results=metrics.write_results,
-        format_markdown=metrics.format_markdown,
-        csv_name=metrics.official_csv_name,
-        protocols=metrics.PROTOCOLS,
-        headline=metrics.HEADLINE,
-    ),
+    scorer=domain_shift_scorer(EVALUATOR),
 ))

@@ -10,7 +10,7 @@ mean.
   the README of nttcslab/dcase2025_task2_evaluator documents it).
 """
 from asd_lib.corpus.dcase2025 import layout, synthetic
-from asd_lib.corpus.registry import Corpus, Scorer, SyntheticLayout, register
+from asd_lib.corpus.registry import Corpus, SyntheticLayout, domain_shift_scorer, register
 from asd_lib.metrics import domain_shift as metrics
 
 EVALUATOR = metrics.DomainShiftEvaluator("dcase2025", "DCASE 2025 Task 2")
@@ -26,12 +26,5 @@ CORPUS = register(Corpus(
     validators=layout.validators,
     synthetic=SyntheticLayout(synthetic.write_dcase2025, synthetic.Dcase2025Sizes,
                               synthetic.OFFICIAL_SIZES),
-    scorer=Scorer(
-        evaluate=EVALUATOR.score,
-        write_results=metrics.write_results,
-        format_markdown=metrics.format_markdown,
-        csv_name=metrics.official_csv_name,
-        protocols=metrics.PROTOCOLS,
-        headline=metrics.HEADLINE,
-    ),
+    scorer=domain_shift_scorer(EVALUATOR),
 ))
