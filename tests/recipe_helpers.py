@@ -4,10 +4,13 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Sequence
 
 from inference_helpers import hide_test_labels, outputs, run_stage4
 
 REPO = Path(__file__).resolve().parents[1]
+DEFAULT = "exp/train_stgram_mfn.debug"  # the default system's experiment (debug config)
+KMEANS = "kmeans_membank_best"  # its inference tag (the default inference config)
 
 
 def make_recipe(tmp_path_factory, recipe: str) -> Path:
@@ -15,6 +18,23 @@ def make_recipe(tmp_path_factory, recipe: str) -> Path:
     target = tmp_path_factory.mktemp(recipe) / f"tiny_{recipe}" / "asd1"
     subprocess.run([str(REPO / "egs/TEMPLATE/asd1/setup.sh"), "--from",
                     str(REPO / "egs" / recipe / "asd1"), str(target)], check=True)
+    return target
+
+
+def tiny_options(machines: Sequence[str], data_opts: str = "") -> str:
+    """run.sh options of a tiny synthetic corpus of ``machines`` (1 s clips; 4 source and 2
+    target training clips and 2 test clips per condition), plus ``data_opts`` for
+    local/data.sh."""
+    data = (f"--synth_machines {','.join(machines)} --synth_duration 1 --synth_source_train 4 "
+            f"--synth_target_train 2 --synth_test_per_condition 2 {data_opts}").strip()
+    return f"--nj 2 --segment_sec 1 --plot false --local_data_opts '{data}'"
+
+
+def default_system_recipe(tmp_path_factory, recipe: str, options: str) -> Path:
+    """``egs/<recipe>/asd1`` copied, then stages 0-5 with the default system's debug
+    config and ``options``."""
+    target = make_recipe(tmp_path_factory, recipe)
+    run(target, f"--stage 0 --stop-stage 5 --train_config conf/train_stgram_mfn.debug.yaml {options}")
     return target
 
 

@@ -5,23 +5,18 @@ import json
 
 import pytest
 
-from recipe_helpers import assert_stage4_ignores_hidden_labels, make_recipe, run
+from recipe_helpers import (DEFAULT, KMEANS, assert_stage4_ignores_hidden_labels,
+                            default_system_recipe, run, tiny_options)
 
 pytestmark = pytest.mark.recipe
 
 DEV, EVAL = ("fan", "valve"), ("bandsaw", "ToyDrone")
-TINY = ("--nj 2 --segment_sec 1 --plot false --local_data_opts '--synth_machines "
-        "fan,valve,bandsaw,ToyDrone --synth_duration 1 --synth_source_train 4 "
-        "--synth_target_train 2 --synth_test_per_condition 2'")
-DEFAULT = "exp/train_stgram_mfn.debug"
-KMEANS = "kmeans_membank_best"
+TINY = tiny_options(DEV + EVAL)
 
 
 @pytest.fixture(scope="module")
 def recipe(tmp_path_factory):
-    target = make_recipe(tmp_path_factory, "dcase23")
-    run(target, f"--stage 0 --stop-stage 5 --train_config conf/train_stgram_mfn.debug.yaml {TINY}")
-    return target
+    return default_system_recipe(tmp_path_factory, "dcase23", TINY)
 
 
 def test_default_system_writes_the_official_2023_files(recipe):

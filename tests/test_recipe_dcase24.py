@@ -3,39 +3,24 @@ tiny synthetic first-shot corpus with the default system, a second system (the o
 AE baseline), the stage-6 ensemble of both, and the wav2vec 2.0 + AST system with tiny
 random backbones; every result is in the official 2024 evaluator's files and layout."""
 import json
-import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from asd_lib.corpus.dcase2024 import layout as dcase2024
+from recipe_helpers import DEFAULT, KMEANS, default_system_recipe, run
 
 pytestmark = pytest.mark.recipe
 
-REPO = Path(__file__).resolve().parents[1]
 TINY = ("--nj 2 --segment_sec 1 --local_data_opts '--synth_duration 1 --synth_source_train 6 "
         "--synth_target_train 2 --synth_test_per_condition 2'")
-DEFAULT = "exp/train_stgram_mfn.debug"
 AE = "exp/train_ae_mse.debug"
-KMEANS = "kmeans_membank_best"  # the default inference config's tag
-
-
-def run(recipe: Path, args: str):
-    proc = subprocess.run(f"./run.sh {args}", shell=True, cwd=recipe, capture_output=True,
-                          text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
-    if proc.returncode != 0:
-        raise AssertionError(f"./run.sh {args} failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
-    return proc
 
 
 @pytest.fixture(scope="module")
 def recipe(tmp_path_factory):
-    target = tmp_path_factory.mktemp("egs24") / "tiny24" / "asd1"
-    subprocess.run([str(REPO / "egs/TEMPLATE/asd1/setup.sh"), "--from",
-                    str(REPO / "egs/dcase24/asd1"), str(target)], check=True)
-    run(target, f"--stage 0 --stop-stage 5 --train_config conf/train_stgram_mfn.debug.yaml {TINY}")
-    return target
+    return default_system_recipe(tmp_path_factory, "dcase24", TINY)
 
 
 def official_score(score_dir: Path) -> float:
