@@ -26,6 +26,7 @@ import yaml
 
 from asd_lib.losses import HEADS
 from asd_lib.models import MODELS
+from asd_lib.models.traits import traits
 from asd_lib.utils.checkpoint import load_safe, load_weights
 from asd_lib.utils.config import read_saved_config
 from asd_lib.utils.fileio import atomic_write, read_kv, write_kv
@@ -157,7 +158,8 @@ class TrainedModel:
                                   len(self.class_names))
         path = checkpoint_path(exp_dir, checkpoint)
         state = load_safe(path)
-        load_weights(model, state["model"], "model", path)
+        if not traits(model).training_free:  # its config defines it; no weights saved
+            load_weights(model, state["model"], "model", path)
         if head is not None:
             load_weights(head, state["head"], "head", path)
             head = head.to(device).eval()

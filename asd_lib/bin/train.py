@@ -37,7 +37,12 @@ def get_parser() -> ConfigParser:
     group.add_argument("--num_workers", type=int, default=2, help="DataLoader workers")
     group.add_argument("--num_threads", type=int, default=0,
                        help="CPU threads for training on the CPU (0: all available cores)")
-    group.add_argument("--seed", type=int, default=0, help="seed; epoch e uses seed + e")
+    group.add_argument("--seed", type=int, default=0,
+                       help="seed of the initialisation, sampling order and augmentation "
+                            "(epoch e uses seed + e); one per trial")
+    group.add_argument("--split_seed", type=int, default=0,
+                       help="seed of the held-out split, kept when --seed changes so that "
+                            "trials differ only by training randomness")
     group.add_argument("--verbose", type=int, default=1, help="0 warning, 1 info, 2 debug")
     group.add_argument("--sample_rate", type=int, default=16000, help="of the dumped audio")
     group.add_argument("--valid_fraction", type=float, default=0.05,
@@ -75,8 +80,11 @@ def check_resume_compatible(args, path: Path) -> None:
         return
     saved = read_saved_config(path)
     current = {k: v for k, v in vars(args).items() if k != "config"}
+    defaults = vars(get_parser().parse_args(["--train_dir", "", "--exp_dir", ""]))
+    # a key the saved config lacks (an option added since) had its default value
     changed = sorted(k for k in set(saved) | set(current)
-                     if k not in RUNTIME_KEYS and saved.get(k) != current.get(k))
+                     if k not in RUNTIME_KEYS
+                     and saved.get(k, defaults.get(k)) != current.get(k))
     if changed and not training_state(path.parent):
         logging.info("%s: no epoch trained yet; the new configuration replaces it (changed: "
                      "%s)", path, ", ".join(changed))

@@ -2,8 +2,8 @@
 
 Every model maps a batch of waveforms to ``{"embedding": ...}`` (a bare tensor is the
 embedding; a dict may add ``"score"``, a per-clip anomaly score of the model's own, e.g. an
-autoencoder's reconstruction error) and has an ``embedding_dim``. Two class attributes
-tell the code around it how to call it and read it; a model that sets neither gets the
+autoencoder's reconstruction error) and has an ``embedding_dim``. Three class attributes
+tell the code around it how to call it and read it; a model that sets none gets the
 defaults:
 
 - ``patch_embeddings`` (default ``False``): the embedding is ``[B, P, E]``, one per patch
@@ -18,8 +18,6 @@ defaults:
 from dataclasses import dataclass
 from typing import Optional
 
-from torch import nn
-
 CONDITIONINGS = (None, "attribute_text")
 
 
@@ -27,13 +25,17 @@ CONDITIONINGS = (None, "attribute_text")
 class ModelTraits:
     patch_embeddings: bool = False
     conditioning: Optional[str] = None
+    training_free: bool = False
 
 
-def traits(model: nn.Module) -> ModelTraits:
-    """The declarations of ``model`` (module docstring), checked."""
+def traits(model) -> ModelTraits:
+    """The declarations of ``model``, an instance or a model class (module docstring),
+    checked."""
     found = ModelTraits(bool(getattr(model, "patch_embeddings", False)),
-                        getattr(model, "conditioning", None))
+                        getattr(model, "conditioning", None),
+                        bool(getattr(model, "training_free", False)))
     if found.conditioning not in CONDITIONINGS:
-        raise ValueError(f"{type(model).__name__}.conditioning must be one of {CONDITIONINGS}, "
-                         f"got {found.conditioning!r}")
+        name = getattr(model, "__name__", type(model).__name__)
+        raise ValueError(f"{name}.conditioning must be one of {CONDITIONINGS}, got "
+                         f"{found.conditioning!r}")
     return found

@@ -15,6 +15,7 @@ from asd_lib.augment import AUGMENTS
 from asd_lib.data.samplers import SAMPLERS
 from asd_lib.losses import HEADS, OBJECTIVES
 from asd_lib.models import MODELS
+from asd_lib.models.traits import traits
 from asd_lib.train.optim import OPTIMIZERS, SCHEDULERS
 from asd_lib.train.stages import Stage
 from asd_lib.utils.config import ConfigError, to_number
@@ -36,8 +37,26 @@ def check_training_config(args: argparse.Namespace, stages: List[Stage]) -> None
     else:
         args.head_conf = HEADS.check_conf(args.head, args.head_conf, "head", "head_conf",
                                           given=("embedding_dim", "num_classes"))
+    check_training_free(args, stages)
     for i, stage in enumerate(stages):
         check_stage(f"stages[{i}]", stage)
+
+
+def check_training_free(args: argparse.Namespace, stages: List[Stage]) -> None:
+    """A training-free model (``models.traits``) goes with ``stages: []`` and ``head:
+    none``, and only such a model does: there is nothing else to train without stages."""
+    free = traits(MODELS.get(args.model)).training_free
+    if free and stages:
+        raise ConfigError(f"stages: model {args.model!r} is training-free (no trainable "
+                          "parameter); give stages: [] (stage 3 then records the experiment "
+                          "without training)")
+    if free and args.head != HEAD_FREE:
+        raise ConfigError(f"head: model {args.model!r} is training-free; a classification "
+                          f"head would be untrained: use head: {HEAD_FREE}")
+    if not free and not stages:
+        raise ConfigError(f"stages: [] trains nothing, but model {args.model!r} has to be "
+                          "trained; give its training stages, or use a training-free model "
+                          "(logmel_stats, frozen_encoder)")
 
 
 def check_stage(where: str, stage: Stage) -> None:

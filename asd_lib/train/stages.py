@@ -70,9 +70,11 @@ def _numeric_conf(where: str, conf: Any) -> Dict[str, Any]:
 
 
 def parse_stages(raw: Any) -> List[Stage]:
-    """Validate the ``stages`` config value and turn it into :class:`Stage` objects."""
-    if not isinstance(raw, list) or not raw:
-        raise ConfigError("stages: expected a non-empty list of stage mappings")
+    """Validate the ``stages`` config value and turn it into :class:`Stage` objects; an
+    empty list (``stages: []``) is the experiment of a training-free model."""
+    if not isinstance(raw, list):
+        raise ConfigError("stages: expected a list of stage mappings ([] for a training-free "
+                          "model)")
     stages = []
     for i, entry in enumerate(raw):
         where = f"stages[{i}]"

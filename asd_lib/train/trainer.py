@@ -184,14 +184,20 @@ class Trainer:
         self.system = set_memory_format(
             TrainingSystem(self.model, self.head, self.loss_modules).to(self.device),
             args.channels_last)
+        self.training_free = traits(self.model).training_free
+        trainable = sum(p.numel() for p in self.system.parameters() if p.requires_grad)
+        if self.training_free and trainable:
+            raise ValueError(f"model {args.model!r} declares itself training-free but has "
+                             f"{trainable} trainable parameters")
         self.runner = self.system
-        if self.ctx.enabled:
+        if self.ctx.enabled and not self.training_free:
             self.runner = nn.parallel.DistributedDataParallel(
                 self.system, device_ids=[self.device.index] if args.ngpu else None,
                 find_unused_parameters=True)
         self.ema = (WeightEma([self.model] + ([self.head] if self.head else []), args.ema_decay)
                     if args.ema_decay > 0 else None)
-        self.train_idx, self.valid_idx = held_out_split(self.labels, args.valid_fraction, args.seed)
+        self.train_idx, self.valid_idx = held_out_split(self.labels, args.valid_fraction,
+                                                        args.split_seed)
         if not self.train_idx:
             raise ValueError(f"{args.train_dir}: no clip is left to train on (valid_fraction "
                              f"{args.valid_fraction} holds out all {len(self.labels)}); lower "
@@ -429,6 +435,9 @@ class Trainer:
     # ------------------------------------------------------------------ main loop
     def run(self) -> None:
         self.check_same_data()
+        if self.training_free:
+            self._record_training_free()
+            return
         stage_index, done_in_stage, global_epoch, state = self._resume_point()
         if self.ctx.is_main:
             self.exp_dir.mkdir(parents=True, exist_ok=True)
@@ -455,6 +464,21 @@ class Trainer:
                 self.writer.close()
         logging.info("training finished after %d epochs; best held-out loss %.4f",
                      global_epoch, self.best_loss)
+
+    def _record_training_free(self) -> None:
+        """The experiment of a training-free model: no optimiser and no epoch; ``best`` and
+        ``latest`` name an ``epoch0`` snapshot that marks it complete and holds no weights
+        (inference rebuilds the model from the config)."""
+        if self.ctx.is_main:
+            self.exp_dir.mkdir(parents=True, exist_ok=True)
+            self.write_metadata()
+            snapshot = self.exp_dir / "snapshots" / "epoch0.pth"
+            save_atomic({"model": {}, "head": {}, "training_free": True}, snapshot)
+            for name in ("latest.pth", "best.pth"):
+                point_link(self.exp_dir / name, snapshot)
+        barrier(self.ctx)
+        logging.info("training-free model %s: nothing to train; the experiment is recorded "
+                     "(config, training labels, held-out split)", self.args.model)
 
     def _on_sigterm(self, signum, frame) -> None:
         logging.warning("SIGTERM: checkpointing after the current batch, then exiting")
