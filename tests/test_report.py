@@ -14,7 +14,8 @@ import pytest
 from asd_lib.bin import plot_results, show_results
 from asd_lib.corpus import get_corpus
 from asd_lib.inference.thresholds import read_thresholds
-from asd_lib.report.aggregate import collect_results, format_tables, sort_rows
+from asd_lib.report.aggregate import (collect_results, format_tables, group_trials,
+                                      sort_groups, tables_json)
 from asd_lib.report.plots import histogram_edges, read_history, tsne_map
 from asd_lib.report.report import plot_scored_set
 from asd_lib.report.scored_set import load_scored_set, thresholds_from_decisions
@@ -177,25 +178,95 @@ def test_results_table_has_one_row_per_experiment_and_set(tmp_path):
         "dataset": "dcase2024", "official_score": 0.6123,
         "overall": {"source harmonic mean": {"AUC": 0.7}, "target harmonic mean": {"AUC": 0.5},
                     "harmonic mean": {"pAUC": 0.55}}})
-    rows = sort_rows(collect_results([exp], tmp_path), sort_by="AUC")
-    assert [(r.experiment, r.dset) for r in rows if r.dataset == "dcase2020"] == [
+    rows, skipped = collect_results([exp], tmp_path)
+    assert skipped == []
+    groups = sort_groups(group_trials(rows, tmp_path), sort_by="AUC")
+    assert [(g.name, g.first.dset) for g in groups if g.first.dataset == "dcase2020"] == [
         ("b", "dev_test"), ("a", "dev_test"), ("b", "eval_test")]
-    text = format_tables(rows)
+    text = format_tables(groups)
     assert ("| b | best | dev_test | 90.00 | 75.00 | 65.00 | `cd recipe && ./asd.sh --tag b` |"
             in text)
     assert "| b | best | eval_test | 85.00 | 72.00 |  |" in text
     assert "| c | best | dev_test | 61.23 | 70.00 | 50.00 | 55.00 |" in text
     assert text.count("\n| a |") + text.count("\n| b |") + text.count("\n| c |") == 4
-    by_score = sort_rows(rows, sort_by="Official score")  # a dcase2024 column only
-    assert [r.experiment for r in by_score] == ["c", "a", "b", "b"]
+    assert "Trials" not in text and "±" not in text  # one seed: the rows as they were
+    by_score = sort_groups(groups, sort_by="Official score")  # a dcase2024 column only
+    assert [g.name for g in by_score] == ["c", "a", "b", "b"]
     with pytest.raises(ValueError, match="'hmean' is no column of the tables"):
-        sort_rows(rows, sort_by="hmean")
+        sort_groups(groups, sort_by="hmean")
 
 
-def test_result_json_without_headline_is_named(tmp_path):
+def test_result_json_without_headline_is_listed_as_skipped(tmp_path):
     make_result(tmp_path / "exp", "a", "dev_test", {"dataset": "dcase2020", "average": {}})
-    with pytest.raises(ValueError, match=r"a/best/dev_test/result.json: no average/AUC"):
-        collect_results([tmp_path / "exp"], tmp_path)
+    make_result(tmp_path / "exp", "b", "dev_test", dcase2020_result(0.9, 0.8, 0.7))
+    rows, skipped = collect_results([tmp_path / "exp"], tmp_path)
+    assert [r.experiment for r in rows] == ["b"]
+    assert [(Path(s.path).relative_to(tmp_path).as_posix(), s.reason) for s in skipped] == [
+        ("exp/a/best/dev_test/result.json",
+         "no average/AUC; re-run scoring (stage 5) with this version of asd_lib")]
+
+
+def test_unreadable_and_missing_results_are_listed_and_the_rest_shown(tmp_path):
+    exp = tmp_path / "exp"
+    make_result(exp, "good", "dev_test", dcase2020_result(0.9, 0.8, 0.7))
+    make_result(exp, "empty", "dev_test", {})
+    (exp / "empty/best/dev_test/result.json").write_text("")
+    make_result(exp, "cut", "dev_test", {})
+    (exp / "cut/best/dev_test/result.json").write_text('{"dataset": "dcase2020", "aver')
+    unscored = exp / "good/best/eval_test"
+    unscored.mkdir()
+    (unscored / "utt2score").write_text("u 0.5\n")
+    (exp / "good/best/train").mkdir()  # the training set: scored, never evaluated
+    (exp / "good/best/train/utt2score").write_text("u 0.5\n")
+    (exp / "good/best/inference.yaml").write_text("train_dir: dump/train\n")
+    rows, skipped = collect_results([exp], tmp_path)
+    assert [r.experiment for r in rows] == ["good"]
+    reasons = {Path(s.path).relative_to(exp).as_posix(): s.reason for s in skipped}
+    assert set(reasons) == {"cut/best/dev_test/result.json", "empty/best/dev_test/result.json",
+                            "good/best/eval_test"}
+    assert reasons["empty/best/dev_test/result.json"].startswith("not valid JSON")
+    assert reasons["cut/best/dev_test/result.json"].startswith("not valid JSON")
+    assert reasons["good/best/eval_test"].startswith("no result.json")
+    text = format_tables(group_trials(rows, tmp_path), skipped)
+    assert "| good | best | dev_test | 90.00 | 80.00 | 70.00 |" in text
+    assert "Not in the tables:" in text and "good/best/eval_test`: no result.json" in text
+
+
+def test_trials_are_one_row_with_mean_std_and_range(tmp_path):
+    exp = tmp_path / "exp"
+    for seed, auc in ((0, 0.80), (1, 0.84), (2, 0.86)):
+        make_result(exp, f"sys_seed{seed}", "dev_test", dcase2020_result(auc, 0.70, 0.6 + seed / 100))
+    make_result(exp, "sys", "dev_test", dcase2020_result(0.99, 0.99, 0.99))  # no trials
+    make_result(exp, "ref_seed0", "dev_test", dcase2020_result(0.75, 0.65, None))
+    (exp / "sys_trials").mkdir()
+    (exp / "sys_trials/run.sh").write_text(
+        f'#!/usr/bin/env bash\ncd {tmp_path / "recipe"} && ./asd.sh --num_trials 3 "$@"\n')
+    rows, _ = collect_results([exp], tmp_path)
+    groups = sort_groups(group_trials(rows, tmp_path))
+    by_name = {g.name: g for g in groups}
+    assert set(by_name) == {"sys_seed{0,1,2}", "sys", "ref_seed0"}
+    trials = by_name["sys_seed{0,1,2}"]
+    assert trials.seeds == (0, 1, 2) and len(trials.rows) == 3
+    auc = trials.statistics()[0]
+    # mean 0.8333..., sample std sqrt(((-1/30)^2 + (1/150)^2 + (2/75)^2) / 2) = 0.030550504633
+    assert auc["mean"] == pytest.approx(2.5 / 3, abs=1e-12)
+    assert auc["std"] == pytest.approx(0.030550504633038926, abs=1e-12)
+    assert (auc["min"], auc["max"]) == (0.80, 0.86)
+    assert trials.statistics()[1]["std"] == 0.0
+    text = format_tables(groups)
+    assert ("| sys_seed{0,1,2} | best | dev_test | 3 | 83.33 ± 3.06 [80.00, 86.00] | "
+            "70.00 ± 0.00 [70.00, 70.00] | 61.00 ± 1.00 [60.00, 62.00] | "
+            "`cd recipe && ./asd.sh --num_trials 3` |") in text
+    assert "| sys | best | dev_test | 1 | 99.00 | 99.00 | 99.00 |" in text
+    assert "| ref_seed0 | best | dev_test | 1 | 75.00 | 65.00 |  |" in text
+    data = tables_json(groups)
+    row = next(r for r in data["rows"] if r["experiment"] == "sys_seed{0,1,2}")
+    assert row["trials"] == 3 and row["seeds"] == [0, 1, 2] and row["system"] == "sys"
+    assert row["headline"]["AUC"]["values"] == [0.80, 0.84, 0.86]
+    ref = next(r for r in data["rows"] if r["experiment"] == "ref_seed0")
+    assert ref["headline"]["mAUC"] == {"mean": None, "std": None, "min": None, "max": None,
+                                       "values": [None]}
+    json.dumps(data, allow_nan=False)
 
 
 def test_show_results_sh_lists_the_tiny_experiment(recipe):
@@ -213,5 +284,5 @@ def test_show_results_sh_lists_the_tiny_experiment(recipe):
 
 def test_show_results_without_results_is_an_error(tmp_path):
     (tmp_path / "exp").mkdir()
-    with pytest.raises(ValueError, match="no \\*/\\*/\\*/result.json under"):
+    with pytest.raises(ValueError, match="no readable \\*/\\*/\\*/result.json under"):
         show_results.main([str(tmp_path / "exp")])

@@ -4,7 +4,8 @@
 #
 #   utils/show_results.sh [--sort_by AUC] [--out FILE] [exp ...]   (default: exp)
 #
-# One row per exp/<tag>/<ckpt>/<set>/result.json: the year's headline numbers in % and the
+# One row per exp/<tag>/<inference_tag>/<set>/result.json (the trials exp/<tag>_seed<k> of a
+# system in one row: mean ± std [min, max]): the year's headline numbers in % and the
 # command that reproduces the experiment (its run.sh), relative to the current directory.
 set -euo pipefail
 

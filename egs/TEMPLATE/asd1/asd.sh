@@ -4,6 +4,11 @@
 #   0 corpus (download or synthesise)   1 data preparation      2 dump fixed-length waveforms
 #   3 training                          4 inference             5 scoring
 #   6 combination of several systems (needs --ensemble_systems)
+# Repeated trials: --num_trials N (seeds 0..N-1) or --seeds "0 1 2" run stages 3-5 once per
+# seed, each an experiment exp/<tag>_seed<k>/ sharing data/ and dump/ (the seed drives
+# initialisation, sampling order and augmentation; the held-out split stays the same), and
+# stage 5 ends with the table of every headline number's mean, std and range over the
+# trials (exp/<tag>_trials/<inference_tag>/trials.{md,json}).
 # Training configs hold training; inference configs (conf/decode/*.yaml) hold scoring:
 # stage 4-5 of exp/<tag> with --inference_config conf/decode/X.yaml write
 # exp/<tag>/<inference_tag>/<set>/ (inference_tag default: X_<checkpoint>).
@@ -19,6 +24,7 @@ log() {
     echo -e "$(date '+%Y-%m-%dT%H:%M:%S') (${fname}:${BASH_LINENO[0]}:${FUNCNAME[1]}) $*" >&2
 }
 printf -v run_args '%q ' "$0" "$@"  # kept for the experiment's run.sh
+given_args=("$@")  # each trial re-runs this script with them (stages 3-5, its seed)
 
 # General
 stage=0                # first stage to run
@@ -45,6 +51,10 @@ train_config=""        # training YAML (required for stages 3-5)
 train_args=""          # extra options for asd_lib.bin.train, e.g. "--seed 1"
 tag=""                 # suffix of the experiment dir name
 asd_exp=""             # experiment dir (default: exp/<config name><tag>)
+num_trials=""          # N: train and score N trials, seeds 0..N-1, in exp/<tag>_seed<k>/
+seeds=""               # the trials' seeds instead, e.g. "0 1 2" (--num_trials or --seeds)
+trial_jobs=""          # trials run at once (default: all with ASD_CMD_BACKEND slurm or sge,
+                       # one after another on this machine)
 # Inference and scoring (stages 4-5)
 inference_config=""    # inference YAML: back-end, its options, batch size (required for 4-5)
 inference_args=""      # options overriding its keys, e.g. "--backend knn --backend_conf '{k: 4}'"
@@ -114,6 +124,30 @@ fi
 if [ -z "${asd_exp}" ]; then
     asd_exp=exp/$(basename "${train_config:-none}" .yaml)${tag}
 fi
+# The trials' seeds (empty: one experiment, ${asd_exp} itself).
+trial_seeds=""
+if [ -n "${num_trials}" ] && [ -n "${seeds}" ]; then
+    log "Error: give --num_trials or --seeds, not both"
+    exit 2
+elif [ -n "${num_trials}" ]; then
+    if ! [[ "${num_trials}" =~ ^[1-9][0-9]{0,2}$ ]]; then
+        log "Error: --num_trials ${num_trials}: expected a whole number of trials from 1 to 999"
+        exit 2
+    fi
+    trial_seeds=$(seq -s ' ' 0 $(( num_trials - 1 )))
+elif [ -n "${seeds}" ]; then
+    for _seed in ${seeds}; do
+        if ! [[ "${_seed}" =~ ^[0-9]{1,9}$ ]]; then
+            log "Error: --seeds \"${seeds}\": ${_seed} is not a non-negative whole number"
+            exit 2
+        fi
+    done
+    trial_seeds=$(printf '%s\n' ${seeds} | awk '!seen[$0]++' | paste -sd ' ')
+fi
+if [ -n "${trial_jobs}" ] && ! [[ "${trial_jobs}" =~ ^[1-9][0-9]{0,2}$ ]]; then
+    log "Error: --trial_jobs ${trial_jobs}: expected a whole number from 1 to 999"
+    exit 2
+fi
 if [ -z "${inference_tag}" ]; then
     inference_tag=$(basename "${inference_config:-none}" .yaml)
     if [ -n "${inference_args}" ]; then
@@ -123,7 +157,7 @@ if [ -z "${inference_tag}" ]; then
     inference_tag+=_${inference_checkpoint}
 fi
 infer_dir=${asd_exp}/${inference_tag}
-if [ "${stage}" -ge 4 ] && [ "${stage}" -le 5 ] \
+if [ -z "${trial_seeds}" ] && [ "${stage}" -ge 4 ] && [ "${stage}" -le 5 ] \
         && [ -z "$(find -L "${asd_exp}" -maxdepth 3 -name "${inference_checkpoint}.pth" 2>/dev/null)" ]; then
     log "Error: ${asd_exp} has no checkpoint ${inference_checkpoint}.pth; train it first" \
         "(--stage 3), or give --inference_checkpoint best, latest or epochN of a finished run"
@@ -235,7 +269,65 @@ if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
     unlock_dir data
 fi
 
-if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 3 ]; then
+# Stages 3-5 of every trial: this script again, for that seed's experiment.
+if [ -n "${trial_seeds}" ] && [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 3 ]; then
+    _first=$(( stage > 3 ? stage : 3 ))
+    _last=$(( stop_stage < 5 ? stop_stage : 5 ))
+    _jobs=${trial_jobs:-1}
+    case "${ASD_CMD_BACKEND:-local}" in slurm|sge) _jobs=${trial_jobs:-999} ;; esac
+    _trials_dir=${asd_exp}_trials
+    mkdir -p "${_trials_dir}/log"
+    {
+        echo "#!/usr/bin/env bash"
+        echo "# Re-runs every trial of this experiment; add e.g. --stage 4."
+        printf 'cd %q && %s "$@"\n' "$(pwd)" "${run_args}"
+    } > "${_trials_dir}/.run.sh.tmp"
+    chmod +x "${_trials_dir}/.run.sh.tmp"
+    mv "${_trials_dir}/.run.sh.tmp" "${_trials_dir}/run.sh"
+    log "Stages ${_first}-${_last} of $(wc -w <<< "${trial_seeds}") trials (seeds ${trial_seeds})," \
+        "${_jobs} at a time: ${asd_exp}_seed<k>"
+    # one trial: stages 3-5 of its own experiment, with its seed
+    run_trial() {
+        ./asd.sh "${given_args[@]}" --stage "${_first}" --stop-stage "${_last}" \
+            --num_trials "" --seeds "" --asd_exp "${asd_exp}_seed$1" \
+            --train_args "${train_args} --seed $1"
+    }
+    trap 'trap - INT TERM; kill $(jobs -p) 2>/dev/null; exit 130' INT TERM
+    _failed=""
+    _pids=()
+    _pid_seed=()
+    for _seed in ${trial_seeds}; do
+        if [ "${_jobs}" -eq 1 ]; then
+            run_trial "${_seed}" || _failed+=" ${_seed}"
+            continue
+        fi
+        while [ "$(jobs -rp | wc -l)" -ge "${_jobs}" ]; do wait -n || true; done
+        run_trial "${_seed}" > "${_trials_dir}/log/trial_seed${_seed}.log" 2>&1 &
+        _pids+=("$!")
+        _pid_seed+=("${_seed}")
+    done
+    for _i in "${!_pids[@]}"; do
+        wait "${_pids[${_i}]}" || _failed+=" ${_pid_seed[${_i}]}"
+    done
+    trap - INT TERM
+    if [ -n "${_failed}" ]; then
+        log "Error: the trials with seed(s)${_failed} failed (their logs: ${asd_exp}_seed<k>/log/," \
+            "${_trials_dir}/log/); re-run the same command to resume them"
+        exit 1
+    fi
+    if [ "${_last}" -ge 5 ]; then
+        _summary=${_trials_dir}/${inference_tag}
+        mkdir -p "${_summary}"
+        ${decode_cmd} "${_summary}/log/show_results.log" \
+            python -m asd_lib.bin.show_results exp --experiments "$(basename "${asd_exp}")_seed*" \
+                --inference "${inference_tag}" --out "${_summary}/trials.md" \
+                --json "${_summary}/trials.json"
+        log "Results over the trials (${_summary}/trials.md):"
+        cat "${_summary}/trials.md"
+    fi
+fi
+
+if [ -z "${trial_seeds}" ] && [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 3 ]; then
     mkdir -p "${asd_exp}/log"
     lock_dir dump shared
     lock_dir "${asd_exp}" exclusive
@@ -254,7 +346,7 @@ if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 3 ]; then
     echo "$(date '+%Y-%m-%dT%H:%M:%S') ${run_args}" >> "${asd_exp}/run.history"
 fi
 
-if [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ]; then
+if [ -z "${trial_seeds}" ] && [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ]; then
     log "Stage 3: training ${asd_exp} (progress: tail -f ${asd_exp}/log/train.log)"
     _train="python -m asd_lib.bin.train"
     if [ "${ngpu}" -gt 1 ]; then
@@ -267,7 +359,7 @@ if [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ]; then
     grep -E "epoch [0-9]+ \(|training (finished|already)" "${asd_exp}/log/train.log" | tail -n 3 >&2 || true
 fi
 
-if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
+if [ -z "${trial_seeds}" ] && [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
     log "Stage 4: inference (${inference_config} ${inference_args}) with ${asd_exp}/${inference_checkpoint}.pth into ${infer_dir}/<set>"
     # The weights used: the snapshot file(s) the checkpoint name points to.
     _weights=$(find -L "${asd_exp}" -maxdepth 2 -name "${inference_checkpoint}.pth" | LC_ALL=C sort \
@@ -295,7 +387,7 @@ if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
     done
 fi
 
-if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
+if [ -z "${trial_seeds}" ] && [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
     log "Stage 5: scoring ${infer_dir} with the official ${dataset} metrics"
     for dset in $(existing_sets); do
         [ "${dset}" = "${train_set}" ] && continue
