@@ -10,6 +10,7 @@ import argparse
 from pathlib import Path
 
 from asd_lib.report.aggregate import collect_results, format_tables, sort_rows
+from asd_lib.report.compare import run_comparison
 from asd_lib.utils.cli import run_main
 from asd_lib.utils.fileio import atomic_write
 from asd_lib.utils.log import setup_logging
@@ -24,6 +25,9 @@ def get_parser() -> argparse.ArgumentParser:
                         help="column to rank by within each set, best first, e.g. AUC or "
                              "'Official score' (default: by set, experiment, checkpoint)")
     parser.add_argument("--out", default=None, help="write the tables here instead of stdout")
+    parser.add_argument("--compare", nargs=2, metavar=("A", "B"), default=None,
+                        help="instead, compare two systems (inference dirs or quoted globs) "
+                             "as python -m asd_lib.bin.compare does with its defaults")
     parser.add_argument("--verbose", type=int, default=1, help="0 warning, 1 info, 2 debug")
     return parser
 
@@ -31,6 +35,9 @@ def get_parser() -> argparse.ArgumentParser:
 def main(cmd=None) -> None:
     args = get_parser().parse_args(cmd)
     setup_logging(args.verbose)
+    if args.compare:
+        print(run_comparison(*args.compare, out=args.out), end="")
+        return
     rows = sort_rows(collect_results(args.exp_roots, Path.cwd()), args.sort_by)
     if not rows:
         raise ValueError(f"no */*/*/result.json under {' '.join(args.exp_roots)}; run stage 5 "
