@@ -29,6 +29,7 @@ the same clips of each set (the ``utt2score`` of every trial); the ground truth 
 """
 import json
 import math
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional, Sequence, Tuple
@@ -95,11 +96,13 @@ def welch_test(a_values: Sequence[float], b_values: Sequence[float]) -> Optional
     a, b = np.asarray(a_values, dtype=float), np.asarray(b_values, dtype=float)
     if a.size < 2 or b.size < 2:
         return None
-    if np.var(a, ddof=1) == 0 and np.var(b, ddof=1) == 0:
+    if a.min() == a.max() and b.min() == b.max():
         if a[0] == b[0]:
             return Welch(None, 1.0, None, "identical trials")
         return Welch(None, 0.0, None, "no variance on either side, values differ")
-    result = scipy.stats.ttest_ind(a, b, equal_var=False)
+    with warnings.catch_warnings():  # scipy's precision warning for a constant side
+        warnings.simplefilter("ignore", RuntimeWarning)
+        result = scipy.stats.ttest_ind(a, b, equal_var=False)
     return Welch(float(result.statistic), float(result.pvalue), float(result.df))
 
 
