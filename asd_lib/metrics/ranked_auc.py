@@ -57,29 +57,30 @@ def roc_areas(y_true, scores, max_fpr: float = 0.1) -> Tuple[np.ndarray, np.ndar
                          "needs both normal and anomalous clips")
     if not 0.0 < max_fpr <= 1.0:
         raise ValueError(f"max_fpr must be in (0, 1], got {max_fpr!r}")
+    rows = matrix.shape[0]
     order = np.argsort(matrix, axis=1)
     values = np.take_along_axis(matrix, order, axis=1)
     normal = labels[order] == 0
     first, last = _tie_blocks(values)
-    normals_upto = np.cumsum(normal, axis=1)  # normal clips at or below each column
-    normals_below = normals_upto - normal
-    anomalies_upto = np.arange(1, labels.size + 1) - normals_upto
-    anomalies_below = anomalies_upto - ~normal
-    block_normals_upto = np.take_along_axis(normals_upto, last, axis=1)
-    block_anomalies_upto = np.take_along_axis(anomalies_upto, last, axis=1)
-    above = n1 - block_anomalies_upto
-    tied = block_anomalies_upto - np.take_along_axis(anomalies_below, first, axis=1)
-    block = block_normals_upto - np.take_along_axis(normals_below, first, axis=1)
+    normals_upto_column = np.cumsum(normal, axis=1)  # normal clips at or left of a column
+    # every row holds n0 normal clips: their columns, ascending, as a (rows, n0) array
+    columns = np.nonzero(normal)[1].reshape(rows, n0)
+    start = np.take_along_axis(first, columns, axis=1)
+    end = np.take_along_axis(last, columns, axis=1)
+    block_normals_upto = np.take_along_axis(normals_upto_column, end, axis=1)
+    block_normals_below = np.take_along_axis(normals_upto_column - normal, start, axis=1)
+    block_anomalies_upto = end + 1 - block_normals_upto
+    above = n1 - block_anomalies_upto  # T
+    tied = block_anomalies_upto - (start - block_normals_below)  # b
+    block = block_normals_upto - block_normals_below  # a
+    normals_upto = np.arange(1, n0 + 1)  # the k-th normal column has k normals up to it
     offset = block_normals_upto - normals_upto  # i: rank in the block, from the top
     position = n0 - normals_upto  # k: rank among all normal clips, from the top
-    slope = np.divide(tied, block, out=np.zeros(values.shape), where=normal)
-
-    def area(width: np.ndarray) -> np.ndarray:
-        per_slice = above * width + slope * (offset * width + width * width / 2.0)
-        return np.sum(np.where(normal, per_slice, 0.0), axis=1) / (n0 * n1)
-
-    auc = area(np.ones(values.shape))
-    partial = area(np.clip(max_fpr * n0 - position, 0.0, 1.0))
+    # w = 1 everywhere: the slices of a block sum to a T + a b / 2, so T + b / 2 per clip
+    auc = np.sum(above + tied / 2.0, axis=1) / (n0 * n1)
+    width = np.clip(max_fpr * n0 - position, 0.0, 1.0)
+    per_slice = above * width + tied / block * (offset * width + width * width / 2.0)
+    partial = np.sum(per_slice, axis=1) / (n0 * n1)
     min_area, max_area = max_fpr * max_fpr / 2.0, max_fpr
     pauc = auc if max_fpr == 1.0 else 0.5 * (1.0 + (partial - min_area) / (max_area - min_area))
     return auc, pauc
