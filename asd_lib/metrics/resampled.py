@@ -49,11 +49,6 @@ class ClipLayout:
         keys = np.stack([self.section, self.domain, self.label], axis=1)
         return np.unique(keys, axis=0, return_inverse=True)[1].ravel()
 
-    def same_as(self, other: "ClipLayout") -> bool:
-        return (self.sections == other.sections
-                and all(np.array_equal(getattr(self, f), getattr(other, f))
-                        for f in ("section", "domain", "label")))
-
 
 ScoredClips = Tuple[ClipLayout, np.ndarray]
 
