@@ -457,6 +457,26 @@ def test_other_bad_input_is_a_clear_error(tmp_path, monkeypatch):
         compare("exp/a/best", "exp/a/best", sets=["eval_test"])
     with pytest.raises(ValueError, match=r"^--confidence 1.5: give a level between 0 and 1"):
         compare("exp/a/best", "exp/a/best", confidence=1.5)
+    with pytest.raises(ValueError, match=r"^--resamples 0: give a positive count"):
+        compare("exp/a/best", "exp/a/best", resamples=0)
     (tmp_path / "dump/dev_test/utt2label").unlink()
     with pytest.raises(ValueError, match=r"^no set to compare: exp/a/best scored \['dev_test'\]"):
         compare("exp/a/best", "exp/a/best")
+
+
+def test_an_ensemble_dir_is_known_by_its_result_json(tmp_path, monkeypatch):
+    rng = np.random.default_rng(6)
+    clips = domain_shift_clips(rng)
+    y = labels_of(clips)
+    fabricate(tmp_path, "dcase2024", clips, {"a": y + rng.normal(size=y.size),
+                                             "b": y + rng.normal(size=y.size)})
+    ensemble = tmp_path / "exp/b/best"
+    (ensemble / "inference.yaml").unlink()  # stage 6 writes none
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match=r"^exp/b/best: neither inference.yaml \(stage 4\) "
+                                         r"nor a scored set"):
+        compare("exp/a/best", "exp/b/best")
+    official_headline("dcase2024", Path("dump/dev_test"), Path("exp/b/best/dev_test"),
+                      ensemble / "dev_test")
+    result = compare("exp/a/best", "exp/b/best", resamples=50)
+    assert result.dataset == "dcase2024" and result.b.dirs == (Path("exp/b/best"),)
