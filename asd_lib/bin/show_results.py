@@ -16,6 +16,7 @@ from pathlib import Path
 
 from asd_lib.report.aggregate import (collect_results, format_tables, group_trials,
                                       sort_groups, tables_json)
+from asd_lib.report.compare import run_comparison
 from asd_lib.utils.cli import run_main
 from asd_lib.utils.fileio import atomic_write
 from asd_lib.utils.log import setup_logging
@@ -37,6 +38,9 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", default=None,
                         help="also write every row's numbers (mean, std, min, max and the "
                              "trials' values, as fractions) to this JSON file")
+    parser.add_argument("--compare", nargs=2, metavar=("A", "B"), default=None,
+                        help="instead, compare two systems (inference dirs or quoted globs) "
+                             "as python -m asd_lib.bin.compare does with its defaults")
     parser.add_argument("--verbose", type=int, default=1, help="0 warning, 1 info, 2 debug")
     return parser
 
@@ -44,6 +48,9 @@ def get_parser() -> argparse.ArgumentParser:
 def main(cmd=None) -> None:
     args = get_parser().parse_args(cmd)
     setup_logging(args.verbose)
+    if args.compare:
+        print(run_comparison(*args.compare, out=args.out), end="")
+        return
     rows, skipped = collect_results(args.exp_roots, Path.cwd(), args.experiments,
                                     args.inference)
     for item in skipped:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from asd_lib.metrics import domain_shift
+from asd_lib.metrics.resampled import ResampledHeadline, domain_shift_resampled
 from asd_lib.utils.registry import Registry
 
 CORPORA = Registry("corpus")
@@ -29,7 +30,9 @@ class Scorer:
     clip ``file_name`` (most years have one file per machine and section; DCASE 2021 one
     per domain too, read from the clip's name); the first of ``protocols`` is the official
     one; ``headline`` lists the columns of the results table
-    (:mod:`asd_lib.report.aggregate`) as (title, key path in result.json).
+    (:mod:`asd_lib.report.aggregate`) as (title, key path in result.json); ``resampled``
+    computes those numbers for bootstrap resamples of a scored set
+    (:mod:`asd_lib.metrics.resampled`, used by :mod:`asd_lib.report.compare`).
     """
 
     evaluate: Callable[[Path, Path, str], Optional[Any]]
@@ -38,6 +41,7 @@ class Scorer:
     csv_name: Callable[..., str]
     protocols: Tuple[str, ...]
     headline: Tuple[Tuple[str, Tuple[str, ...]], ...]
+    resampled: Optional[ResampledHeadline] = None
 
 
 def domain_shift_scorer(evaluator: domain_shift.DomainShiftEvaluator) -> Scorer:
@@ -50,6 +54,7 @@ def domain_shift_scorer(evaluator: domain_shift.DomainShiftEvaluator) -> Scorer:
         csv_name=domain_shift.official_csv_name,
         protocols=domain_shift.PROTOCOLS,
         headline=domain_shift.HEADLINE,
+        resampled=domain_shift_resampled(evaluator.title),
     )
 
 

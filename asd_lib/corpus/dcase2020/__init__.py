@@ -9,6 +9,7 @@ clip is of the source domain, and the official metrics are AUC and pAUC per mach
 from asd_lib.corpus.dcase2020 import layout, synthetic
 from asd_lib.corpus.registry import Corpus, Scorer, SyntheticLayout, register
 from asd_lib.metrics import dcase2020 as metrics
+from asd_lib.metrics import resampled
 
 CORPUS = register(Corpus(
     name="dcase2020",
@@ -27,5 +28,6 @@ CORPUS = register(Corpus(
         protocols=metrics.PROTOCOLS,
         headline=(("AUC", ("average", "AUC")), ("pAUC", ("average", "pAUC")),
                   ("mAUC", ("average", "mAUC"))),
+        resampled=resampled.DCASE2020,
     ),
 ))

@@ -10,6 +10,7 @@ metrics AUC and pAUC per section and domain with their harmonic mean.
 from asd_lib.corpus.dcase2021 import layout, synthetic
 from asd_lib.corpus.registry import Corpus, Scorer, SyntheticLayout, register
 from asd_lib.metrics import dcase2021 as metrics
+from asd_lib.metrics import resampled
 from asd_lib.metrics.domain_shift import HEADLINE
 
 CORPUS = register(Corpus(
@@ -29,5 +30,6 @@ CORPUS = register(Corpus(
         csv_name=metrics.official_csv_name,
         protocols=metrics.PROTOCOLS,
         headline=HEADLINE,
+        resampled=resampled.DCASE2021,
     ),
 ))
