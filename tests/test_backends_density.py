@@ -11,6 +11,7 @@ from sklearn.decomposition import PCA
 
 from asd_lib.backends import BACKENDS
 from asd_lib.inference import InferenceConfig
+from asd_lib.inference.config import InferenceRecord, read_inference_record
 from asd_lib.utils.config import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -246,6 +247,14 @@ def test_inference_config_checks_fusion_members(tmp_path):
     path.write_text("backend: knn_ldn\nbackend_conf: {k: 0}\n")
     with pytest.raises(ConfigError, match="k must be an integer >= 1, got 0"):
         InferenceConfig.from_yaml(path)
+
+
+def test_fusion_config_survives_the_inference_record(tmp_path):
+    config = InferenceConfig(backend="fusion", backend_conf={
+        "backends": [{"name": "knn", "conf": {"k": 2}}, {"name": "pca_residual"}],
+        "combine": "mean"})
+    InferenceRecord(config, "best.pth", "dcase2023", "dump/train").write(tmp_path)
+    assert read_inference_record(tmp_path).config == config
 
 
 # ---- the recipes' decode configs -------------------------------------------------------
