@@ -17,14 +17,15 @@ Score of a clip x, per domain bank B (one per domain present, as in
     rho(y) = mean of d(y, b) over the k nearest b in B other than y
     score_B(x) = d(x, y) / max(rho(y), floor)
 
-and the score is ``min_B score_B(x)``. This definition was written from the papers'
-abstracts and summaries, not checked against the equation of arXiv:2509.10951 (whose
-GWRP-weighted variant is not implemented here). asd_lib's choices: the cosine distance of
-the other back-ends; the density taken within the neighbour's own domain bank; ``k`` = 4
-by default; and ``floor`` (default 1e-6), which keeps a neighbour whose k nearest clips
-coincide with it (duplicate embeddings, rho = 0) from dividing by zero. A domain with one
-clip has no density and is left out (logged); a bank whose clips have fewer than k others
-averages over the others it has.
+and the score is ``min_B score_B(x)``. This definition follows the papers' abstracts and
+summaries; it has not been compared with the equation of arXiv:2509.10951 term by term,
+and that paper's GWRP-weighted variant is not implemented. asd_lib's choices: the cosine
+distance of the other back-ends; the density taken within the neighbour's own domain
+bank; ``k`` = 4 by default; and ``floor`` (default 1e-6), which keeps a neighbour whose k
+nearest clips coincide with it (duplicate embeddings, rho = 0) from dividing by zero. A
+domain with one clip has no density and is left out (logged); a bank whose clips have
+fewer than k others averages over the others it has; of equally near neighbours the
+first fitted one is taken.
 
 Leave-one-out (``score(x, exclude)``): the fitted row ``exclude[i]`` is neither x's
 nearest neighbour nor one of the k clips that give any neighbour's density; a bank left
