@@ -23,7 +23,8 @@ def _fit(name, x, domains=None, classes=None, **conf):
 
 
 def test_registry_names_and_unknown_name():
-    assert BACKENDS.names() == ["gmm", "kmeans_membank", "knn", "lof", "mahalanobis"]
+    assert BACKENDS.names() == ["fusion", "gmm", "kmeans_membank", "knn", "knn_ldn", "lof",
+                                "mahalanobis", "pca_residual"]
     with pytest.raises(KeyError, match="unknown backend 'svm'.*knn"):
         BACKENDS.get("svm")
 
@@ -210,7 +211,10 @@ def _inliers_and_outliers():
 CONFS = [("knn", {"k": 1}), ("knn", {"k": 4}), ("kmeans_membank", {}),
          ("kmeans_membank", {"centres": "per_class"}), ("gmm", {"n_components": 2}),
          ("lof", {"n_neighbors": 8}), ("mahalanobis", {}),
-         ("mahalanobis", {"covariance": "ledoit_wolf"})]
+         ("mahalanobis", {"covariance": "ledoit_wolf"}), ("knn_ldn", {"k": 4}),
+         ("pca_residual", {"n_components": 4}),
+         ("fusion", {"backends": [{"name": "knn"}, {"name": "knn_ldn"},
+                                  {"name": "mahalanobis", "conf": {"covariance": "ledoit_wolf"}}]})]
 
 
 @pytest.mark.parametrize("name, conf", CONFS)

@@ -32,7 +32,11 @@ def test_held_out_clips_set_the_threshold_and_few_fall_back_to_all(caplog, tmp_p
     assert read_thresholds(tmp_path / "t.csv") == {GROUP: fitted}
 
 
-@pytest.mark.parametrize("backend, conf", [("knn", {"k": 1}), ("kmeans_membank", {"n_clusters": 16})])
+@pytest.mark.parametrize("backend, conf", [
+    ("knn", {"k": 1}), ("kmeans_membank", {"n_clusters": 16}), ("knn_ldn", {"k": 4}),
+    ("pca_residual", {"n_components": 4, "normalise": False}),
+    ("fusion", {"backends": [{"name": "knn"}, {"name": "knn_ldn"}, {"name": "mahalanobis"}]}),
+])
 def test_about_a_tenth_of_unseen_normal_clips_is_flagged(backend, conf):
     """Normal embeddings from one distribution: 990 source + 10 target training clips (the
     official counts), 50 of them held out. The threshold fitted on the held-out clips,

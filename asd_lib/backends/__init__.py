@@ -6,11 +6,14 @@ Importing the package registers every embedding back-end in ``BACKENDS``
 """
 from asd_lib.backends.registry import BACKENDS
 from asd_lib.backends.base import Backend
+from asd_lib.backends.fusion import ScoreFusion
 from asd_lib.backends.gmm import GaussianMixtureBackend
 from asd_lib.backends.kmeans import KMeansMemoryBank
 from asd_lib.backends.knn import CosineKNN
+from asd_lib.backends.knn_ldn import LocalDensityKNN
 from asd_lib.backends.lof import LocalOutlierFactorBackend
 from asd_lib.backends.mahalanobis import SelectiveMahalanobis
+from asd_lib.backends.pca_residual import PCAResidual
 
 __all__ = [
     "BACKENDS",
@@ -18,6 +21,9 @@ __all__ = [
     "CosineKNN",
     "GaussianMixtureBackend",
     "KMeansMemoryBank",
+    "LocalDensityKNN",
     "LocalOutlierFactorBackend",
+    "PCAResidual",
+    "ScoreFusion",
     "SelectiveMahalanobis",
 ]

@@ -40,7 +40,8 @@ class InferenceConfig:
         """Check every key: the scorer is a forward-pass score or a registered back-end,
         and ``backend_conf`` holds arguments of that back-end in their kinds (numbers
         written as text are read as numbers; :meth:`~asd_lib.utils.registry.Registry.
-        check_conf`), so stage 4 fails before it reads any data."""
+        check_conf`) and values its constructor accepts, so stage 4 fails before it reads
+        any data."""
         if self.backend in FORWARD_SCORES:
             if self.backend_conf:
                 raise ConfigError(f"backend_conf: {self.backend} is a forward-pass score and "
@@ -49,6 +50,10 @@ class InferenceConfig:
             BACKENDS.check_name(self.backend, "backend", extra=FORWARD_SCORES)
             object.__setattr__(self, "backend_conf", BACKENDS.check_conf(
                 self.backend, self.backend_conf, "backend", "backend_conf"))
+            try:  # the back-end's own checks of the values (a fusion's members)
+                BACKENDS.build(self.backend, **self.backend_conf)
+            except ValueError as err:
+                raise ConfigError(str(err)) from None
         for name in ("batch_size", "num_workers"):
             value = getattr(self, name)
             minimum = 1 if name == "batch_size" else 0
