@@ -1,5 +1,6 @@
 """What the recipe integration tests share: a recipe copied with setup.sh, run.sh calls,
 and the check that stage 4 never reads what the evaluation data hides."""
+import json
 import os
 import shutil
 import subprocess
@@ -69,3 +70,31 @@ def assert_stage4_ignores_hidden_labels(recipe: Path, exp: str, decode: str, dat
         os.chdir(cwd)
     for name in sets:
         assert before[name] and outputs(work / "out" / name) == before[name], name
+
+
+def assert_training_free_trials(recipe: Path, options: str, dataset: str,
+                                config: str = "conf/tuning/train_raw_logmel.yaml") -> dict:
+    """Stages 3-5 of a training-free reference with ``--num_trials 2`` (after the default
+    system's stages 0-2): nothing is trained, both trials score every clip with the same
+    bytes, and stage 5 ends with the table over the trials. Returns its JSON."""
+    proc = run(recipe, f"--stage 3 --stop-stage 5 --train_config {config} "
+                       f"--inference_config conf/decode/knn.yaml --num_trials 2 {options}")
+    name = Path(config).name.removesuffix(".yaml")
+    trials = [recipe / "exp" / f"{name}_seed{seed}" for seed in (0, 1)]
+    for exp in trials:
+        assert "nothing to train" in (exp / "log/train.log").read_text()
+        assert not (exp / "checkpoint.pth").exists() and not (exp / "train_history.csv").exists()
+        assert (exp / "best.pth").resolve().name == "epoch0.pth"
+    assert (trials[0] / "held_out.list").read_text() == (trials[1] / "held_out.list").read_text()
+    for dset in ("dev_test", "eval_test"):
+        first = outputs(trials[0] / "knn_best" / dset)
+        assert first and outputs(trials[1] / "knn_best" / dset) == first
+    summary = recipe / "exp" / f"{name}_trials/knn_best"
+    data = json.loads((summary / "trials.json").read_text())
+    rows = {row["set"]: row for row in data["rows"]}
+    assert set(rows) >= {"dev_test"} and rows["dev_test"]["dataset"] == dataset
+    assert rows["dev_test"]["trials"] == 2 and rows["dev_test"]["seeds"] == [0, 1]
+    for stats in rows["dev_test"]["headline"].values():
+        assert stats["std"] == 0.0 and stats["min"] == stats["max"]
+    assert f"| {name}_seed{{0,1}} | knn_best | dev_test | 2 |" in proc.stdout + proc.stderr
+    return data

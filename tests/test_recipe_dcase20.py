@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from asd_lib.corpus.dcase2020 import layout as dcase2020
+from inference_helpers import outputs
+from recipe_helpers import assert_training_free_trials
 
 pytestmark = pytest.mark.recipe
 
@@ -129,3 +131,43 @@ def test_clp_scf_two_stages_through_the_recipe(recipe):
     assert (exp / "best.pth").resolve().name in ("epoch3.pth", "epoch4.pth")  # chosen in stage 2
     result = json.loads((exp / "neg_log_prob_best/dev_test/result.json").read_text())
     assert 0.0 <= result["average"]["AUC"] <= 1.0
+
+
+def test_trials_same_seed_same_bytes_other_seed_other_scores(recipe):
+    """--num_trials 2 after the main test: the seed-0 trial scores every clip with the same
+    bytes as the main test's experiment (seed 0, killed and resumed), the seed-1 trial with
+    other scores, both with the same held-out split; one table over the trials."""
+    proc = run(recipe, f"--stage 3 --stop-stage 5 --plot false --num_trials 2 {TINY}")
+    single = recipe / "exp/train_stgram_mfn.debug"
+    seed0, seed1 = (recipe / f"exp/train_stgram_mfn.debug_seed{k}" for k in (0, 1))
+    for dset in ("dev_test", "eval_test"):
+        before = outputs(single / "neg_log_prob_best" / dset)
+        assert before and outputs(seed0 / "neg_log_prob_best" / dset) == before
+        assert ((seed1 / "neg_log_prob_best" / dset / "utt2score").read_bytes()
+                != before["utt2score"])
+    assert (seed0 / "held_out.list").read_text() == (seed1 / "held_out.list").read_text()
+    assert "--train_args --seed\\ 1 " in (seed1 / "run.sh").read_text()
+    summary = recipe / "exp/train_stgram_mfn.debug_trials/neg_log_prob_best"
+    rows = json.loads((summary / "trials.json").read_text())["rows"]
+    dev = next(r for r in rows if r["set"] == "dev_test")
+    seeds_auc = [json.loads((exp / "neg_log_prob_best/dev_test/result.json").read_text())
+                 ["average"]["AUC"] for exp in (seed0, seed1)]
+    assert dev["trials"] == 2 and dev["headline"]["AUC"]["values"] == seeds_auc
+    assert dev["headline"]["AUC"]["mean"] == pytest.approx(sum(seeds_auc) / 2, abs=1e-12)
+    assert "| train_stgram_mfn.debug_seed{0,1} | neg_log_prob_best | dev_test | 2 |" in proc.stdout
+
+
+def test_training_free_reference_trials_and_comparison(recipe):
+    """The log-mel reference over two trials (nothing trained, identical scores), then the
+    paired comparison of the trained trials with it, one verdict per headline number."""
+    assert_training_free_trials(recipe, TINY, "dcase2020")
+    proc = subprocess.run(
+        [str(REPO / "tools/venv/bin/python"), "-m", "asd_lib.bin.compare",
+         "exp/train_stgram_mfn.debug_seed*/neg_log_prob_best", "exp/train_raw_logmel_seed*/knn_best",
+         "--resamples", "200", "--json", "compare.json"],
+        cwd=recipe, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    sets = json.loads((recipe / "compare.json").read_text())["sets"]
+    verdicts = [n["verdict"] for s in sets.values() for n in s["numbers"].values()]
+    assert len(verdicts) == 6 and set(verdicts) <= {
+        "A better", "B better", "no significant difference at 95 %"}

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from recipe_helpers import (DEFAULT, KMEANS, assert_stage4_ignores_hidden_labels,
+                            assert_training_free_trials,
                             default_system_recipe, run, tiny_options)
 
 pytestmark = pytest.mark.recipe
@@ -53,3 +54,7 @@ def test_official_ae_baseline(recipe):
     out = recipe / "exp/train_ae_baseline.debug/model_score_best/eval_test"
     assert json.loads((out / "result.json").read_text())["dataset"] == "dcase2021"
     assert (out / "decision_result_fan_section_05_source_test.csv").is_file()
+
+
+def test_training_free_reference_over_two_trials(recipe):
+    assert_training_free_trials(recipe, TINY, "dcase2021")

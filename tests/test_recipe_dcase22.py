@@ -7,6 +7,7 @@ import json
 import pytest
 
 from recipe_helpers import (DEFAULT, KMEANS, assert_stage4_ignores_hidden_labels,
+                            assert_training_free_trials,
                             default_system_recipe, tiny_options)
 
 pytestmark = pytest.mark.recipe
@@ -42,3 +43,7 @@ def test_default_system_writes_the_official_2022_files(recipe):
 
 def test_stage4_does_not_read_the_test_labels(recipe, tmp_path):
     assert_stage4_ignores_hidden_labels(recipe, DEFAULT, "kmeans_membank", "dcase2022", tmp_path)
+
+
+def test_training_free_reference_over_two_trials(recipe):
+    assert_training_free_trials(recipe, TINY, "dcase2022")

@@ -6,6 +6,7 @@ import json
 import pytest
 
 from recipe_helpers import (DEFAULT, KMEANS, assert_stage4_ignores_hidden_labels,
+                            assert_training_free_trials,
                             default_system_recipe, run, tiny_options)
 
 pytestmark = pytest.mark.recipe
@@ -41,3 +42,7 @@ def test_official_ae_baseline_mahalanobis(recipe):
                 f"--inference_config conf/decode/mahalanobis.yaml {TINY}")
     out = recipe / "exp/train_ae_mahalanobis.debug/mahalanobis_best/dev_test"
     assert json.loads((out / "result.json").read_text())["dataset"] == "dcase2023"
+
+
+def test_training_free_reference_over_two_trials(recipe):
+    assert_training_free_trials(recipe, TINY, "dcase2023")

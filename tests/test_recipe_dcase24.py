@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from asd_lib.corpus.dcase2024 import layout as dcase2024
-from recipe_helpers import DEFAULT, KMEANS, default_system_recipe, run
+from recipe_helpers import (DEFAULT, KMEANS, assert_training_free_trials, default_system_recipe,
+                            run)
 
 pytestmark = pytest.mark.recipe
 
@@ -84,3 +85,16 @@ def test_stage4_refuses_sets_redumped_for_another_system(recipe):
             "--segment_sec 1") in proc.stderr
     run(recipe, f"--stage 2 --stop-stage 2 {TINY}")  # as the other tests expect
     assert (recipe / "dump/dev_test/sample_rate").read_text() == "16000\n"
+
+
+def test_training_free_reference_over_two_trials(recipe):
+    assert_training_free_trials(recipe, TINY, "dcase2024")
+
+
+def test_frozen_encoder_reference_with_a_tiny_random_ast(recipe):
+    run(recipe, "--stage 3 --stop-stage 5 --train_config conf/tuning/train_raw_ast.debug.yaml "
+                f"--inference_config conf/decode/knn.yaml {TINY}")
+    exp = recipe / "exp/train_raw_ast.debug"
+    assert "nothing to train" in (exp / "log/train.log").read_text()
+    result = json.loads((exp / "knn_best/dev_test/result.json").read_text())
+    assert 0.0 < result["official_score"] <= 1.0

@@ -9,6 +9,7 @@ import pytest
 
 from asd_lib.utils.fileio import read_kv
 from recipe_helpers import (DEFAULT, KMEANS, assert_stage4_ignores_hidden_labels,
+                            assert_training_free_trials,
                             default_system_recipe, run, tiny_options)
 
 pytestmark = pytest.mark.recipe
@@ -60,3 +61,7 @@ def test_supplemental_recordings_as_an_extra_training_set(recipe):
     exp = recipe / "exp/train_stgram_mfn.debug_supplemental"
     assert (exp / "best.pth").is_file()
     assert read_kv(exp / "train_labels/utt2class") == classes  # trained with them
+
+
+def test_training_free_reference_over_two_trials(recipe):
+    assert_training_free_trials(recipe, TINY, "dcase2025")

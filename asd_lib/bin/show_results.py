@@ -30,9 +30,9 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--sort_by", default=None,
                         help="column to rank by within each set, best first, e.g. AUC or "
                              "'Official score' (default: by set, experiment, inference)")
-    parser.add_argument("--experiments", default=None,
-                        help="only experiment dirs whose name matches this glob, e.g. "
-                             "'train_stgram_mfn_seed*'")
+    parser.add_argument("--experiments", nargs="+", default=None, metavar="GLOB",
+                        help="only experiment dirs whose name matches one of these globs, "
+                             "e.g. 'train_stgram_mfn_seed*'")
     parser.add_argument("--inference", default=None, help="only this inference tag")
     parser.add_argument("--out", default=None, help="write the tables here instead of stdout")
     parser.add_argument("--json", default=None,

@@ -91,10 +91,11 @@ def _lookup(data: dict, keys: Sequence[str], path) -> float:
     return math.nan if value is None else float(value)
 
 
-def collect_results(exp_roots: Iterable, base_dir, experiments: Optional[str] = None,
+def collect_results(exp_roots: Iterable, base_dir,
+                    experiments: Optional[Sequence[str]] = None,
                     inference: Optional[str] = None) -> Tuple[List[ResultRow], List[Skipped]]:
     """Rows of every ``<root>/<tag>/<inference_tag>/<set>/result.json`` under ``exp_roots``
-    (only experiment names matching the glob ``experiments`` and the inference tag
+    (only experiment names matching one of the globs ``experiments`` and the inference tag
     ``inference`` when given), and what was skipped: unreadable results, and test sets
     scored by stage 4 without a ``result.json``."""
     rows, skipped = [], []
@@ -105,7 +106,8 @@ def collect_results(exp_roots: Iterable, base_dir, experiments: Optional[str] = 
         for set_dir in sorted({p.parent for pattern in ("*/*/*/result.json", "*/*/*/utt2score")
                                for p in root.glob(pattern)}):
             exp_name, inference_tag = set_dir.parent.parent.name, set_dir.parent.name
-            if experiments is not None and not fnmatch(exp_name, experiments):
+            if experiments is not None and not any(fnmatch(exp_name, pattern)
+                                                   for pattern in experiments):
                 continue
             if inference is not None and inference_tag != inference:
                 continue

@@ -290,7 +290,7 @@ if [ -n "${trial_seeds}" ] && [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 3 ];
     run_trial() {
         ./asd.sh "${given_args[@]}" --stage "${_first}" --stop-stage "${_last}" \
             --num_trials "" --seeds "" --asd_exp "${asd_exp}_seed$1" \
-            --train_args "${train_args} --seed $1"
+            --train_args "${train_args:+${train_args} }--seed $1"
     }
     trap 'trap - INT TERM; kill $(jobs -p) 2>/dev/null; exit 130' INT TERM
     _failed=""
@@ -319,7 +319,8 @@ if [ -n "${trial_seeds}" ] && [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 3 ];
         _summary=${_trials_dir}/${inference_tag}
         mkdir -p "${_summary}"
         ${decode_cmd} "${_summary}/log/show_results.log" \
-            python -m asd_lib.bin.show_results exp --experiments "$(basename "${asd_exp}")_seed*" \
+            python -m asd_lib.bin.show_results "$(dirname "${asd_exp}")" \
+                --experiments "$(basename "${asd_exp}")_seed*" \
                 --inference "${inference_tag}" --out "${_summary}/trials.md" \
                 --json "${_summary}/trials.json"
         log "Results over the trials (${_summary}/trials.md):"
