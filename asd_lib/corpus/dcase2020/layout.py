@@ -8,8 +8,12 @@ Sources of the facts below:
   ``dev_data/<M>/{train,test}`` and ``eval_data/<M>/{train,test}``;
 * archive URLs (Zenodo records 3678171, 3727685, 3841772) and their MD5 sums: the
   ``soundata`` loader ``soundata/datasets/dcase2020task2.py`` (``REMOTES``);
-* the evaluation ground truth ``eval_data_list.csv``: Zenodo record 3951620. No MD5 sum of
-  it is published, so a download only checks that it parses (:func:`read_eval_list`).
+* the evaluation ground truth ``eval_data_list.csv``: Zenodo record 3951620, the file the
+  official evaluator ``y-kawagu/dcase2020_task2_evaluator`` scores with (its README:
+  ``EVAL_DATA_LIST_PATH``; the repository holds no ground truth of its own), so labels
+  come from the evaluator's ground truth as for 2021-2024
+  (:mod:`asd_lib.corpus.ground_truth`). No MD5 sum of it is published, so a download only
+  checks that it parses (:func:`read_eval_list`).
 
 Data preparation turns the official tree into Kaldi-style data dirs :
 ``train`` (dev train, plus the additional training set), ``dev_test`` and ``eval_test``.
