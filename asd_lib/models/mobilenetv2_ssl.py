@@ -8,7 +8,8 @@ patches (n_fft 1024 = 64 ms, hop 512 = 32 ms at 16 kHz), successive patches over
 by 56 frames, and every patch is classified on its own: the model returns patch
 embeddings ``[B, P, E]``, the ``linear`` head patch logits, and the anomaly score
 (backend ``neg_prob``) is minus the softmax at the clip's ID (Sec. 3.1) averaged over its
-patches.
+patches (the averaging is our choice: the paper gives the softmax score at the true ID and
+does not say how the patches of a clip are combined).
 
 Backbones, trained from scratch on one-channel patches (torchvision's definitions with a
 one-channel stem): MobileNetV2 of width 0.5 (``mobilenetv2_ssl``) and ResNet-50
