@@ -4,8 +4,9 @@
 #
 #   utils/show_results.sh [--sort_by AUC] [--out FILE] [exp ...]   (default: exp)
 #
-# One row per exp/<tag>/<ckpt>/<set>/result.json: the year's headline numbers in % and the
-# command that reproduces the experiment (its run.sh), relative to the current directory.
+# One row per exp/<tag>/<inference_tag>/<set>/result.json: the year's headline numbers in %
+# and the command that reproduces the experiment (its run.sh), relative to the current
+# directory.
 set -euo pipefail
 
 # Find the asd_lib package from this script's real location (recipes link utils/ here).

@@ -2,7 +2,7 @@
 
     python -m asd_lib.bin.show_results [--sort_by AUC] [exp ...] > RESULTS.md
 
-One row per ``<exp>/<tag>/<ckpt>/<set>/result.json`` (stage 5): the year's headline numbers
+One row per ``<exp>/<tag>/<inference_tag>/<set>/result.json`` (stage 5): the year's headline numbers
 in % and the command that reproduces the experiment (from its run.sh), relative to the
 current directory.
 """
