@@ -3,6 +3,7 @@ eval ground-truth list, and the download of the 2024 archives from a local HTTP 
 import http.server
 import io
 import re
+import shutil
 import threading
 import zipfile
 
@@ -14,6 +15,7 @@ from asd_lib.bin import download as download_bin
 from asd_lib.bin import prepare_data as prepare_bin
 from asd_lib.corpus.dcase2024 import layout as dcase2024
 from asd_lib.corpus.download import check_zip
+from asd_lib.corpus.ground_truth import GROUND_TRUTH_DIR, write_files
 from asd_lib.data.datadir import validate_data_dir
 from asd_lib.utils.fileio import read_kv
 from truth_helpers import fake_evaluator_files
@@ -51,6 +53,8 @@ def eval_list_bytes(rows=EVAL_ROWS) -> bytes:
 
 
 def make_tree(root, eval_list=True):
+    """A fabricated DCASE 2024 tree as stage 0 leaves it: archives, the evaluation list and
+    the official evaluator's ground truth (the labels and domains of the list's full names)."""
     for folder, names in (("dev_data/fan/train", FAN_TRAIN), ("dev_data/fan/test", FAN_TEST),
                           ("dev_data/gearbox/train", GEARBOX_TRAIN), ("dev_data/gearbox/test", GEARBOX_TEST),
                           ("eval_data/RoboticArm/train", ARM_TRAIN),
@@ -63,6 +67,10 @@ def make_tree(root, eval_list=True):
     (root / "dev_data/fan/attributes_00.csv").write_text("file_name,d1p,d1v\n")
     if eval_list:
         (root / "eval_data_list_2024.csv").write_bytes(eval_list_bytes())
+    truth = [(machine, "00", eval_name, clip.label, clip.domain)
+             for machine, pairs in EVAL_ROWS.items() for eval_name, full in pairs
+             for clip in [dcase2024.LAYOUT.parse_clip_name(full)]]
+    write_files(root / GROUND_TRUTH_DIR, False, truth)
     return root
 
 
@@ -133,8 +141,15 @@ def test_prepare_options(corpus, tmp_path):
     assert counts == {"train": 3, "dev_test": 4, "eval_test": 2}
     assert not (data / "eval_train").exists()  # not made by this run: removed
 
-    # without the ground-truth list: short utterance IDs, no domain / attributes / labels
+    # without the list: short utterance IDs; the evaluator's ground truth gives domain and
+    # label, nothing gives attributes
     (corpus / "eval_data_list_2024.csv").unlink()
+    dcase2024.prepare_data(corpus, data, machines=("RoboticArm",))
+    assert read_kv(data / "eval_test/utt2label") == {"RoboticArm-section_00_0000": "normal",
+                                                     "RoboticArm-section_00_0001": "anomaly"}
+    assert not (data / "eval_test/utt2attr").exists()
+    # without either: no domain / attributes / labels
+    shutil.rmtree(corpus / "ground_truth")
     dcase2024.prepare_data(corpus, data, machines=("RoboticArm",))
     assert sorted(p.name for p in (data / "eval_test").iterdir()) == ["utt2machine", "utt2section", "wav.scp"]
     assert list(read_kv(data / "eval_test/wav.scp")) == ["RoboticArm-section_00_0000", "RoboticArm-section_00_0001"]
