@@ -3,7 +3,7 @@ entry point and only options it accepts: ``python -m asd_lib.bin.X`` against X's
 ``get_parser()``, ``./run.sh`` against the options asd.sh declares above its
 ``parse_options.sh`` line (read from the file, so options added there count at once), and
 ``utils/*.sh`` against the options that script declares or the parser of the entry point
-it runs."""
+it runs; the options inside ``--local_data_opts`` against those of local/data.sh."""
 import argparse
 import importlib
 import importlib.util
@@ -138,12 +138,25 @@ def test_commands_are_found():
     assert any(w.startswith("README.md") for w in where)
 
 
+def data_options(where: str) -> Set[str]:
+    """What ``--local_data_opts`` may hold: the options of the quoting recipe's
+    local/data.sh (a config header), or of any recipe's (README and docs)."""
+    recipe = re.match(r"egs/(dcase\d\d)/", where)
+    scripts = [REPO / "egs" / recipe.group(1) / "asd1/local/data.sh"] if recipe else \
+        sorted(REPO.glob("egs/dcase*/asd1/local/data.sh"))
+    return set().union(*(declared_shell_options(s) for s in scripts))
+
+
 @pytest.mark.parametrize("where, command", QUOTED, ids=[w for w, _ in QUOTED])
 def test_quoted_command_exists_and_takes_its_options(where, command):
     words = tokens(command)
     entry, known = accepted(command, words)
     unknown = [o for o in options_of(words) if normalised(o, command) not in known]
     assert not unknown, f"{where}: {entry} does not accept {unknown}"
+    if "--local_data_opts" in words:
+        inner = shlex.split(words[words.index("--local_data_opts") + 1])
+        unknown = [o for o in options_of(inner) if normalised(o, "") not in data_options(where)]
+        assert not unknown, f"{where}: local/data.sh does not accept {unknown}"
 
 
 def test_the_check_notices_a_wrong_option_and_a_missing_entry_point():
@@ -151,5 +164,7 @@ def test_the_check_notices_a_wrong_option_and_a_missing_entry_point():
     entry, known = accepted("./run.sh", words)
     assert [o for o in options_of(words) if normalised(o, "./run.sh") not in known] == [
         "--ensemble_levels"]
+    assert "--label_scheme" in data_options("egs/dcase24/asd1/conf/tuning/x.yaml")
+    assert "--num_clusters" not in data_options("egs/dcase20/asd1/conf/x.yaml")
     with pytest.raises(AssertionError, match="no entry point asd_lib.bin.fuse_embeddings"):
         accepted("python -m asd_lib.bin.fuse_embeddings --systems a b", [])
