@@ -1,9 +1,9 @@
 """DCASE 2021, 2022, 2023 and 2025 data preparation on fabricated official trees (each
 year's names, folders and evaluation list), the supplemental option, and the archives
 (Zenodo records, published MD5 sums or zip checks) fetched from a local HTTP server."""
+import http.server
 import re
 import threading
-import http.server
 
 import numpy as np
 import pytest

@@ -5,8 +5,14 @@ import json
 
 import pytest
 
-from recipe_helpers import (DEFAULT, KMEANS, assert_stage4_ignores_hidden_labels,
-                            default_system_recipe, run, tiny_options)
+from recipe_helpers import (
+    DEFAULT,
+    KMEANS,
+    assert_stage4_ignores_hidden_labels,
+    default_system_recipe,
+    run,
+    tiny_options,
+)
 
 pytestmark = pytest.mark.recipe
 

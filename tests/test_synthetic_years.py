@@ -8,8 +8,7 @@ import pytest
 import soundfile
 
 from asd_lib.bin import make_synthetic
-from asd_lib.corpus import get_corpus
-from asd_lib.corpus import sounds
+from asd_lib.corpus import get_corpus, sounds
 from asd_lib.corpus.dcase2021 import synthetic as synthetic2021
 from asd_lib.corpus.dcase2022 import synthetic as synthetic2022
 from asd_lib.corpus.dcase2023 import synthetic as synthetic2023

@@ -5,7 +5,6 @@ evaluator repository."""
 
 from typing import Dict, Tuple
 
-
 DCASE2021: Dict[str, Tuple[str, int]] = {
     "ground_truth_data/ground_truth_ToyCar_section_03_source_test.csv":
         ("6a07cfc4ffdff51e510197b79ce360e6", 6800),

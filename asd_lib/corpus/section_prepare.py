@@ -32,10 +32,18 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 from asd_lib.corpus import ground_truth
-from asd_lib.corpus.common import (NO_ATTRIBUTE, Clip, check_unique, check_wav,
-                                   log_missing_eval_test, machine_type_root, need_dir,
-                                   visible_entries, write_sets)
-from asd_lib.corpus.section_layout import (DEV_DIR, EVAL_DIR, SUPPLEMENTAL_DIR, SectionLayout)
+from asd_lib.corpus.common import (
+    NO_ATTRIBUTE,
+    Clip,
+    check_unique,
+    check_wav,
+    log_missing_eval_test,
+    machine_type_root,
+    need_dir,
+    visible_entries,
+    write_sets,
+)
+from asd_lib.corpus.section_layout import DEV_DIR, EVAL_DIR, SUPPLEMENTAL_DIR, SectionLayout
 
 SET_NAMES = ("train", "dev_test", "eval_train", "eval_test", "supplemental")
 _SECTION_PREFIX = re.compile(r"section_(?P<section>\d{2})_")

@@ -51,9 +51,24 @@ from asd_lib.corpus import ground_truth
 from asd_lib.corpus.common import NO_ATTRIBUTE
 from asd_lib.corpus.section_layout import DEV_DIR, EVAL_DIR, SUPPLEMENTAL_DIR, SectionLayout
 from asd_lib.corpus.sounds import (
-    DEFAULT_SEVERITY, DEFAULT_SNR_DB, MACHINE_MODELS, SR, apply_fault, background,
-    check_severity, claim_out_dir, jitter_params, make_rng, mix_clip, random_resonances,
-    render_machine, shaped_noise, unit_rms, write_clips, write_marker, write_wav,
+    DEFAULT_SEVERITY,
+    DEFAULT_SNR_DB,
+    MACHINE_MODELS,
+    SR,
+    apply_fault,
+    background,
+    check_severity,
+    claim_out_dir,
+    jitter_params,
+    make_rng,
+    mix_clip,
+    random_resonances,
+    render_machine,
+    shaped_noise,
+    unit_rms,
+    write_clips,
+    write_marker,
+    write_wav,
 )
 from asd_lib.utils.fileio import atomic_write
 

@@ -29,11 +29,11 @@ import torch
 from torch import nn
 from torchvision.models import mobilenet_v2, resnet50
 
+from asd_lib.data.step import Mix
 from asd_lib.frontends.power_mel import PowerMel
 from asd_lib.frontends.spectral_warp import SpectralWarp
 from asd_lib.models.patches import extract_patches, num_patches
 from asd_lib.models.registry import MODELS
-from asd_lib.data.step import Mix
 
 MIX_DOMAINS = ("pre_log", "post_log")
 

@@ -23,10 +23,18 @@ import re
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
-
-from asd_lib.corpus.common import (Clip, RemoteFile, check_unique, check_wav,
-                                   log_missing_eval_test, machine_type_root, need_dir,
-                                   parse_machine_list, visible_entries, write_sets)
+from asd_lib.corpus.common import (
+    Clip,
+    RemoteFile,
+    check_unique,
+    check_wav,
+    log_missing_eval_test,
+    machine_type_root,
+    need_dir,
+    parse_machine_list,
+    visible_entries,
+    write_sets,
+)
 from asd_lib.corpus.eval_list import read_grouped, write_grouped
 
 MACHINE_TYPES: Tuple[str, ...] = ("ToyCar", "ToyConveyor", "fan", "pump", "slider", "valve")
