@@ -44,8 +44,13 @@ from asd_lib.data.dataset import TEST_TIME_FILES, DumpedSet
 from asd_lib.experiment import Group, read_held_out, read_training_labels
 from asd_lib.inference.backend import backend_scores, fit_backends, rows_within_groups
 from asd_lib.inference.config import InferenceConfig
-from asd_lib.inference.outputs import (read_embeddings, read_scores, write_embeddings,
-                                       write_official_files, write_scores)
+from asd_lib.inference.outputs import (
+    read_embeddings,
+    read_scores,
+    write_embeddings,
+    write_official_files,
+    write_scores,
+)
 from asd_lib.inference.thresholds import FILE_NAME, section_thresholds, write_thresholds
 from asd_lib.utils.fileio import atomic_write
 

@@ -7,14 +7,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from asd_lib.bin import train
 from asd_lib.augment import AUGMENTS
-from asd_lib.losses import OBJECTIVES
-from asd_lib.train.optim import OPTIMIZERS, SCHEDULERS
-from asd_lib.train.stages import parse_stages
+from asd_lib.bin import train
 from asd_lib.data.step import as_output
 from asd_lib.experiment import build_model
 from asd_lib.inference import InferenceConfig
+from asd_lib.losses import OBJECTIVES
+from asd_lib.train.optim import OPTIMIZERS, SCHEDULERS
+from asd_lib.train.stages import parse_stages
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = sorted(p for p in (REPO / "egs").glob("*/asd1/conf/**/*.yaml")

@@ -6,9 +6,9 @@ import torch
 import torchaudio
 
 from asd_lib.bin import detect, export_onnx
+from asd_lib.corpus import get_corpus
 from asd_lib.data.dataset import load_scp_arrays
 from asd_lib.export import OnnxScorer, RealSpectrogram
-from asd_lib.corpus import get_corpus
 from asd_lib.utils.fileio import read_kv
 from report_fixtures import INFERENCE_TAG, TAG, tiny_experiment
 

@@ -11,6 +11,7 @@ import pytest
 import soundfile
 
 from asd_lib.bin import download as download_bin
+from asd_lib.corpus.common import RemoteFile
 from asd_lib.corpus.dcase2020 import layout as dcase2020
 from asd_lib.corpus.download import ChecksumError, download_corpus, extract
 
@@ -202,3 +203,15 @@ def test_unpublished_checksum_warns(server, tmp_path, caplog):
     download_corpus(remote, tmp_path / "dl", tmp_path / "corpus")
     assert "eval_data_list.csv: no published MD5 sum" in caplog.text
     assert (tmp_path / "corpus/eval_data_list.csv").is_file()
+
+
+def test_size_and_md5_of_a_plain_file(server, tmp_path):
+    body = b"section_03_0000.wav,1\n"
+    server.files["gt/a.csv"] = body
+    remote = RemoteFile("a.csv", f"{server.url}/gt/a.csv", hashlib.md5(body).hexdigest(),
+                        "ground_truth/a.csv", False, len(body) + 1)
+    with pytest.raises(ChecksumError, match=r"a.csv: 22 bytes, not the expected 23 \(twice; "):
+        download_corpus([remote], tmp_path / "dl", tmp_path / "corpus")
+    assert [name for name, _ in server.log].count("a.csv") == 2
+    download_corpus([remote._replace(size=len(body))], tmp_path / "dl", tmp_path / "corpus")
+    assert (tmp_path / "corpus/ground_truth/a.csv").read_bytes() == body

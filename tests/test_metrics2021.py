@@ -10,8 +10,14 @@ import scipy.stats
 from sklearn.metrics import confusion_matrix, roc_auc_score
 
 from asd_lib.bin.score import main as score_main
-from asd_lib.metrics.dcase2021 import (DomainClips, DomainRow, evaluate, format_result_csv,
-                                       official_csv_name, summarise)
+from asd_lib.metrics.dcase2021 import (
+    DomainClips,
+    DomainRow,
+    evaluate,
+    format_result_csv,
+    official_csv_name,
+    summarise,
+)
 
 TOL = 1e-12
 

@@ -9,9 +9,17 @@ import numpy as np
 import pytest
 
 from asd_lib.corpus import get_corpus
-from asd_lib.metrics.domain_shift import (SPLIT_AS_2022, SPLIT_BY_DOMAIN, DomainScore,
-                                          DomainShiftEvaluator, SectionClips, SectionScore,
-                                          format_result_csv, result_to_dict, summarise)
+from asd_lib.metrics.domain_shift import (
+    SPLIT_AS_2022,
+    SPLIT_BY_DOMAIN,
+    DomainScore,
+    DomainShiftEvaluator,
+    SectionClips,
+    SectionScore,
+    format_result_csv,
+    result_to_dict,
+    summarise,
+)
 
 TOL = 1e-12
 # Per section: source normals .1 .2, target normals .6 .9, then the source and the target

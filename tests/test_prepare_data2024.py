@@ -3,6 +3,7 @@ eval ground-truth list, and the download of the 2024 archives from a local HTTP 
 import http.server
 import io
 import re
+import shutil
 import threading
 import zipfile
 
@@ -14,8 +15,10 @@ from asd_lib.bin import download as download_bin
 from asd_lib.bin import prepare_data as prepare_bin
 from asd_lib.corpus.dcase2024 import layout as dcase2024
 from asd_lib.corpus.download import check_zip
+from asd_lib.corpus.ground_truth import GROUND_TRUTH_DIR, write_files
 from asd_lib.data.datadir import validate_data_dir
 from asd_lib.utils.fileio import read_kv
+from truth_helpers import fake_evaluator_files
 
 FAN_TRAIN = ["section_00_source_train_normal_0000_m-n_W.wav", "section_00_source_train_normal_0001_m-n_X.wav",
              "section_00_target_train_normal_0000_m-n_Y.wav"]
@@ -50,6 +53,8 @@ def eval_list_bytes(rows=EVAL_ROWS) -> bytes:
 
 
 def make_tree(root, eval_list=True):
+    """A fabricated DCASE 2024 tree as stage 0 leaves it: archives, the evaluation list and
+    the official evaluator's ground truth (the labels and domains of the list's full names)."""
     for folder, names in (("dev_data/fan/train", FAN_TRAIN), ("dev_data/fan/test", FAN_TEST),
                           ("dev_data/gearbox/train", GEARBOX_TRAIN), ("dev_data/gearbox/test", GEARBOX_TEST),
                           ("eval_data/RoboticArm/train", ARM_TRAIN),
@@ -62,6 +67,10 @@ def make_tree(root, eval_list=True):
     (root / "dev_data/fan/attributes_00.csv").write_text("file_name,d1p,d1v\n")
     if eval_list:
         (root / "eval_data_list_2024.csv").write_bytes(eval_list_bytes())
+    truth = [(machine, "00", eval_name, clip.label, clip.domain)
+             for machine, pairs in EVAL_ROWS.items() for eval_name, full in pairs
+             for clip in [dcase2024.LAYOUT.parse_clip_name(full)]]
+    write_files(root / GROUND_TRUTH_DIR, False, truth)
     return root
 
 
@@ -132,8 +141,15 @@ def test_prepare_options(corpus, tmp_path):
     assert counts == {"train": 3, "dev_test": 4, "eval_test": 2}
     assert not (data / "eval_train").exists()  # not made by this run: removed
 
-    # without the ground-truth list: short utterance IDs, no domain / attributes / labels
+    # without the list: short utterance IDs; the evaluator's ground truth gives domain and
+    # label, nothing gives attributes
     (corpus / "eval_data_list_2024.csv").unlink()
+    dcase2024.prepare_data(corpus, data, machines=("RoboticArm",))
+    assert read_kv(data / "eval_test/utt2label") == {"RoboticArm-section_00_0000": "normal",
+                                                     "RoboticArm-section_00_0001": "anomaly"}
+    assert not (data / "eval_test/utt2attr").exists()
+    # without either: no domain / attributes / labels
+    shutil.rmtree(corpus / "ground_truth")
     dcase2024.prepare_data(corpus, data, machines=("RoboticArm",))
     assert sorted(p.name for p in (data / "eval_test").iterdir()) == ["utt2machine", "utt2section", "wav.scp"]
     assert list(read_kv(data / "eval_test/wav.scp")) == ["RoboticArm-section_00_0000", "RoboticArm-section_00_0001"]
@@ -272,7 +288,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def server():
+def server(monkeypatch):
     rows = {"RoboticArm": EVAL_ROWS["RoboticArm"]}
     files = {
         "record/10902294/files/dev_fan.zip": zip_bytes(
@@ -283,6 +299,11 @@ def server():
             [f"RoboticArm/test/{a}" for a, _ in rows["RoboticArm"]]),
         "nttcslab/dcase2023_task2_baseline_ae/main/datasets/eval_data_list_2024.csv": eval_list_bytes(rows),
     }
+    files.update(fake_evaluator_files(monkeypatch, dcase2024.LAYOUT.evaluator, ["RoboticArm"], {
+        "ground_truth_data/ground_truth_RoboticArm_section_00_test.csv":
+            b"section_00_0000.wav,0\nsection_00_0001.wav,1\n",
+        "ground_truth_domain/ground_truth_RoboticArm_section_00_test.csv":
+            b"section_00_0000.wav,0\nsection_00_0001.wav,1\n"}))
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     srv.files, srv.log = files, []
     thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
@@ -305,10 +326,15 @@ def test_download_layout_then_prepare(server, tmp_path):
     got = sorted(str(p.relative_to(corpus)) for p in corpus.rglob("*") if p.is_file())
     assert got == sorted([f"dev_data/fan/train/{FAN_TRAIN[0]}", f"dev_data/fan/test/{FAN_TEST[0]}",
                           f"dev_data/fan/test/{FAN_TEST[1]}", "eval_data/RoboticArm/test/section_00_0000.wav",
-                          "eval_data/RoboticArm/test/section_00_0001.wav", "eval_data_list_2024.csv"]
+                          "eval_data/RoboticArm/test/section_00_0001.wav", "eval_data_list_2024.csv",
+                          "ground_truth/ground_truth_data/ground_truth_RoboticArm_section_00_test.csv",
+                          "ground_truth/ground_truth_domain/ground_truth_RoboticArm_section_00_test.csv"]
                          + [f"eval_data/RoboticArm/train/{n}" for n in ARM_TRAIN])
-    assert len(list((tmp_path / "dl").glob("*.done"))) == 4
+    assert len(list((tmp_path / "dl").glob("*.done"))) == 6
     assert dcase2024.prepare_data(corpus, tmp_path / "data") == {"train": 3, "dev_test": 2, "eval_test": 2}
+    assert read_kv(tmp_path / "data/eval_test/utt2domain") == {
+        "RoboticArm-section_00_source_normal_0035_weight15_BckgF": "source",
+        "RoboticArm-section_00_target_anomaly_0059_weight25_BckgE": "target"}
     server.log.clear()
     run_download(server, tmp_path)
     assert server.log == []
@@ -338,7 +364,14 @@ def test_check_zip(tmp_path):
 
 def test_remote_files():
     remotes = {r.name: r for r in dcase2024.remote_files()}
-    assert len(remotes) == 7 + 2 * 9 + 1 and all(r.md5 is None for r in remotes.values())
+    assert len(remotes) == 7 + 2 * 9 + 1 + 2 * 9
+    assert all(r.md5 is None for r in remotes.values() if r.unzip)
+    truth = remotes["dcase2024_task2_evaluator_ground_truth_domain_ground_truth_ToyCircuit_section_00_test.csv"]
+    assert truth.url == ("https://raw.githubusercontent.com/nttcslab/dcase2024_task2_evaluator/"
+                         "b5d17f63769bf4372a5412a7ede1f814c9590047/ground_truth_domain/"
+                         "ground_truth_ToyCircuit_section_00_test.csv")
+    assert (truth.md5, truth.size, truth.unzip) == ("25dddb66afa21c4e9ebf82028d0fa987", 4400, False)
+    assert truth.target == "ground_truth/ground_truth_domain/ground_truth_ToyCircuit_section_00_test.csv"
     assert remotes["dev_bearing.zip"].url == "https://zenodo.org/record/10902294/files/dev_bearing.zip"
     assert remotes["eval_data_3DPrinter_train_r2.zip"].url == (
         "https://zenodo.org/records/11259435/files/eval_data_3DPrinter_train_r2.zip")
@@ -349,4 +382,4 @@ def test_remote_files():
         "https://raw.githubusercontent.com/nttcslab/dcase2023_task2_baseline_ae/main/datasets/"
         "eval_data_list_2024.csv")
     assert [r.name for r in dcase2024.remote_files(("valve",), mirror="http://m/")] == ["dev_valve.zip"]
-    assert set(dcase2024.validators()) == set(remotes)
+    assert set(dcase2024.validators()) == {n for n, r in remotes.items() if r.md5 is None}

@@ -1,9 +1,9 @@
 """DCASE 2021, 2022, 2023 and 2025 data preparation on fabricated official trees (each
 year's names, folders and evaluation list), the supplemental option, and the archives
 (Zenodo records, published MD5 sums or zip checks) fetched from a local HTTP server."""
+import http.server
 import re
 import threading
-import http.server
 
 import numpy as np
 import pytest
@@ -19,6 +19,7 @@ from asd_lib.corpus.download import ChecksumError
 from asd_lib.data.datadir import validate_data_dir
 from asd_lib.utils.fileio import read_kv
 from test_prepare_data2024 import Handler, zip_bytes
+from truth_helpers import fake_evaluator_files
 
 
 def wav(path, samples=160):
@@ -260,21 +261,23 @@ def test_2025_supplemental_needs_the_folders(tmp_path):
 
 
 # --------------------------------------------------------------------------- archives
-@pytest.mark.parametrize("layout, count, dev_url, eval_url, with_md5", [
-    (dcase2021, 7 * 3, "https://zenodo.org/record/4562016/files/dev_data_fan.zip",
+@pytest.mark.parametrize("layout, count, truth, dev_url, eval_url, with_md5", [
+    (dcase2021, 7 * 3, 7 * 3 * 2, "https://zenodo.org/record/4562016/files/dev_data_fan.zip",
      "https://zenodo.org/record/4884786/files/eval_data_fan_test.zip", False),
-    (dcase2022, 7 * 3, "https://zenodo.org/record/6355122/files/dev_fan.zip",
+    (dcase2022, 7 * 3, 7 * 3 * 2, "https://zenodo.org/record/6355122/files/dev_fan.zip",
      "https://zenodo.org/record/6462969/files/eval_data_fan_train.zip", False),
-    (dcase2023, 7 + 7 * 2, "https://zenodo.org/record/7882613/files/dev_fan.zip",
+    (dcase2023, 7 + 7 * 2, 7 * 2, "https://zenodo.org/record/7882613/files/dev_fan.zip",
      "https://zenodo.org/record/7860847/files/eval_data_ToyTank_test.zip", True),
-    (dcase2025, 7 + 8 * 2, "https://zenodo.org/records/15097779/files/dev_fan.zip",
+    (dcase2025, 7 + 8 * 2, 0, "https://zenodo.org/records/15097779/files/dev_fan.zip",
      "https://zenodo.org/records/15392814/files/eval_data_ScrewFeeder_train.zip", False),
 ])
-def test_remote_files(layout, count, dev_url, eval_url, with_md5):
+def test_remote_files(layout, count, truth, dev_url, eval_url, with_md5):
     remotes = layout.remote_files()
     urls = {r.url for r in remotes}
     name = layout.LAYOUT.eval_list_name
-    assert len(remotes) == count + 1 and dev_url in urls and eval_url in urls
+    assert len(remotes) == count + 1 + truth and dev_url in urls and eval_url in urls
+    ground_truth = [r for r in remotes if r.target.startswith("ground_truth/")]
+    assert len(ground_truth) == truth and all(r.md5 and r.size for r in ground_truth)
     assert (f"https://raw.githubusercontent.com/nttcslab/dcase2023_task2_baseline_ae/main/"
             f"datasets/{name}") in urls
     archives = [r for r in remotes if r.unzip]
@@ -285,7 +288,7 @@ def test_remote_files(layout, count, dev_url, eval_url, with_md5):
 
 
 def test_published_md5_of_2023():
-    md5 = {r.name: r.md5 for r in dcase2023.remote_files()}
+    md5 = {r.name: r.md5 for r in dcase2023.remote_files() if r.unzip}
     assert md5["dev_bearing.zip"] == "8a813bc8d8f156b5395bfccdfac7673c"
     assert md5["eval_data_Vacuum_test.zip"] == "a32524fd8c45b574a560685b38acc4e1"
     assert len([v for v in md5.values() if v]) == 21
@@ -309,8 +312,13 @@ def _download(server, tmp_path, dataset, machines):
                        "--mirror", server.url, "--verbose", "0"])
 
 
-def test_download_2021_then_prepare(server, tmp_path):
+def test_download_2021_then_prepare(server, tmp_path, monkeypatch, capfd):
     train = "section_03_source_train_normal_0000_strength_1.wav"
+    server.files.update(fake_evaluator_files(monkeypatch, dcase2021.LAYOUT.evaluator, ["valve"], {
+        "ground_truth_data/ground_truth_valve_section_03_source_test.csv":
+            b"section_03_source_test_0000.wav,1\n",
+        "ground_truth_data/ground_truth_valve_section_03_target_test.csv":
+            b"section_03_target_test_0000.wav,1\n"}))
     server.files.update({
         "record/4562016/files/dev_data_valve.zip": zip_bytes(
             ["valve/train/section_00_source_train_normal_0000_pattern_00.wav",
@@ -325,8 +333,16 @@ def test_download_2021_then_prepare(server, tmp_path):
             b"section_03_target_test_0000.wav,section_03_target_test_anomaly_0000.wav\r\n",
     })
     _download(server, tmp_path, "dcase2021", "valve")
+    assert (tmp_path / "corpus/ground_truth/ground_truth_data/"
+            "ground_truth_valve_section_03_target_test.csv").read_bytes() == b"section_03_target_test_0000.wav,1\n"
     counts = dcase2021.prepare_data(tmp_path / "corpus", tmp_path / "data")
     assert counts == {"train": 2, "dev_test": 2, "eval_test": 2}
+    # the list calls the source clip normal, the evaluator anomalous: the evaluator wins
+    assert read_kv(tmp_path / "data/eval_test/utt2label") == {
+        "valve-section_03_source_test_0000": "anomaly",
+        "valve-section_03_target_test_anomaly_0000": "anomaly"}
+    assert "1 of 2 evaluation test clips (valve 1) have another label or domain in " \
+           "eval_data_list_2021.csv than in the official evaluator's ground truth" in capfd.readouterr().err
     server.files["record/4884786/files/eval_data_valve_test.zip"] = zip_bytes(
         ["fan/source_test/section_03_source_test_0000.wav"])
     for done in ("eval_data_valve_test.zip.done", "eval_data_valve_test.zip"):

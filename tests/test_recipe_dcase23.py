@@ -5,9 +5,15 @@ import json
 
 import pytest
 
-from recipe_helpers import (DEFAULT, KMEANS, assert_stage4_ignores_hidden_labels,
-                            assert_training_free_trials,
-                            default_system_recipe, run, tiny_options)
+from recipe_helpers import (
+    DEFAULT,
+    KMEANS,
+    assert_stage4_ignores_hidden_labels,
+    assert_training_free_trials,
+    default_system_recipe,
+    run,
+    tiny_options,
+)
 
 pytestmark = pytest.mark.recipe
 

@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from asd_lib.corpus.dcase2024 import layout as dcase2024
-from recipe_helpers import (DEFAULT, KMEANS, assert_training_free_trials, default_system_recipe,
-                            run)
+from recipe_helpers import DEFAULT, KMEANS, assert_training_free_trials, default_system_recipe, run
 
 pytestmark = pytest.mark.recipe
 

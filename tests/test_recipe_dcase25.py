@@ -8,9 +8,15 @@ import json
 import pytest
 
 from asd_lib.utils.fileio import read_kv
-from recipe_helpers import (DEFAULT, KMEANS, assert_stage4_ignores_hidden_labels,
-                            assert_training_free_trials,
-                            default_system_recipe, run, tiny_options)
+from recipe_helpers import (
+    DEFAULT,
+    KMEANS,
+    assert_stage4_ignores_hidden_labels,
+    assert_training_free_trials,
+    default_system_recipe,
+    run,
+    tiny_options,
+)
 
 pytestmark = pytest.mark.recipe
 

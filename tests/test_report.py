@@ -14,8 +14,13 @@ import pytest
 from asd_lib.bin import plot_results, show_results
 from asd_lib.corpus import get_corpus
 from asd_lib.inference.thresholds import read_thresholds
-from asd_lib.report.aggregate import (collect_results, format_tables, group_trials,
-                                      sort_groups, tables_json)
+from asd_lib.report.aggregate import (
+    collect_results,
+    format_tables,
+    group_trials,
+    sort_groups,
+    tables_json,
+)
 from asd_lib.report.plots import histogram_edges, read_history, tsne_map
 from asd_lib.report.report import plot_scored_set
 from asd_lib.report.scored_set import load_scored_set, thresholds_from_decisions

@@ -38,7 +38,7 @@ def names(corpus, machine, folder):
 
 def test_layout_and_names_are_official(corpus):
     assert sorted(p.name for p in corpus.iterdir()) == sorted(
-        [synthetic.MARKER, "dev_data", "eval_data", "eval_data_list_2024.csv"])
+        [synthetic.MARKER, "dev_data", "eval_data", "eval_data_list_2024.csv", "ground_truth"])
     assert sorted(p.name for p in (corpus / "dev_data").iterdir()) == ["ToyCar", "fan", "gearbox"]
     for m in MACHINES:
         top = corpus / ("dev_data" if m in dcase2024.DEV_TYPES else "eval_data") / m

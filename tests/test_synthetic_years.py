@@ -8,8 +8,7 @@ import pytest
 import soundfile
 
 from asd_lib.bin import make_synthetic
-from asd_lib.corpus import get_corpus
-from asd_lib.corpus import sounds
+from asd_lib.corpus import get_corpus, sounds
 from asd_lib.corpus.dcase2021 import synthetic as synthetic2021
 from asd_lib.corpus.dcase2022 import synthetic as synthetic2022
 from asd_lib.corpus.dcase2023 import synthetic as synthetic2023
@@ -64,7 +63,13 @@ def test_folders_of_each_year(corpora):
     assert files(corpora["dcase2023"], "*/*/*") == [
         "dev_data/fan/attributes_00.csv", "dev_data/fan/test", "dev_data/fan/train",
         "eval_data/ToyDrone/attributes_00.csv", "eval_data/ToyDrone/test",
-        "eval_data/ToyDrone/train"]
+        "eval_data/ToyDrone/train",
+        "ground_truth/ground_truth_data/ground_truth_ToyDrone_section_00_test.csv",
+        "ground_truth/ground_truth_domain/ground_truth_ToyDrone_section_00_test.csv"]
+    assert files(corpora["dcase2021"], "ground_truth/*/*") == [
+        f"ground_truth/ground_truth_data/ground_truth_{m}_section_{s}_{d}_test.csv"
+        for m in ("ToyCar", "fan") for s in ("03", "04", "05") for d in ("source", "target")]
+    assert not (corpora["dcase2025"] / "ground_truth").exists()  # its evaluator is unknown
     assert files(corpora["dcase2025"], "*/ToyPet/*") == [
         "eval_data/ToyPet/attributes_00.csv", "eval_data/ToyPet/supplemental",
         "eval_data/ToyPet/test", "eval_data/ToyPet/train"]

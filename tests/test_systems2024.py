@@ -16,19 +16,22 @@ import torch
 
 from asd_lib.backends import BACKENDS
 from asd_lib.bin import train
-from asd_lib.inference import InferenceConfig
-from asd_lib.losses.adacos import SubClusterAdaCosHead, adaptive_scale, fixed_scale, soft_targets
-from asd_lib.losses.feature_exchange import (FeatureExchange, exchange_embedding,
-                                             exchange_targets, reversed_partners)
-from asd_lib.models import MODELS
-from asd_lib.models.attr_text import AttributeTextEmbedding, describe, token_bucket, tokens
-from asd_lib.models.traits import traits
-from asd_lib.models.freq_attention import FrequencyAttention
 from asd_lib.data.dataset import DumpedSet
 from asd_lib.data.step import Mix, Step
+from asd_lib.inference import InferenceConfig
+from asd_lib.losses.adacos import SubClusterAdaCosHead, adaptive_scale, fixed_scale, soft_targets
+from asd_lib.losses.feature_exchange import (
+    FeatureExchange,
+    exchange_embedding,
+    exchange_targets,
+    reversed_partners,
+)
+from asd_lib.models import MODELS
+from asd_lib.models.attr_text import AttributeTextEmbedding, describe, token_bucket, tokens
+from asd_lib.models.freq_attention import FrequencyAttention
+from asd_lib.models.traits import traits
 from asd_lib.utils.fileio import read_kv, write_kv
-from inference_helpers import (copy_as_test_set, decode_config, hide_test_labels, outputs,
-                               run_stage4)
+from inference_helpers import copy_as_test_set, decode_config, hide_test_labels, outputs, run_stage4
 
 SR = 16000
 TUNING = Path(__file__).resolve().parents[1] / "egs" / "dcase24" / "asd1" / "conf" / "tuning"

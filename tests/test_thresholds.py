@@ -9,8 +9,12 @@ import pytest
 from asd_lib.backends import BACKENDS
 from asd_lib.backends.threshold import gamma_threshold
 from asd_lib.inference.backend import backend_scores, fit_backends, rows_within_groups
-from asd_lib.inference.thresholds import (MIN_HELD_OUT, read_thresholds, section_thresholds,
-                                          write_thresholds)
+from asd_lib.inference.thresholds import (
+    MIN_HELD_OUT,
+    read_thresholds,
+    section_thresholds,
+    write_thresholds,
+)
 
 GROUP = ("fan", "section_00")
 

@@ -13,24 +13,28 @@ import torchaudio
 import transformers
 import yaml
 
+from asd_lib.augment import AUGMENTS
+from asd_lib.augment.speed_perturb import change_speed, fit_length, time_stretch
 from asd_lib.backends.kmeans import KMeansMemoryBank
 from asd_lib.bin import ensemble, score, train
-from asd_lib.augment import AUGMENTS
 from asd_lib.data.dataset import DumpedSet
-from asd_lib.augment.speed_perturb import change_speed, fit_length, time_stretch
+from asd_lib.data.step import Mix, Step
 from asd_lib.ensemble import fuse_embeddings as fuse
 from asd_lib.experiment import LABEL_FILES, TrainingLabels, write_model_info
 from asd_lib.inference.outputs import read_embeddings, write_embeddings
-from inference_helpers import run_stage4
 from asd_lib.losses import OBJECTIVES
 from asd_lib.models import MODELS
 from asd_lib.models.pooling import AttentiveStatsPooling, weighted_mean_std
-from asd_lib.models.w2v2_ast import (AstInput, FusionCNN, KaldiFbank, load_backbone,
-                                     zero_mean_unit_variance)
+from asd_lib.models.w2v2_ast import (
+    AstInput,
+    FusionCNN,
+    KaldiFbank,
+    load_backbone,
+    zero_mean_unit_variance,
+)
 from asd_lib.train.stages import parse_stages
-from asd_lib.data.step import Mix, Step
 from asd_lib.utils.fileio import read_kv, write_kv
-
+from inference_helpers import run_stage4
 
 SR = 16000
 TUNING = Path(__file__).resolve().parents[1] / "egs" / "dcase24" / "asd1" / "conf" / "tuning"

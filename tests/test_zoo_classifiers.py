@@ -16,19 +16,19 @@ import torch.nn.functional as F
 import yaml
 from sklearn.metrics import roc_auc_score
 
+from asd_lib.backends.neg_log_prob import neg_log_prob
 from asd_lib.bin import train
 from asd_lib.data.samplers import SAMPLERS
+from asd_lib.data.step import Mix, Step, as_output, forward
 from asd_lib.frontends.tagram import TemporalAttention
 from asd_lib.frontends.tfgram import TFgramNet
-from asd_lib.backends.neg_log_prob import neg_log_prob
 from asd_lib.losses import HEADS, OBJECTIVES
-from asd_lib.models.fph import FeaturePerturbationHead
 from asd_lib.losses.supcon import supcon_loss
 from asd_lib.models import MODELS
+from asd_lib.models.fph import FeaturePerturbationHead
 from asd_lib.train import trainer as trainer_module
 from asd_lib.train.ema import WeightEma
 from asd_lib.train.optim import OPTIMIZERS
-from asd_lib.data.step import Mix, Step, as_output, forward
 from asd_lib.utils.fileio import read_kv, write_kv
 from inference_helpers import run_stage4
 from test_train import NUM_SAMPLES, SR, make_dumped_set

@@ -12,19 +12,19 @@ import torchaudio
 import yaml
 from torchvision.models import mobilenet_v2, resnet50
 
-from asd_lib.bin import train
 from asd_lib.augment import id_mixup_warp as ssl_augment
+from asd_lib.bin import train
 from asd_lib.data.dataset import DumpedSet, WaveformDataset
+from asd_lib.data.step import Mix, Step
+from asd_lib.experiment import load_experiment
 from asd_lib.frontends.power_mel import PowerMel
 from asd_lib.frontends.spectral_warp import SpectralWarp, warp_frequency, warp_matrix
-from asd_lib.experiment import load_experiment
-from inference_helpers import decode_config, run_stage4
 from asd_lib.losses import HEADS, OBJECTIVES
 from asd_lib.models import MODELS
 from asd_lib.models.mobilenetv2_ssl import PatchClassifierNet
 from asd_lib.models.patches import extract_patches, num_patches
-from asd_lib.data.step import Mix, Step
 from asd_lib.utils.fileio import read_kv
+from inference_helpers import decode_config, run_stage4
 from test_train import make_dumped_set
 
 SR = 16000

@@ -22,8 +22,8 @@ from typing import Sequence
 import torch
 
 from asd_lib.augment.registry import AUGMENTS
-from asd_lib.frontends.spectral_warp import SpectralWarp, check_alphas
 from asd_lib.data.step import Mix, Step
+from asd_lib.frontends.spectral_warp import SpectralWarp, check_alphas
 
 MIX_DOMAINS = ("pre_log", "post_log")
 

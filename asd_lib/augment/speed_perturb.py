@@ -32,8 +32,8 @@ import torch
 import torchaudio
 
 from asd_lib.augment.registry import AUGMENTS
-from asd_lib.frontends.mel import to_float_waveform
 from asd_lib.data.step import Step
+from asd_lib.frontends.mel import to_float_waveform
 
 MAX_DENOMINATOR = 1000  # factors are used as p / q with q <= 1000 (0.9 -> 9 / 10)
 METHODS = ("stretch", "resample")

@@ -29,8 +29,13 @@ import logging
 import numpy as np
 from sklearn.cluster import KMeans
 
-from asd_lib.backends.base import (Backend, cosine_distances, l2_normalise, masked_distances,
-                                   positive_int)
+from asd_lib.backends.base import (
+    Backend,
+    cosine_distances,
+    l2_normalise,
+    masked_distances,
+    positive_int,
+)
 from asd_lib.backends.registry import BACKENDS
 
 logger = logging.getLogger(__name__)

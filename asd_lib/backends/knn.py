@@ -11,8 +11,7 @@ import logging
 
 import numpy as np
 
-from asd_lib.backends.base import (DOMAINS, Backend, cosine_distances, masked_distances,
-                                   positive_int)
+from asd_lib.backends.base import DOMAINS, Backend, cosine_distances, masked_distances, positive_int
 from asd_lib.backends.registry import BACKENDS
 
 logger = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ import torch
 import torchaudio
 from torch.utils.data import DataLoader, Dataset
 
-from asd_lib.bench.corpus import BenchCorpus, SAMPLE_RATE
+from asd_lib.bench.corpus import SAMPLE_RATE, BenchCorpus
 from asd_lib.bench.timing import for_at_least, interleaved_rates, quiet_logging, synchronize
 from asd_lib.data.audio import dump_wav_scp
 from asd_lib.data.dataset import WaveformDataset

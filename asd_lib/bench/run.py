@@ -13,8 +13,15 @@ from asd_lib.bench.datapath import dump_rates, loader_rates
 from asd_lib.bench.estimate import GpuSpec, Schedule, check_inputs, estimate_schedule
 from asd_lib.bench.memory import EpochSpec, epoch_peak_rss
 from asd_lib.bench.report import FAIL, Row
-from asd_lib.bench.steps import (build_setup, inference_flops, inference_rates, peak_flops,
-                                 precision_rates, resident_batches, train_rates)
+from asd_lib.bench.steps import (
+    build_setup,
+    inference_flops,
+    inference_rates,
+    peak_flops,
+    precision_rates,
+    resident_batches,
+    train_rates,
+)
 from asd_lib.data.dataset import WaveformDataset
 from asd_lib.data.loader import make_loader
 

@@ -13,11 +13,11 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from asd_lib.bench.timing import interleaved_rates, synchronize
+from asd_lib.data.step import Step, forward
 from asd_lib.losses import HEADS
 from asd_lib.losses.objectives import OBJECTIVES
 from asd_lib.models import MODELS
 from asd_lib.train.precision import autocast, set_memory_format
-from asd_lib.data.step import Step, forward
 
 Batch = Tuple[torch.Tensor, torch.Tensor]
 

@@ -1,4 +1,5 @@
-"""Download, verify (MD5) and unpack the official corpus archives; re-runs resume.
+"""Download, verify (MD5) and unpack the official corpus archives, the evaluation list and
+the evaluators' ground truth; re-runs resume.
 
 Example::
 
@@ -22,7 +23,8 @@ def get_parser() -> argparse.ArgumentParser:
         description="Fetch every archive of a corpus (resuming partial files with HTTP Range), "
         "check its published MD5 sum (where none is published, as for DCASE 2021, 2022, 2024 and "
         "2025, the zip's CRCs), "
-        "unzip it into the official layout and mark it done.",
+        "unzip it into the official layout and mark it done; with the evaluation list, the "
+        "official evaluator's ground-truth files (2021-2024, into ground_truth/).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("--dataset", choices=CORPORA.names(), required=True, help="corpus name")
@@ -30,8 +32,10 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--corpus_dir", required=True, help="where dev_data/ and eval_data/ go")
     parser.add_argument("--machines", default="", help="comma-separated machine types; empty: all")
     parser.add_argument("--mirror", default=os.environ.get(MIRROR_ENV) or None,
-                        help="replaces the host (https://zenodo.org; for the 2021-2025 eval lists "
-                        f"https://raw.githubusercontent.com) in every URL (default: ${MIRROR_ENV})")
+                        help="replaces the host (https://zenodo.org; for the 2021-2025 eval "
+                        "lists and the 2021-2024 evaluators' ground truth "
+                        "https://raw.githubusercontent.com) in every URL "
+                        f"(default: ${MIRROR_ENV})")
     parser.add_argument("--verbose", type=int, default=1, help="0: warnings, 1: info, 2: debug")
     return parser
 

@@ -14,8 +14,13 @@ import json
 import logging
 from pathlib import Path
 
-from asd_lib.report.aggregate import (collect_results, format_tables, group_trials,
-                                      sort_groups, tables_json)
+from asd_lib.report.aggregate import (
+    collect_results,
+    format_tables,
+    group_trials,
+    sort_groups,
+    tables_json,
+)
 from asd_lib.report.compare import run_comparison
 from asd_lib.utils.cli import run_main
 from asd_lib.utils.fileio import atomic_write

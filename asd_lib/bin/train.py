@@ -11,16 +11,22 @@ import logging
 from pathlib import Path
 from typing import List
 
-from asd_lib.train.precision import PRECISIONS
-from asd_lib.train.checks import check_training_config
-from asd_lib.train.stages import Stage, parse_stages
 from asd_lib.data.dataset import DumpedSet
 from asd_lib.experiment import write_model_info
+from asd_lib.train.checks import check_training_config
+from asd_lib.train.precision import PRECISIONS
+from asd_lib.train.stages import Stage, parse_stages
 from asd_lib.train.trainer import Trainer
 from asd_lib.utils.checkpoint import training_state
 from asd_lib.utils.cli import run_main
-from asd_lib.utils.config import ConfigError, ConfigParser, read_saved_config, save_config
-from asd_lib.utils.config import str2bool, yaml_value
+from asd_lib.utils.config import (
+    ConfigError,
+    ConfigParser,
+    read_saved_config,
+    save_config,
+    str2bool,
+    yaml_value,
+)
 from asd_lib.utils.log import setup_logging
 
 # Options that may change between a run and its resumption without changing the result.

@@ -1,6 +1,7 @@
 """Corpora: one package per corpus (``dcase2020`` .. ``dcase2025``), each registering a
 :class:`~asd_lib.corpus.registry.Corpus`, and the helpers they share (``common``,
-``sounds``, ``eval_list``, ``download``, ``labels``, and for the 2021-2025 layouts
+``sounds``, ``eval_list``, ``download``, ``labels``, ``ground_truth`` and
+``evaluator_sums`` (the official evaluators' ground truth), and for the 2021-2025 layouts
 ``section_layout``, ``section_prepare``, ``section_synthetic``).
 
 Importing this package imports every corpus package, which registers it in ``CORPORA``.

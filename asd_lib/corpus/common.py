@@ -17,13 +17,15 @@ logger = logging.getLogger(__name__)
 
 
 class RemoteFile(NamedTuple):
-    """One file to fetch: ``target`` is relative to the corpus dir (unzip into / copy to)."""
+    """One file to fetch: ``target`` is relative to the corpus dir (unzip into / copy to);
+    ``size`` in bytes where known."""
 
     name: str
     url: str
     md5: Optional[str]
     target: str
     unzip: bool
+    size: Optional[int] = None
 
 
 class Clip(NamedTuple):

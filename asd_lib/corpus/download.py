@@ -5,11 +5,12 @@ For each :class:`asd_lib.corpus.dcase2020.RemoteFile`:
 1. skip it when ``<download_dir>/<name>.done`` exists (a finished earlier run);
 2. download to ``<name>.part``, resuming with an HTTP ``Range`` request from the partial
    file's size; a server that ignores ``Range`` (answers 200) restarts the file cleanly;
-3. verify the MD5 sum; on a mismatch delete the file and download it once more, then fail
-   naming the file. A file without a published sum gets a warning and a check that it is
-   non-empty (plus the corpus' own ``validate`` hook, e.g. parsing the eval list, or
-   :func:`check_zip` for the archives whose MD5 sums are not published: DCASE 2021,
-   2022, 2024, 2025);
+3. verify the size (where known) and the MD5 sum; on a mismatch delete the file and
+   download it once more, then fail naming the file. A file without a published sum gets
+   a warning and a check that it is non-empty (plus the corpus' own ``validate`` hook,
+   e.g. parsing the eval list, or :func:`check_zip` for the archives whose MD5 sums are
+   not published: DCASE 2021, 2022, 2024, 2025). The evaluators' ground-truth files
+   have sizes and MD5 sums computed by us (:mod:`asd_lib.corpus.evaluator_sums`);
 4. unzip into ``<corpus_dir>/<target>`` (merging, so the two eval_data zips of a type share
    ``eval_data/<M>``) or copy a plain file to ``<corpus_dir>/<target>``;
 5. write the ``.done`` marker last.
@@ -116,11 +117,15 @@ def fetch_verified(remote, download_dir: Path) -> Path:
                 dest.unlink()
                 raise ChecksumError(f"{remote.name}: downloaded file is empty ({remote.url})")
             return dest
-        got = md5sum(dest)
-        if got == remote.md5:
-            return dest
+        size = dest.stat().st_size
+        if remote.size is not None and size != remote.size:
+            message = f"{remote.name}: {size} bytes, not the expected {remote.size}"
+        else:
+            got = md5sum(dest)
+            if got == remote.md5:
+                return dest
+            message = f"{remote.name}: MD5 {got} does not match the published {remote.md5}"
         dest.unlink()
-        message = f"{remote.name}: MD5 {got} does not match the published {remote.md5}"
         if attempt == 1:
             logger.warning("%s; deleted, downloading again", message)
     raise ChecksumError(f"{message} (twice; deleted {dest}). The mirror may serve a different "

@@ -32,6 +32,7 @@ from typing import Callable, Dict, Iterable, List, Mapping, NamedTuple, Optional
 from asd_lib.corpus.common import RemoteFile, parse_machine_list
 from asd_lib.corpus.download import check_zip
 from asd_lib.corpus.eval_list import read_grouped, write_grouped
+from asd_lib.corpus.ground_truth import Evaluator
 
 ZENODO = "https://zenodo.org"
 GITHUB_RAW = "https://raw.githubusercontent.com"
@@ -128,6 +129,12 @@ class SectionLayout:
     listed_attributes_hidden: bool = True
     """Whether the evaluation list's full names read ``noAttribute`` for the types whose
     test files hide their attributes (2024), or show those attributes (2025)."""
+    evaluator: Optional[Evaluator] = None
+    """The official evaluator whose ground truth labels the evaluation test clips
+    (:mod:`asd_lib.corpus.ground_truth`); ``None`` where it could not be read (2025)."""
+    list_disagrees: Tuple[str, ...] = ()
+    """Types whose evaluation list gives other labels and domains than the evaluator's
+    ground truth (2022 ToyCar and ToyTrain); the synthetic corpus scrambles their list."""
 
     @property
     def year(self) -> str:
@@ -196,9 +203,9 @@ class SectionLayout:
     def remote_files(self, machines: Optional[Sequence[str]] = None,
                      mirror: Optional[str] = None) -> List[RemoteFile]:
         """The archives of ``machines`` and, when an evaluation type is among them, the
-        evaluation list. ``mirror`` replaces the host (``https://zenodo.org`` and
-        ``https://raw.githubusercontent.com``) and keeps the path, so one local server can
-        stand in for both."""
+        evaluation list and the evaluator's ground-truth files of those types. ``mirror``
+        replaces the host (``https://zenodo.org`` and ``https://raw.githubusercontent.com``)
+        and keeps the path, so one local server can stand in for both."""
         zenodo = (mirror or ZENODO).rstrip("/")
         github = (mirror or GITHUB_RAW).rstrip("/")
         machines = machines or self.machine_types
@@ -207,10 +214,13 @@ class SectionLayout:
             for record, name, target in self._archives(machine):
                 files.append(RemoteFile(name, f"{zenodo}/{record}/files/{name}",
                                         self.archives.md5.get(name), target, True))
-        if any(m in self.eval_types for m in machines):
+        evaluation = [m for m in machines if m in self.eval_types]
+        if evaluation:
             files.append(RemoteFile(self.eval_list_name,
                                     f"{github}/{EVAL_LIST_FOLDER}/{self.eval_list_name}", None,
                                     self.eval_list_name, False))
+        if evaluation and self.evaluator is not None:
+            files += self.evaluator.remote_files(evaluation, mirror)
         return files
 
     def _archives(self, machine: str) -> List[Tuple[str, str, str]]:

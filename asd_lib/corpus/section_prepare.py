@@ -8,11 +8,18 @@ additional training clips of the evaluation sections), ``dev_test``, ``eval_test
 (:func:`as_training_clip`). Every file name is checked against the year's grammar and every wav
 header is read; nothing is written unless the whole corpus passes.
 
-A test clip reveals only its file name, machine type and section: the domain, attributes
-and label of an evaluation test clip come from the evaluation list (the full name it
-maps to), and without the list ``eval_test`` has no ``utt2domain``, ``utt2attr`` or
-``utt2label``. Its utterance ID then takes the full name
-(``<M>-section_00_source_test_normal_0012_m-n_X``) while ``wav.scp`` keeps the real file.
+A test clip reveals only its file name, machine type and section. The attributes of an
+evaluation test clip come from the evaluation list (the full name it maps to), its label
+and domain from the ground truth of the year's official evaluator in
+``<corpus>/ground_truth/`` (:mod:`asd_lib.corpus.ground_truth`), which the challenge was
+scored with; where the two disagree (DCASE 2022 ToyCar and ToyTrain) one warning says how
+many clips of which types, and the ground truth is used. Its utterance ID takes the full
+name (``<M>-section_00_source_test_normal_0012_m-n_X``) while ``wav.scp`` keeps the real
+file; a clip whose full name states another label or domain than the ground truth keeps
+its file name (``<M>-section_03_0001``). Without the evaluator's files (a corpus copied
+without them; 2025, whose evaluator could not be read) label and domain come from the list,
+with a warning naming the fix where the files exist; without either ``eval_test`` has no
+``utt2domain``, ``utt2attr`` or ``utt2label``.
 
 The supplemental recordings (clean machine sound or noise only, DCASE 2025) have a file
 name grammar that could not be verified, so the folder is globbed and the name is only
@@ -24,10 +31,19 @@ import re
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
-from asd_lib.corpus.common import (NO_ATTRIBUTE, Clip, check_unique, check_wav,
-                                   log_missing_eval_test, machine_type_root, need_dir,
-                                   visible_entries, write_sets)
-from asd_lib.corpus.section_layout import (DEV_DIR, EVAL_DIR, SUPPLEMENTAL_DIR, SectionLayout)
+from asd_lib.corpus import ground_truth
+from asd_lib.corpus.common import (
+    NO_ATTRIBUTE,
+    Clip,
+    check_unique,
+    check_wav,
+    log_missing_eval_test,
+    machine_type_root,
+    need_dir,
+    visible_entries,
+    write_sets,
+)
+from asd_lib.corpus.section_layout import DEV_DIR, EVAL_DIR, SUPPLEMENTAL_DIR, SectionLayout
 
 SET_NAMES = ("train", "dev_test", "eval_train", "eval_test", "supplemental")
 _SECTION_PREFIX = re.compile(r"section_(?P<section>\d{2})_")
@@ -165,6 +181,34 @@ def label_eval_test(layout: SectionLayout, eval_list: Path, clips: List[Clip]) -
     return [labelled[c.utt] for c in clips]
 
 
+def label_eval_clips(layout: SectionLayout, corpus: Path, clips: List[Clip]) -> List[Clip]:
+    """Attributes (and full names) from the evaluation list, label and domain from the
+    evaluator's ground truth in ``<corpus>/ground_truth/`` (module docstring)."""
+    eval_list = corpus / layout.eval_list_name
+    if eval_list.is_file():
+        clips = label_eval_test(layout, eval_list, clips)
+    machines = [m for m in layout.eval_types if m in {c.machine for c in clips}]
+    folder = corpus / ground_truth.GROUND_TRUTH_DIR
+    without = layout.evaluator.missing(folder, machines) if layout.evaluator else []
+    if without:
+        source = eval_list.name if eval_list.is_file() else "nowhere (no utt2label, utt2domain)"
+        logger.warning("%s: no ground truth of the official evaluator %s for %s, so their labels "
+                       "and domains come from %s; run stage 0 with --download true (it fetches "
+                       "them) or copy the evaluator's ground_truth_data/ and "
+                       "ground_truth_domain/ folders there", folder, layout.evaluator.repo,
+                       ", ".join(without), source)
+    with_truth = [m for m in machines if layout.evaluator and m not in without]
+    if with_truth:
+        truth = layout.evaluator.read(folder, with_truth)
+        checked = ground_truth.apply([c for c in clips if c.machine in with_truth], truth, folder,
+                                     eval_list.name if eval_list.is_file() else None)
+        by_path = {c.path: c for c in checked}
+        clips = [by_path.get(c.path, c) for c in clips]
+    elif not eval_list.is_file():
+        logger.info("%s not found: eval_test gets no utt2domain, utt2attr, utt2label", eval_list)
+    return clips
+
+
 def _machine_dirs(layout: SectionLayout, parent: Path, split_dir: str) -> List[str]:
     """Machine-type folders of ``split_dir`` (dev_data or eval_data), found in ``parent``
     (that folder or its raw/, as the official baseline unpacks them); unknown folders are an
@@ -262,12 +306,7 @@ def collect_sets(layout: SectionLayout, corpus_dir, use_additional: bool = True,
     if not supplemental:
         sets["supplemental"] = []
     if sets["eval_test"]:
-        eval_list = corpus / layout.eval_list_name
-        if eval_list.is_file():
-            sets["eval_test"] = label_eval_test(layout, eval_list, sets["eval_test"])
-        else:
-            logger.info("%s not found: eval_test gets no utt2domain, utt2attr, utt2label",
-                        eval_list)
+        sets["eval_test"] = label_eval_clips(layout, corpus, sets["eval_test"])
     sets = {name: clips for name, clips in sets.items() if clips}
     if not sets.get("train") and not sets.get("eval_train"):
         raise ValueError(f"{corpus}: no training clips for {', '.join(machines)}; the additional "

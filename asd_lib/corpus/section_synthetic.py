@@ -4,8 +4,13 @@ Each year's package gives its layout and one :class:`TypeModel` per machine type
 module plans and writes every file: ``dev_data/<M>`` for the development sections and
 ``eval_data/<M>`` for the evaluation sections, each with ``train/``, the test folders of the
 year, ``attributes_XX.csv`` where the year has them, ``supplemental/`` where it has them,
-and the evaluation list (with the year's line endings) mapping each evaluation test file to
-its full name.
+the evaluation list (with the year's line endings) mapping each evaluation test file to
+its full name, and, where the year's evaluator is known, its ground-truth files in
+``ground_truth/`` (:mod:`asd_lib.corpus.ground_truth`). For the types whose official list
+disagrees with the evaluator (:attr:`SectionLayout.list_disagrees`: 2022 ToyCar and
+ToyTrain) the list maps the files of a section to each other's full names (a second seeded
+permutation), so that the list's labels and domains are wrong for about half of the clips,
+while the ground truth tells what each file sounds like.
 
 **Sound.** Each type is one of the physical models of :mod:`asd_lib.corpus.sounds` (the
 ``family``: rotating machine, pump, slide rail, valve, geared motor, conveyor); every
@@ -42,12 +47,28 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
+from asd_lib.corpus import ground_truth
 from asd_lib.corpus.common import NO_ATTRIBUTE
 from asd_lib.corpus.section_layout import DEV_DIR, EVAL_DIR, SUPPLEMENTAL_DIR, SectionLayout
 from asd_lib.corpus.sounds import (
-    DEFAULT_SEVERITY, DEFAULT_SNR_DB, MACHINE_MODELS, SR, apply_fault, background,
-    check_severity, claim_out_dir, jitter_params, make_rng, mix_clip, random_resonances,
-    render_machine, shaped_noise, unit_rms, write_clips, write_marker, write_wav,
+    DEFAULT_SEVERITY,
+    DEFAULT_SNR_DB,
+    MACHINE_MODELS,
+    SR,
+    apply_fault,
+    background,
+    check_severity,
+    claim_out_dir,
+    jitter_params,
+    make_rng,
+    mix_clip,
+    random_resonances,
+    render_machine,
+    shaped_noise,
+    unit_rms,
+    write_clips,
+    write_marker,
+    write_wav,
 )
 from asd_lib.utils.fileio import atomic_write
 
@@ -265,11 +286,13 @@ def clip_name(layout: SectionLayout, model: TypeModel, machine: str, section: st
 
 @dataclasses.dataclass
 class Plan:
-    """Clip specs, supplemental specs, evaluation-list rows and attributes_XX.csv rows."""
+    """Clip specs, supplemental specs, evaluation-list rows, ground-truth rows
+    ``(machine, section, evaluation name, label, domain)`` and attributes_XX.csv rows."""
 
     specs: List[ClipSpec] = dataclasses.field(default_factory=list)
     supplemental: List[ClipSpec] = dataclasses.field(default_factory=list)
     eval_rows: List[Tuple[str, str, str]] = dataclasses.field(default_factory=list)
+    truth_rows: List[Tuple[str, str, str, str, str]] = dataclasses.field(default_factory=list)
     attribute_rows: Dict[Path, List[Tuple[str, ...]]] = dataclasses.field(default_factory=dict)
 
 
@@ -348,13 +371,18 @@ def _plan_eval_test(plan: Plan, s: _Section, originals: List[ClipSpec], seed: in
                 folder = s.test_folder(domain)
                 plan.specs.append(dataclasses.replace(spec, path=str(s.top / folder / eval_name)))
                 plan.eval_rows.append((s.machine, eval_name, s.name(spec, eval_list=True)))
+                plan.truth_rows.append((s.machine, s.section, eval_name, spec.label, domain))
         return
     order = make_rng(seed, *s.shuffle_key()).permutation(len(originals))
-    for new_index, k in enumerate(order):
+    listed = order
+    if s.machine in s.layout.list_disagrees:
+        listed = order[make_rng(seed, *s.shuffle_key("list")).permutation(len(order))]
+    for new_index, (k, k_listed) in enumerate(zip(order, listed)):
         spec = originals[k]
         eval_name = f"section_{s.section}_{s.model.eval_start + new_index:04d}.wav"
         plan.specs.append(dataclasses.replace(spec, path=str(s.top / "test" / eval_name)))
-        plan.eval_rows.append((s.machine, eval_name, s.name(spec, eval_list=True)))
+        plan.eval_rows.append((s.machine, eval_name, s.name(originals[k_listed], eval_list=True)))
+        plan.truth_rows.append((s.machine, s.section, eval_name, spec.label, spec.domain))
 
 
 def _plan_supplemental(plan: Plan, layout: SectionLayout, model: TypeModel, machine: str,
@@ -452,5 +480,8 @@ def write_corpus(layout: SectionLayout, models: Mapping[str, TypeModel], out, se
         write_attribute_csv(path, rows)
     if plan.eval_rows:
         layout.write_eval_list(out / layout.eval_list_name, plan.eval_rows)
+    if plan.truth_rows and layout.evaluator is not None:
+        ground_truth.write_files(out / ground_truth.GROUND_TRUTH_DIR, layout.evaluator.per_domain,
+                                 plan.truth_rows)
     write_marker(out, args, complete=True)
     return count

@@ -24,11 +24,15 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from asd_lib.data.entries import (Entry, UnsupportedEntryError, locate_entry, read_entry,
-                                  read_entry_data)
 from asd_lib.data.datadir import clip_file_name, load_data_dir
+from asd_lib.data.entries import (
+    Entry,
+    UnsupportedEntryError,
+    locate_entry,
+    read_entry,
+    read_entry_data,
+)
 from asd_lib.utils.fileio import read_kv
-
 
 TEST_TIME_FILES = ("wav.scp", "utt2machine", "utt2section")
 """What a test clip reveals at test time: its file name, machine type and section (the

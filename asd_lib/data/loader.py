@@ -22,8 +22,13 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Iterable, List, Optional
 
 import torch
-from torch.utils.data import BatchSampler, Dataset, RandomSampler, SequentialSampler
-from torch.utils.data import default_collate
+from torch.utils.data import (
+    BatchSampler,
+    Dataset,
+    RandomSampler,
+    SequentialSampler,
+    default_collate,
+)
 from torch.utils.data._utils.pin_memory import pin_memory as pin_batch
 
 # Batches each reader thread keeps in flight (as DataLoader's prefetch_factor).

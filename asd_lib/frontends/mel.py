@@ -18,9 +18,8 @@ frames with reflect padding) turn a 10 s clip into 128 x 313.
 from typing import Optional
 
 import torch
-from torch import nn
 import torchaudio
-
+from torch import nn
 
 CLAMP_FLOOR = 1e-10
 LOG_MODES = ("clamp", "offset")

@@ -13,6 +13,11 @@ the content at bin ``b`` moves to ``B * (b / B) ** alpha``: output bin ``g`` rea
 input at ``s(g) = B * (g / B) ** (1 / alpha)``, linearly interpolated between the two
 neighbouring bins. That is a fixed ``[F, F]`` matrix per alpha (:func:`warp_matrix`), which
 the mel front-end folds into its filterbank (:class:`asd_lib.frontends.power_mel.PowerMel`).
+
+Warping the linear STFT before the mel filterbank is our choice: the paper warps the
+spectrogram image with OpenCV's geometric image transformations (Sec. 3.1.2) and does not
+say on which frequency scale; warping the linear bins follows Eq. 1's ``f`` literally and
+needs no image library.
 """
 import dataclasses
 from typing import Optional, Sequence, Tuple

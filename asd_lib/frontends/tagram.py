@@ -14,7 +14,6 @@ import torch
 from torch import nn
 
 
-
 class TemporalAttention(nn.Module):
     """Log-mel ``[B, n_mels, frames]`` -> temporally attended log-mel, same shape."""
 

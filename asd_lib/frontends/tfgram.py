@@ -10,6 +10,10 @@ these layers:
 * block(64 -> 128), adaptive max-pool to ``2 * frames`` (626 for a 10 s clip);
 * block(128 -> 128), adaptive max-pool to ``frames`` (313),
 
+The second block's 64 -> 128 channels are the public code's choice, which we follow: the
+paper's Table I gives that block 64 channels, but its Table V parameter count (1.38 M for
+TFSTgram) matches the code's 128.
+
 each block being Conv1d(3, padding 1) + BN + ReLU, then Conv1d(3, dilation 2, padding 2)
 + BN + ReLU, every conv without bias.  The output ``[B, 128, frames]`` stacks with the
 log-mel and the Tgram.  Initialisation as the public code: Xavier-uniform convolutions,

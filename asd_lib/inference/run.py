@@ -24,11 +24,19 @@ from asd_lib.experiment import Experiment, load_experiment
 from asd_lib.inference.backend import backend_scores, fit_backends, rows_within_groups
 from asd_lib.inference.config import InferenceConfig
 from asd_lib.inference.forward import ForwardResult, forward_set
-from asd_lib.inference.outputs import (read_embeddings, write_embeddings, write_official_files,
-                                       write_scores)
+from asd_lib.inference.outputs import (
+    read_embeddings,
+    write_embeddings,
+    write_official_files,
+    write_scores,
+)
 from asd_lib.inference.scores import FORWARD_SCORES
-from asd_lib.inference.thresholds import (FILE_NAME, read_thresholds, section_thresholds,
-                                          write_thresholds)
+from asd_lib.inference.thresholds import (
+    FILE_NAME,
+    read_thresholds,
+    section_thresholds,
+    write_thresholds,
+)
 from asd_lib.models.attr_text import describe
 from asd_lib.utils.device import select_device
 

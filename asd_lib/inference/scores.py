@@ -5,8 +5,10 @@ A class-conditional score rates how badly a clip fits class ``c``:
 - ``neg_log_prob``: ``-log softmax(z)[c]``, z the head's logits; with ``score_margin`` the
   logits carry the head's margin at c, as the STgram-MFN code scores (Liu, Guan, Zhu, Wang,
   ICASSP 2022);
-- ``neg_prob``: ``-softmax(z)[c]``, averaged over the clip's patches (Giri et al.,
-  "Self-supervised classification for detecting anomalous sounds", DCASE 2020 workshop);
+- ``neg_prob``: ``-softmax(z)[c]`` (Giri et al., "Self-supervised classification for
+  detecting anomalous sounds", DCASE 2020 workshop, Sec. 3.1: the softmax score at the
+  true ID), averaged over the clip's patches (ours: the paper does not say how patches
+  combine);
 
 and ``model_score`` is the model's own per-clip ``score`` output (an autoencoder's
 reconstruction error), which needs no class.

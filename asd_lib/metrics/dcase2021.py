@@ -41,11 +41,27 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from asd_lib.metrics.auc import partial_auc, roc_auc
-from asd_lib.metrics.common import (DOMAINS, aligned, decision_metrics, floored_hmean, guarded,
-                                    load_domain_ground_truth, pct, read_decision_csv,
-                                    read_score_csv, require_files, write_result_files)
-from asd_lib.metrics.domain_shift import (MAX_FPR, MEAN_COLUMNS, OVERALL_SUFFIX, PROTOCOLS,
-                                          Means, Summary)
+from asd_lib.metrics.common import (
+    DOMAINS,
+    aligned,
+    decision_metrics,
+    floored_hmean,
+    guarded,
+    load_domain_ground_truth,
+    pct,
+    read_decision_csv,
+    read_score_csv,
+    require_files,
+    write_result_files,
+)
+from asd_lib.metrics.domain_shift import (
+    MAX_FPR,
+    MEAN_COLUMNS,
+    OVERALL_SUFFIX,
+    PROTOCOLS,
+    Means,
+    Summary,
+)
 
 logger = logging.getLogger(__name__)
 

@@ -53,9 +53,20 @@ import numpy as np
 import scipy.stats
 
 from asd_lib.metrics.auc import partial_auc, roc_auc
-from asd_lib.metrics.common import (DOMAINS, Group, aligned, decision_metrics, floored_hmean,
-                                    guarded, load_domain_ground_truth, pct, read_decision_csv,
-                                    read_score_csv, require_files, write_result_files)
+from asd_lib.metrics.common import (
+    DOMAINS,
+    Group,
+    aligned,
+    decision_metrics,
+    floored_hmean,
+    guarded,
+    load_domain_ground_truth,
+    pct,
+    read_decision_csv,
+    read_score_csv,
+    require_files,
+    write_result_files,
+)
 
 logger = logging.getLogger(__name__)
 

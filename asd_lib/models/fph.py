@@ -9,7 +9,8 @@ reconstruction loss, on the embedding,
 
 with E = 128 and R = 64 (Sec. III-A; Table VI tries 4 to 128); act = ReLU for TFSTgram
 and LeakyReLU (slope 0.01, the code's) for the mel-only model (Sec. III-A). The layer
-order inside each half is the code's; the paper gives only the two sizes.
+order inside each half (Linear, activation, BatchNorm) is the public code's choice, which we
+follow: the paper gives only the two sizes.
 """
 import torch
 import torch.nn.functional as F

@@ -8,7 +8,8 @@ patches (n_fft 1024 = 64 ms, hop 512 = 32 ms at 16 kHz), successive patches over
 by 56 frames, and every patch is classified on its own: the model returns patch
 embeddings ``[B, P, E]``, the ``linear`` head patch logits, and the anomaly score
 (backend ``neg_prob``) is minus the softmax at the clip's ID (Sec. 3.1) averaged over its
-patches.
+patches (the averaging is our choice: the paper gives the softmax score at the true ID and
+does not say how the patches of a clip are combined).
 
 Backbones, trained from scratch on one-channel patches (torchvision's definitions with a
 one-channel stem): MobileNetV2 of width 0.5 (``mobilenetv2_ssl``) and ResNet-50
@@ -28,11 +29,11 @@ import torch
 from torch import nn
 from torchvision.models import mobilenet_v2, resnet50
 
+from asd_lib.data.step import Mix
 from asd_lib.frontends.power_mel import PowerMel
 from asd_lib.frontends.spectral_warp import SpectralWarp
 from asd_lib.models.patches import extract_patches, num_patches
 from asd_lib.models.registry import MODELS
-from asd_lib.data.step import Mix
 
 MIX_DOMAINS = ("pre_log", "post_log")
 

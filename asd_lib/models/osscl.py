@@ -28,8 +28,8 @@ from typing import Optional, Sequence
 
 import torch
 
-from asd_lib.models.fph import FeaturePerturbationHead
 from asd_lib.models.feature_stack import FeatureStackMFN
+from asd_lib.models.fph import FeaturePerturbationHead
 from asd_lib.models.registry import MODELS
 
 TFSTGRAM_INPUTS = ("mel", "tgram", "tfgram")

@@ -33,8 +33,13 @@ from torch import nn
 
 from asd_lib.frontends.mel import LogMel, to_float_waveform
 from asd_lib.models.registry import MODELS
-from asd_lib.models.w2v2_ast import (BACKBONES, SAMPLE_RATE, AstInput, load_backbone,
-                                     zero_mean_unit_variance)
+from asd_lib.models.w2v2_ast import (
+    BACKBONES,
+    SAMPLE_RATE,
+    AstInput,
+    load_backbone,
+    zero_mean_unit_variance,
+)
 
 AST_SPECIAL_TOKENS = 2  # CLS and distillation tokens ahead of AST's patch tokens
 

@@ -48,10 +48,10 @@ import torch
 from torch import nn
 from torchaudio.compliance.kaldi import get_mel_banks
 
+from asd_lib.data.step import Mix
 from asd_lib.frontends.mel import to_float_waveform
 from asd_lib.models.pooling import AttentiveStatsPooling
 from asd_lib.models.registry import MODELS
-from asd_lib.data.step import Mix
 from asd_lib.utils.extras import require
 
 BACKBONES = ("wav2vec2", "ast")

@@ -18,10 +18,22 @@ import numpy as np
 from asd_lib.corpus import get_corpus
 from asd_lib.inference.thresholds import read_thresholds
 from asd_lib.report.experiment import read_run_command, score_dirs
-from asd_lib.report.plots import (TSNE_MIN_POINTS, plot_roc, plot_score_histograms,
-                                  plot_training_curves, plot_tsne, read_history, tsne_map)
-from asd_lib.report.scored_set import (Group, ScoredSet, load_embeddings, load_scored_set,
-                                       thresholds_from_decisions)
+from asd_lib.report.plots import (
+    TSNE_MIN_POINTS,
+    plot_roc,
+    plot_score_histograms,
+    plot_training_curves,
+    plot_tsne,
+    read_history,
+    tsne_map,
+)
+from asd_lib.report.scored_set import (
+    Group,
+    ScoredSet,
+    load_embeddings,
+    load_scored_set,
+    thresholds_from_decisions,
+)
 from asd_lib.utils.config import read_saved_config
 from asd_lib.utils.fileio import atomic_write
 

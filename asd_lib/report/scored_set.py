@@ -13,8 +13,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 import kaldiio
 import numpy as np
 
-from asd_lib.data.datadir import load_data_dir
-from asd_lib.data.datadir import clip_file_name
+from asd_lib.data.datadir import clip_file_name, load_data_dir
 from asd_lib.metrics.common import read_score_csv
 from asd_lib.utils.fileio import read_kv
 

@@ -29,28 +29,38 @@ from typing import Dict, List, Optional
 
 import numpy as np
 import torch
-from tqdm import tqdm
-
 from torch import nn
+from tqdm import tqdm
 
 from asd_lib.augment import AUGMENTS
 from asd_lib.data.dataset import DumpedSet, WaveformDataset
 from asd_lib.data.loader import make_loader
 from asd_lib.data.samplers import SAMPLERS
-from asd_lib.experiment import (LABEL_FILES, TrainingLabels, build_model,
-                                read_training_labels, write_model_info)
+from asd_lib.data.step import Step, forward
+from asd_lib.experiment import (
+    LABEL_FILES,
+    TrainingLabels,
+    build_model,
+    read_training_labels,
+    write_model_info,
+)
 from asd_lib.losses import OBJECTIVES
 from asd_lib.models.attr_text import describe
 from asd_lib.models.traits import traits
-from asd_lib.utils.checkpoint import (CHECKPOINT, PREVIOUS_CHECKPOINT, load_safe,
-                                     load_weights, point_link, save_atomic, save_rotated)
-from asd_lib.train.distributed import (ShardedBatches, all_reduce_sum, barrier,
-                                       init_distributed)
+from asd_lib.train.distributed import ShardedBatches, all_reduce_sum, barrier, init_distributed
+from asd_lib.train.ema import WeightEma
 from asd_lib.train.optim import OPTIMIZERS, SCHEDULERS
 from asd_lib.train.precision import autocast, set_memory_format
-from asd_lib.train.ema import WeightEma
 from asd_lib.train.stages import Stage
-from asd_lib.data.step import Step, forward
+from asd_lib.utils.checkpoint import (
+    CHECKPOINT,
+    PREVIOUS_CHECKPOINT,
+    load_safe,
+    load_weights,
+    point_link,
+    save_atomic,
+    save_rotated,
+)
 from asd_lib.utils.device import select_device
 from asd_lib.utils.fileio import atomic_write
 from asd_lib.utils.log import progress_enabled

@@ -18,7 +18,6 @@ import torch
 
 from asd_lib.utils.fileio import atomic_copy, atomic_write
 
-
 CHECKPOINT = "checkpoint.pth"
 PREVIOUS_CHECKPOINT = "checkpoint.prev.pth"
 

@@ -9,10 +9,10 @@ import pytest
 # set and config of the trainer tests are reused.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from test_train import make_dumped_set, write_config  # noqa: E402
+from faultkit import EPOCHS  # noqa: E402
 
 from asd_lib.bin import train  # noqa: E402
-from faultkit import EPOCHS  # noqa: E402
+from test_train import make_dumped_set, write_config  # noqa: E402
 
 
 class Experiment:

@@ -11,11 +11,11 @@ import logging
 
 import numpy as np
 import pytest
+from faultkit import SR, fault, snapshot, temp_files, tone, write_scp, write_wav
 
 from asd_lib.bin import dump as dump_bin
 from asd_lib.data.dataset import load_scp_arrays
 from asd_lib.utils.cli import run_main
-from faultkit import SR, fault, snapshot, temp_files, tone, write_scp, write_wav
 
 FIX_REMOVE = "re-extract or re-download it, or remove it from wav.scp"
 

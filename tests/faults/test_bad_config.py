@@ -16,6 +16,7 @@ import shutil
 import pytest
 import torch
 import yaml
+from faultkit import fault, snapshot
 
 from asd_lib.augment import AUGMENTS
 from asd_lib.backends import BACKENDS
@@ -25,11 +26,10 @@ from asd_lib.inference.scores import FORWARD_SCORES
 from asd_lib.losses import HEADS, OBJECTIVES
 from asd_lib.models import MODELS
 from asd_lib.train.optim import OPTIMIZERS, SCHEDULERS
-from asd_lib.utils.checkpoint import save_atomic
 from asd_lib.train.trainer import build_model
+from asd_lib.utils.checkpoint import save_atomic
 from asd_lib.utils.cli import run_main
 from asd_lib.utils.config import ConfigError
-from faultkit import fault, snapshot
 
 
 def config_with(trained, tmp_path, **changes):

@@ -10,12 +10,12 @@ import sys
 
 import numpy as np
 import pytest
+from faultkit import REPO, entry_env, fault, run_entry, snapshot, write_scp, write_wav
 
 from asd_lib.bin import dump as dump_bin
-from asd_lib.data.dataset import load_scp_arrays
 from asd_lib.data.datadir import DataDirError, validate_data_dir
+from asd_lib.data.dataset import load_scp_arrays
 from asd_lib.utils.fileio import read_kv
-from faultkit import REPO, entry_env, fault, run_entry, snapshot, write_scp, write_wav
 
 
 @pytest.fixture

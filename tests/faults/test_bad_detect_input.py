@@ -1,10 +1,10 @@
 """Inputs of ``python -m asd_lib.bin.detect`` that are not wav files: one error line naming
 the input and what to give instead, before the experiment is read."""
 import pytest
+from faultkit import fault
 
 from asd_lib.bin import detect
 from asd_lib.utils.cli import run_main
-from faultkit import fault
 
 
 @fault('a directory given to `detect` as a wav', 'clear error',

@@ -11,12 +11,12 @@ import math
 import pytest
 import torch
 import yaml
+from faultkit import EPOCHS, fault, snapshot, temp_files
 
 from asd_lib.bin import train
 from asd_lib.train import trainer as trainer_module
 from asd_lib.utils.checkpoint import load_safe
 from asd_lib.utils.config import ConfigError
-from faultkit import EPOCHS, fault, snapshot, temp_files
 from test_train import make_dumped_set
 
 

@@ -8,12 +8,12 @@ import logging
 import shutil
 
 import pytest
+from faultkit import fault, snapshot
 
 import test_prepare_data
 import test_prepare_data2024
 from asd_lib.bin import prepare_data
 from asd_lib.utils.fileio import read_kv
-from faultkit import fault, snapshot
 
 TREES = {"dcase2020": test_prepare_data.make_tree, "dcase2024": test_prepare_data2024.make_tree}
 

@@ -12,10 +12,10 @@ import shutil
 import pytest
 import torch
 import yaml
+from faultkit import EPOCHS, fault, snapshot, temp_files
 
 from asd_lib.bin import train
 from asd_lib.utils.checkpoint import load_safe
-from faultkit import EPOCHS, fault, snapshot, temp_files
 
 
 @pytest.fixture

@@ -13,11 +13,11 @@ import kaldiio
 import numpy as np
 import pytest
 import torch
+from faultkit import EPOCHS, fault, snapshot, temp_files
 
 from asd_lib.bin import infer, train
 from asd_lib.utils.checkpoint import load_safe
 from asd_lib.utils.fileio import atomic_write
-from faultkit import EPOCHS, fault, snapshot, temp_files
 
 
 class FillingDisk:

@@ -20,12 +20,23 @@ import sys
 import kaldiio
 import numpy as np
 import torch
+from faultkit import (
+    EPOCHS,
+    as_new_process,
+    entry_env,
+    fault,
+    kill_when,
+    run_entry,
+    run_killed_before_rename,
+    snapshot,
+    temp_files,
+    write_scp,
+    write_wav,
+)
 
 from asd_lib.bin import infer, score, train
 from asd_lib.utils.checkpoint import load_safe
 from asd_lib.utils.fileio import atomic_write, remove_stale_temps
-from faultkit import (EPOCHS, as_new_process, entry_env, fault, kill_when, run_entry,
-                      run_killed_before_rename, snapshot, temp_files, write_scp, write_wav)
 
 
 def partial_files(directory, prefix):

@@ -11,9 +11,9 @@ import time
 from pathlib import Path
 
 import pytest
+from faultkit import REPO, fault, snapshot
 
 from asd_lib.bin import make_synthetic
-from faultkit import REPO, fault, snapshot
 
 pytestmark = pytest.mark.recipe
 

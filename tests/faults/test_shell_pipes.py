@@ -10,12 +10,12 @@ import shutil
 
 import numpy as np
 import pytest
+from faultkit import fault, snapshot, write_scp, write_wav
 
 from asd_lib.bin import detect, dump, make_labels
 from asd_lib.data.dataset import load_scp_arrays
 from asd_lib.utils.cli import run_main
 from asd_lib.utils.fileio import read_kv
-from faultkit import fault, snapshot, write_scp, write_wav
 from report_fixtures import INFERENCE_TAG, TAG, tiny_experiment
 
 HOSTILE = "x; touch pwned; true |"

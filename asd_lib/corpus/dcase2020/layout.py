@@ -8,8 +8,12 @@ Sources of the facts below:
   ``dev_data/<M>/{train,test}`` and ``eval_data/<M>/{train,test}``;
 * archive URLs (Zenodo records 3678171, 3727685, 3841772) and their MD5 sums: the
   ``soundata`` loader ``soundata/datasets/dcase2020task2.py`` (``REMOTES``);
-* the evaluation ground truth ``eval_data_list.csv``: Zenodo record 3951620. No MD5 sum of
-  it is published, so a download only checks that it parses (:func:`read_eval_list`).
+* the evaluation ground truth ``eval_data_list.csv``: Zenodo record 3951620, the file the
+  official evaluator ``y-kawagu/dcase2020_task2_evaluator`` scores with (its README:
+  ``EVAL_DATA_LIST_PATH``; the repository holds no ground truth of its own), so labels
+  come from the evaluator's ground truth as for 2021-2024
+  (:mod:`asd_lib.corpus.ground_truth`). No MD5 sum of it is published, so a download only
+  checks that it parses (:func:`read_eval_list`).
 
 Data preparation turns the official tree into Kaldi-style data dirs :
 ``train`` (dev train, plus the additional training set), ``dev_test`` and ``eval_test``.
@@ -19,10 +23,18 @@ import re
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
-
-from asd_lib.corpus.common import (Clip, RemoteFile, check_unique, check_wav,
-                                   log_missing_eval_test, machine_type_root, need_dir,
-                                   parse_machine_list, visible_entries, write_sets)
+from asd_lib.corpus.common import (
+    Clip,
+    RemoteFile,
+    check_unique,
+    check_wav,
+    log_missing_eval_test,
+    machine_type_root,
+    need_dir,
+    parse_machine_list,
+    visible_entries,
+    write_sets,
+)
 from asd_lib.corpus.eval_list import read_grouped, write_grouped
 
 MACHINE_TYPES: Tuple[str, ...] = ("ToyCar", "ToyConveyor", "fan", "pump", "slider", "valve")

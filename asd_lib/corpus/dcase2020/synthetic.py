@@ -10,8 +10,15 @@ from pathlib import Path
 from typing import List, Optional, Sequence, Tuple
 
 from asd_lib.corpus.dcase2020 import layout
-from asd_lib.corpus.sounds import (DEFAULT_SEVERITY, ClipSpec, check_severity, claim_out_dir,
-                                   make_rng, write_clips, write_marker)
+from asd_lib.corpus.sounds import (
+    DEFAULT_SEVERITY,
+    ClipSpec,
+    check_severity,
+    claim_out_dir,
+    make_rng,
+    write_clips,
+    write_marker,
+)
 
 logger = logging.getLogger(__name__)
 

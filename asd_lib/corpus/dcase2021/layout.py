@@ -17,9 +17,12 @@ Sources of the facts below:
   (:func:`asd_lib.corpus.download.check_zip`);
 * the evaluation list ``datasets/eval_data_list_2021.csv`` of the 2023 baseline (CRLF;
   rows ``section_03_source_test_0000.wav,section_03_source_test_anomaly_0000.wav``: the
-  label is in the full name); the official evaluator ``y-kawagu/dcase2021_task2_evaluator``
-  (``ground_truth_data/ground_truth_<M>_section_<SS>_<domain>_test.csv``) holds the same
-  labels.
+  label is in the full name), which gives the attributes;
+* the labels and domains of the evaluation test clips: the official evaluator
+  ``y-kawagu/dcase2021_task2_evaluator`` (commit 1787468,
+  ``ground_truth_data/ground_truth_<M>_section_<SS>_<domain>_test.csv``;
+  :mod:`asd_lib.corpus.ground_truth`), downloaded into ``<corpus>/ground_truth/``. The list
+  agrees with it on all 8,635 clips.
 
 What makes 2021 differ from the later years: the test clips lie in ``source_test/`` and
 ``target_test/`` (no ``test/``), their names carry no attributes
@@ -32,7 +35,8 @@ clips per domain and label.
 """
 from typing import Dict, Optional, Sequence, Tuple
 
-from asd_lib.corpus import section_prepare
+from asd_lib.corpus import evaluator_sums, section_prepare
+from asd_lib.corpus.ground_truth import Evaluator
 from asd_lib.corpus.section_layout import Archives, SectionLayout
 
 MACHINE_TYPES: Tuple[str, ...] = ("fan", "gearbox", "pump", "slider", "ToyCar", "ToyTrain",
@@ -52,6 +56,9 @@ LAYOUT = SectionLayout(
     test_attributes=False,
     eval_names_keep_domain=True,
     attribute_files=False,
+    evaluator=Evaluator("y-kawagu/dcase2021_task2_evaluator",
+                        "178746837e5ffe46f8c8bfc6498e7d538b25bc41",
+                        evaluator_sums.DCASE2021),
 )
 
 parse_clip_name = LAYOUT.parse_clip_name

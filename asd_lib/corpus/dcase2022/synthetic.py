@@ -3,7 +3,10 @@
 Written in exactly the official layout (:mod:`asd_lib.corpus.dcase2022.layout`) by
 :mod:`asd_lib.corpus.section_synthetic`: ``dev_data/<M>`` with sections 00-02 and
 ``eval_data/<M>`` with sections 03-05, each with ``train/``, ``test/`` and one
-``attributes_0X.csv`` per section, plus ``eval_data_list_2022.csv`` (LF). Each section is
+``attributes_0X.csv`` per section, plus ``eval_data_list_2022.csv`` (LF) and the
+evaluator's ``ground_truth/ground_truth_{data,domain}/`` files; as in the official corpus,
+the list gives ToyCar and ToyTrain clips other clips' full names (so other labels and
+domains) than the ground truth, which stage 1 uses. Each section is
 another machine of the type's family. The types sound as the development types of the
 2024 synthetic corpus (:data:`asd_lib.corpus.dcase2024.synthetic.TYPE_MODELS`), numbered
 from 0000; every section of a type shares its attribute names (the official sections

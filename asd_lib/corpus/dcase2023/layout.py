@@ -14,9 +14,12 @@ Sources of the facts below:
   ``eval_data_<M>_test.zip``), as ``tools/data_download_2023.sh`` fetches them; their MD5
   sums as soundata publishes them (``soundata/datasets/dcase23_task2.py``, ``REMOTES``);
 * the evaluation list ``datasets/eval_data_list_2023.csv`` of the baseline (CRLF; rows
-  ``section_00_0005.wav,section_00_source_test_anomaly_0005_vel_15.wav``); the evaluator
-  ``nttcslab/dcase2023_task2_evaluator`` holds the same labels and domains. No checksum is
-  published for it: a download is checked by parsing it.
+  ``section_00_0005.wav,section_00_source_test_anomaly_0005_vel_15.wav``), which gives the
+  attributes. No checksum is published for it: a download is checked by parsing it;
+* the labels and domains of the evaluation test clips: the evaluator
+  ``nttcslab/dcase2023_task2_evaluator`` (commit 3aa8a9f, ``ground_truth_data/`` and
+  ``ground_truth_domain/``; :mod:`asd_lib.corpus.ground_truth`), downloaded into
+  ``<corpus>/ground_truth/``; the list agrees with it on all 1,400 clips.
 
 Irregularities: the full names of the ToyDrone, ToyNscale, ToyTank and Vacuum evaluation
 clips number each (domain, label) from 0001 and are shuffled against the evaluation
@@ -26,7 +29,8 @@ attribute is hidden in 2023. Clip lengths of the evaluation types are not verifi
 """
 from typing import Dict, Optional, Sequence, Tuple
 
-from asd_lib.corpus import section_prepare
+from asd_lib.corpus import evaluator_sums, section_prepare
+from asd_lib.corpus.ground_truth import Evaluator
 from asd_lib.corpus.section_layout import Archives, SectionLayout
 
 DEV_TYPES: Tuple[str, ...] = ("bearing", "fan", "gearbox", "slider", "ToyCar", "ToyTrain", "valve")
@@ -69,6 +73,9 @@ LAYOUT = SectionLayout(
     archives=Archives(dev_record="record/7882613", train_record="record/7830345",
                       test_record="record/7860847", md5=ARCHIVE_MD5),
     eval_list_line_end="\r\n",
+    evaluator=Evaluator("nttcslab/dcase2023_task2_evaluator",
+                        "3aa8a9fe09a9a55d9dccb74fd4f17ba9791fb5ea",
+                        evaluator_sums.DCASE2023),
 )
 
 parse_clip_name = LAYOUT.parse_clip_name

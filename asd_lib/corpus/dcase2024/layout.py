@@ -17,8 +17,11 @@ Sources of the facts below:
   ``tools/rename_eval_wav.py``); rows are ``section_00_NNNN.wav,<full name>`` under a
   machine-type header row, with CRLF line endings; the label and domain are read from the
   full name. No checksum is published, so a download is checked by parsing it
-  (:func:`read_eval_list`). The per-clip label lists of the official evaluator
-  (``nttcslab/dcase2024_task2_evaluator/ground_truth_data``) carry the same labels.
+  (:func:`read_eval_list`); the attributes come from it;
+* the labels and domains of the evaluation test clips: the official evaluator
+  ``nttcslab/dcase2024_task2_evaluator`` (commit b5d17f6, ``ground_truth_data/`` and
+  ``ground_truth_domain/``; :mod:`asd_lib.corpus.ground_truth`), downloaded into
+  ``<corpus>/ground_truth/``; the list agrees with it on all 1,800 clips.
 
 Official irregularities handled here: the first index of a numbering is 0000 or 0001
 depending on the type (never assumed); attributes are usually ``key_value`` pairs but not
@@ -33,7 +36,8 @@ additional train of the evaluation types), ``dev_test`` and ``eval_test``; with
 """
 from typing import Dict, Optional, Sequence, Tuple
 
-from asd_lib.corpus import section_prepare
+from asd_lib.corpus import evaluator_sums, section_prepare
+from asd_lib.corpus.ground_truth import Evaluator
 from asd_lib.corpus.section_layout import Archives, SectionLayout
 
 DEV_TYPES: Tuple[str, ...] = ("bearing", "fan", "gearbox", "slider", "ToyCar", "ToyTrain", "valve")
@@ -66,6 +70,9 @@ LAYOUT = SectionLayout(
     eval_list_line_end="\r\n",
     hidden_attributes=HIDDEN_ATTRIBUTES,
     no_test_token=("RoboticArm",),
+    evaluator=Evaluator("nttcslab/dcase2024_task2_evaluator",
+                        "b5d17f63769bf4372a5412a7ede1f814c9590047",
+                        evaluator_sums.DCASE2024),
 )
 """3DPrinter and RoboticArm were re-released (``_r2``); the first releases are superseded.
 RoboticArm's full eval test names (in the eval list) omit the ``test`` token:

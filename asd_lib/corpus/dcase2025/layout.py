@@ -23,7 +23,10 @@ Sources of the facts below:
   Polisher, ScrewFeeder and ToyPet hide). The code and ground-truth files of the
   official evaluator (nttcslab/dcase2025_task2_evaluator) were not available: its README
   documents the 2023 evaluator's inputs, layout and official score, which the scorer
-  (:mod:`asd_lib.metrics.domain_shift`) computes.
+  (:mod:`asd_lib.metrics.domain_shift`) computes. So the labels and domains of the
+  evaluation test clips come from the list and could not be checked against the
+  evaluator's ground truth (:mod:`asd_lib.corpus.ground_truth`), as they were for
+  2021-2024 (where the list disagrees for DCASE 2022 ToyCar and ToyTrain).
 
 Irregularities: CoffeeGrinder's attribute values contain underscores
 (``mic_imp34dt05_mic_pos_A_grind_100_bkg_A``), so attribute strings are never split; the

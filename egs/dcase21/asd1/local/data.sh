@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # DCASE 2021 Task 2 corpus -> Kaldi-style data dirs (data/train, data/dev_test, data/eval_test).
 #   stage 0: get the corpus: --download true fetches the 21 archives (development,
-#            additional training, evaluation test) and the ground-truth list; with
-#            DCASE2021 empty in db.sh, a synthetic corpus in the official layout is made.
+#            additional training, evaluation test), the evaluation list (attributes) and
+#            the official evaluator's ground truth (labels, domains) into ground_truth/;
+#            with DCASE2021 empty in db.sh, a synthetic corpus in the official layout is made.
 #   stage 1: data preparation (train = dev train of sections 00-02 + additional train of
 #            sections 03-05; dev_test and eval_test hold both domain folders) and the
 #            training set's class labels: --label_scheme machine_section (default: a

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # DCASE 2024 Task 2 corpus -> Kaldi-style data dirs (data/train, data/dev_test, data/eval_test).
 #   stage 0: get the corpus: --download true fetches the 7 development and 18 evaluation
-#            archives and the ground-truth list; with DCASE2024 empty in db.sh, a synthetic
-#            corpus in the official layout is made.
+#            archives, the evaluation list (attributes) and the official evaluator's ground
+#            truth (labels, domains) into ground_truth/; with DCASE2024 empty in db.sh, a
+#            synthetic corpus in the official layout is made.
 #   stage 1: data preparation (train = dev train + additional train of the 9 evaluation types)
 #            and the training set's class labels: --label_scheme machine_section_attr
 #            (default; the domain where the attributes are hidden), domain, machine or

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # DCASE 2025 Task 2 corpus -> Kaldi-style data dirs (data/train, data/dev_test, data/eval_test).
 #   stage 0: get the corpus: --download true fetches the 7 development and 16 evaluation
-#            archives and the ground-truth list; with DCASE2025 empty in db.sh, a synthetic
-#            corpus in the official layout is made.
+#            archives and the evaluation list (labels, domains, attributes; the official
+#            evaluator's ground truth could not be read to check it); with DCASE2025 empty in
+#            db.sh, a synthetic corpus in the official layout is made.
 #   stage 1: data preparation (train = dev train + additional train of the 8 evaluation types)
 #            and the training set's class labels: --label_scheme machine_section_attr
 #            (default; the domain where the attributes are hidden), domain, machine or
