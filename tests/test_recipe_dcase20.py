@@ -171,3 +171,29 @@ def test_training_free_reference_trials_and_comparison(recipe):
     verdicts = [n["verdict"] for s in sets.values() for n in s["numbers"].values()]
     assert len(verdicts) == 6 and set(verdicts) <= {
         "A better", "B better", "no significant difference at 95 %"}
+
+
+def test_run_trials_prints_one_table_and_the_comparison(recipe):
+    """utils/run_trials.sh after the trial tests above (every stage complete, so skipped):
+    one table over both systems' trials and the comparison with the log-mel reference."""
+    data = ["--nj", "2", "--segment_sec", "1", "--plot", "false", "--local_data_opts",
+            "--synth_duration 1 --synth_train_per_id 4 --synth_test_per_id 2 "
+            "--synth_eval_test_per_id 4"]
+    script = [str(recipe / "utils/run_trials.sh"), "--num_trials", "2"]
+    refused = subprocess.run([*script, "conf/train_stgram_mfn.debug.yaml", "--",
+                              "--train_config", "x.yaml"], cwd=recipe, capture_output=True,
+                             text=True)
+    assert refused.returncode == 2 and "--train_config is set by this script" in refused.stderr
+    proc = subprocess.run([*script, "conf/train_stgram_mfn.debug.yaml", "--", *data],
+                          cwd=recipe, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert ("exp/train_stgram_mfn.debug_seed0/neg_log_prob_best/dev_test is complete; skipped"
+            in proc.stderr)
+    assert "training already complete" in (
+        recipe / "exp/train_stgram_mfn.debug_seed1/log/train.log").read_text()
+    summary = (recipe / "exp/trials_summary.md").read_text()
+    assert summary in proc.stdout
+    assert "| train_stgram_mfn.debug_seed{0,1} | neg_log_prob_best | dev_test | 2 |" in summary
+    assert "| train_raw_logmel_seed{0,1} | knn_best | dev_test | 2 |" in summary
+    assert "## train_stgram_mfn.debug against train_raw_logmel" in summary
+    assert summary.count("| dev_test | AUC |") == 1

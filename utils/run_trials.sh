@@ -27,6 +27,14 @@ if [ "${#configs[@]}" -eq 0 ]; then
     echo "${help_message}" >&2
     exit 2
 fi
+for arg in "$@"; do
+    case "${arg}" in
+        --train_config*|--inference_config*|--num_trials*|--seeds*|--stage*|--stop-stage*|--stop_stage*)
+            echo "$0: ${arg%%=*} is set by this script; give the configs as arguments and" \
+                "--num_trials before them" >&2
+            exit 2 ;;
+    esac
+done
 if [ ! -x ./run.sh ]; then
     echo "$0: run it from a recipe directory (one with run.sh)" >&2
     exit 2

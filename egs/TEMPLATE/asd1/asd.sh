@@ -142,6 +142,8 @@ elif [ -n "${seeds}" ]; then
             exit 2
         fi
     done
+    # the given seeds, each once, in their order (validated above: digits only)
+    # shellcheck disable=SC2086
     trial_seeds=$(printf '%s\n' ${seeds} | awk '!seen[$0]++' | paste -sd ' ')
 fi
 if [ -n "${trial_jobs}" ] && ! [[ "${trial_jobs}" =~ ^[1-9][0-9]{0,2}$ ]]; then
