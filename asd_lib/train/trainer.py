@@ -42,8 +42,9 @@ from asd_lib.experiment import (LABEL_FILES, TrainingLabels, build_model,
 from asd_lib.losses import OBJECTIVES
 from asd_lib.models.attr_text import describe
 from asd_lib.models.traits import traits
-from asd_lib.utils.checkpoint import (CHECKPOINT, PREVIOUS_CHECKPOINT, load_safe,
-                                     load_weights, point_link, save_atomic, save_rotated)
+from asd_lib.utils.checkpoint import (CHECKPOINT, PREVIOUS_CHECKPOINT, CheckpointError,
+                                     load_safe, load_weights, point_link, save_atomic,
+                                     save_rotated)
 from asd_lib.train.distributed import (ShardedBatches, all_reduce_sum, barrier,
                                        init_distributed)
 from asd_lib.train.optim import OPTIMIZERS, SCHEDULERS
@@ -374,13 +375,13 @@ class Trainer:
         if path.exists():
             try:
                 return path, load_safe(path)
-            except ValueError as err:
+            except CheckpointError as err:
                 if not previous.exists():
                     raise ValueError(
-                        f"{path}: cannot read checkpoint ({err.__cause__}) and there is no "
+                        f"{path}: cannot read checkpoint ({err.reason}) and there is no "
                         f"{previous.name} to resume from instead: train with another --tag, "
                         f"or delete {self.exp_dir} to train it again from epoch 1") from err
-                reason = f"{path}: cannot read checkpoint ({err.__cause__})"
+                reason = f"{path}: cannot read checkpoint ({err.reason})"
         elif previous.exists():
             reason = f"{path}: missing"
         else:
