@@ -16,8 +16,11 @@ done) and exits with status 143; the next run continues from that batch, again b
 A damaged checkpoint: each new ``checkpoint.pth`` keeps the one it replaces as
 ``checkpoint.prev.pth`` (:func:`~asd_lib.utils.checkpoint.save_rotated`); when
 ``checkpoint.pth`` is unreadable or gone, training resumes from that one (logged) and
-trains the later epochs again. A run that finished epochs (``latest.pth``) but left no
-checkpoint is never restarted over its snapshots: that is an error naming the fix.
+trains the later epochs again, and the unreadable file is overwritten, never rotated into
+``checkpoint.prev.pth``. When no checkpoint can be read, training resumes from the newest
+readable snapshot, weights only (:mod:`asd_lib.train.fallback` says what is lost). A run
+that finished epochs (``latest.pth``) but left no checkpoint is never restarted over its
+snapshots: that is an error naming the fix.
 """
 import csv
 import logging
@@ -47,6 +50,7 @@ from asd_lib.utils.checkpoint import (CHECKPOINT, PREVIOUS_CHECKPOINT, Checkpoin
                                      save_rotated)
 from asd_lib.train.distributed import (ShardedBatches, all_reduce_sum, barrier,
                                        init_distributed)
+from asd_lib.train.fallback import replay_schedule, snapshot_state
 from asd_lib.train.optim import OPTIMIZERS, SCHEDULERS
 from asd_lib.train.precision import autocast, set_memory_format
 from asd_lib.train.ema import WeightEma
@@ -201,6 +205,7 @@ class Trainer:
         self.best_loss = math.inf
         self.writer = None
         self.stop_requested = False
+        self.rotate = True  # False while checkpoint.pth is one that failed to load
 
     # ------------------------------------------------------------------ set-up files
     def check_same_data(self) -> None:
@@ -348,8 +353,13 @@ class Trainer:
         barrier(self.ctx)
 
     def _save_checkpoint(self, state: dict) -> None:
-        """``checkpoint.pth``, the one it replaces kept as ``checkpoint.prev.pth``."""
-        save_rotated(state, self.exp_dir / CHECKPOINT, self.exp_dir / PREVIOUS_CHECKPOINT)
+        """``checkpoint.pth``, the one it replaces kept as ``checkpoint.prev.pth`` unless
+        it failed to load when training resumed (then ``checkpoint.prev.pth`` is kept)."""
+        if self.rotate:
+            save_rotated(state, self.exp_dir / CHECKPOINT, self.exp_dir / PREVIOUS_CHECKPOINT)
+        else:
+            save_atomic(state, self.exp_dir / CHECKPOINT)
+            self.rotate = True
 
     def _prune_snapshots(self) -> None:
         keep = {(self.exp_dir / name).resolve() for name in ("latest.pth", "best.pth")
@@ -370,26 +380,37 @@ class Trainer:
 
     def _saved_state(self):
         """``(path, state)`` to resume from: ``checkpoint.pth``, or ``checkpoint.prev.pth``
-        where that is unreadable or gone (logged); ``(None, None)`` when neither exists."""
+        where that is unreadable or gone (logged), or else the newest readable snapshot
+        where a checkpoint exists but none can be read (:mod:`asd_lib.train.fallback`);
+        ``(None, None)`` when neither checkpoint exists. A checkpoint that failed to load
+        is never rotated into ``checkpoint.prev.pth`` (:meth:`_save_checkpoint`)."""
         path, previous = self.exp_dir / CHECKPOINT, self.exp_dir / PREVIOUS_CHECKPOINT
+        if not path.exists() and not previous.exists():
+            return None, None
+        reasons = []
         if path.exists():
             try:
                 return path, load_safe(path)
             except CheckpointError as err:
-                if not previous.exists():
-                    raise ValueError(
-                        f"{path}: cannot read checkpoint ({err.reason}) and there is no "
-                        f"{previous.name} to resume from instead: train with another --tag, "
-                        f"or delete {self.exp_dir} to train it again from epoch 1") from err
-                reason = f"{path}: cannot read checkpoint ({err.reason})"
-        elif previous.exists():
-            reason = f"{path}: missing"
+                self.rotate = False
+                reasons.append(f"{path}: cannot read checkpoint ({err.reason})")
         else:
-            return None, None
-        logging.warning("%s; resuming from %s, the checkpoint it replaced (the epochs after "
-                        "it are trained again and their snapshots rewritten)", reason,
-                        previous.name)
-        return previous, load_safe(previous)
+            reasons.append(f"{path}: missing")
+        if previous.exists():
+            try:
+                state = load_safe(previous)
+            except CheckpointError as err:
+                reasons.append(f"{previous.name}: cannot read it either ({err.reason})")
+            else:
+                logging.warning("%s; resuming from %s, the checkpoint it replaced (the epochs "
+                                "after it are trained again and their snapshots rewritten)",
+                                reasons[0], previous.name)
+                return previous, state
+        else:
+            reasons.append(f"there is no {previous.name} to resume from instead")
+        return snapshot_state(self.exp_dir, self.stages, self.ema is not None,
+                              self.loss_modules.state_dict(), bool(self.valid_idx),
+                              "; ".join(reasons))
 
     def _check_fresh_start(self) -> None:
         """Refuse to start from epoch 1 where a run that finished epochs (``latest.pth``
@@ -477,8 +498,11 @@ class Trainer:
             # (e.g. CLP-SCF's SupCon) is not comparable with this one's.
             self.best_loss = math.inf
         if state is not None and (start > 0 or partial):
-            optimizer.load_state_dict(state["optimizer"])
-            scheduler.load_state_dict(state["scheduler"])
+            if state["optimizer"] is None:  # resumed from a snapshot: weights only
+                replay_schedule(scheduler, start)
+            else:
+                optimizer.load_state_dict(state["optimizer"])
+                scheduler.load_state_dict(state["scheduler"])
         logging.info("stage %d/%d %r: epochs %d-%d, batch %d (%s sampler), %s lr %g, "
                      "%s schedule", s + 1, len(self.stages), stage.name, start + 1,
                      stage.epochs, stage.batch_size, stage.sampler, stage.optim,

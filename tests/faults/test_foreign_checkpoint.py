@@ -1,25 +1,13 @@
 """Checkpoints that asd_lib did not save: a pickled model object (code, not weights) is
 refused as holding code, without torch's advice to turn the check off; the weights of
 another architecture give a short summary of the mismatch, not every key."""
-import shutil
-
 import pytest
 import torch
-import yaml
 
 from asd_lib.bin import infer, train
 from asd_lib.models import MODELS
 from asd_lib.utils.checkpoint import CodeInCheckpointError, save_atomic
-from faultkit import fault, snapshot
-
-
-def copy_experiment(trained, exp):
-    """A copy of the trained experiment, its saved config naming its new place."""
-    shutil.copytree(trained.exp, exp, symlinks=True)
-    config = yaml.safe_load((exp / "config.yaml").read_text())
-    (exp / "config.yaml").write_text(yaml.safe_dump({**config, "exp_dir": str(exp)},
-                                                    sort_keys=True))
-    return exp
+from faultkit import copy_experiment, fault, snapshot
 
 
 def infer_args(exp, out, trained) -> list:
@@ -32,7 +20,7 @@ def infer_args(exp, out, trained) -> list:
        'says it holds code and names it; never suggests turning the weights-only check '
        'off; nothing run, changed or written')
 def test_a_checkpoint_that_holds_code_is_refused(trained, tmp_path):
-    exp = copy_experiment(trained, tmp_path / "exp")
+    exp = copy_experiment(trained.exp, tmp_path / "exp")
     model = MODELS.build("stgram_mfn", num_samples=16000, sample_rate=16000, table="liu8")
     torch.save({"model": model, "head": {}}, (exp / "latest.pth").resolve())
     torch.save({"model": model}, exp / "checkpoint.pth")
@@ -55,7 +43,7 @@ def test_a_checkpoint_that_holds_code_is_refused(trained, tmp_path):
 @fault('a checkpoint of another architecture (every key differs)', 'refused with the fix',
        'names the checkpoint and sums the mismatch up in a few keys, not all of them')
 def test_weights_of_another_architecture_are_summarised(trained, tmp_path):
-    exp = copy_experiment(trained, tmp_path / "exp")
+    exp = copy_experiment(trained.exp, tmp_path / "exp")
     weights = torch.load(exp / "latest.pth", weights_only=True)
     other = {f"backbone.{key}": value for key, value in weights["model"].items()}
     save_atomic({"model": other, "head": weights["head"]}, (exp / "latest.pth").resolve())
