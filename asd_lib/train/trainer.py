@@ -37,10 +37,11 @@ from tqdm import tqdm
 from torch import nn
 
 from asd_lib.augment import AUGMENTS
+from asd_lib.data.content import ContentRecord, clip_digests, files_digest
 from asd_lib.data.dataset import DumpedSet, WaveformDataset
 from asd_lib.data.loader import make_loader
 from asd_lib.data.samplers import SAMPLERS
-from asd_lib.experiment import (LABEL_FILES, TrainingLabels, build_model,
+from asd_lib.experiment import (CONTENT_DIR, LABEL_FILES, TrainingLabels, build_model,
                                 read_training_labels, write_model_info)
 from asd_lib.losses import OBJECTIVES
 from asd_lib.models.attr_text import describe
@@ -206,16 +207,19 @@ class Trainer:
         self.writer = None
         self.stop_requested = False
         self.rotate = True  # False while checkpoint.pth is one that failed to load
+        self.content: Optional[ContentRecord] = None  # what to record, by check_same_data
 
     # ------------------------------------------------------------------ set-up files
     def check_same_data(self) -> None:
         """Refuse to resume (or to call finished) an experiment trained on other data: the
-        clips and classes of its ``train_labels`` must be this training set's."""
+        clips and classes of its ``train_labels`` must be this training set's, and so must
+        the samples of every clip (:meth:`_check_same_content`)."""
         if not (self.exp_dir / "train_labels" / "utt2class").is_file():
             if (self.exp_dir / "checkpoint.pth").exists():
                 raise ValueError(f"{self.exp_dir}: has a checkpoint but no train_labels/; it "
                                  "was not made by this version of stage 3: train a new "
                                  "experiment with another --tag")
+            self.content = ContentRecord.of(self.utts, self.locations)
             return
         trained = read_training_labels(self.exp_dir)
         if trained.digest() != self.training_labels.digest():
@@ -227,6 +231,36 @@ class Trainer:
                 f"another class in {self.args.train_dir} (classes then: "
                 f"{len(set(before.values()))}, now: {len(set(now.values()))}); train a new "
                 "experiment with another --tag, or restore the data it was trained on")
+        self._check_same_content()
+
+    def _check_same_content(self) -> None:
+        """Refuse an experiment whose training clips now hold other samples under the same
+        names (:mod:`asd_lib.data.content`). The clips are read again only where the files
+        holding them changed; the same samples in rewritten files update the record. An
+        experiment made before stage 3 kept this record is checked by names and classes
+        only (logged): recording the content now could vouch for audio it was not
+        trained on."""
+        recorded = ContentRecord.read(self.exp_dir / CONTENT_DIR)
+        if recorded is None:
+            logging.warning("%s: no record of what its training clips hold (made by an "
+                            "earlier stage 3); only their names and classes are checked",
+                            self.exp_dir)
+            return
+        files = files_digest(self.locations)
+        if files is not None and files == recorded.files:
+            return
+        now = ContentRecord(dict(zip(self.utts, clip_digests(self.locations))), files)
+        changed = [i for i, u in enumerate(self.utts) if recorded.clips.get(u) != now.clips[u]]
+        if changed:
+            raise ValueError(
+                f"{self.exp_dir} was trained on other audio: {len(changed)} of its "
+                f"{len(self.utts)} clips in {self.args.train_dir} hold other samples under "
+                f"the same names (the first: {self.utts[changed[0]]}, read from "
+                f"{self.locations[changed[0]]}); train a new experiment with another --tag, "
+                "or restore the data it was trained on")
+        logging.info("%s: the files of its training clips were rewritten with the same "
+                     "samples; record updated", self.exp_dir)
+        self.content = now
 
     def write_metadata(self) -> None:
         """Clip length, classes, the training labels and the held-out list: what
@@ -236,6 +270,8 @@ class Trainer:
                                         "label_scheme": self.training_labels.label_scheme,
                                         "train_digest": self.training_labels.digest()})
         self.training_labels.write(self.exp_dir)
+        if self.content is not None:
+            self.content.write(self.exp_dir / CONTENT_DIR)
         with atomic_write(self.exp_dir / "held_out.list") as f:
             f.writelines(f"{self.utts[i]}\n" for i in self.valid_idx)
         logging.info("%d classes (%s), %d clips of %d samples: %d for training, %d held out",
