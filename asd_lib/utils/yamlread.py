@@ -3,7 +3,7 @@
 - A key given twice in one mapping is an error naming the key and both lines. The YAML 1.2
   specification requires the keys of a mapping to be unique (section 3.2.1.1); PyYAML's
   ``safe_load`` keeps the last one silently. The keys a merge (``<<: *base``) brings in
-  may still be overridden, as the merge-key type of YAML 1.1 defines.
+  may still be overridden, as YAML 1.1's merge key type defines.
 - A document whose aliases expand it to more than :data:`MAX_VALUES` values is refused
   before it is built ("billion laughs": a few lines of anchors and aliases, each level
   repeating the one before, name a value of billions of items, which any later walk of it
@@ -14,7 +14,7 @@
   :data:`SHOWN_CHARS` characters.
 """
 import reprlib
-from typing import Any, Dict
+from typing import Any, Dict, Tuple
 
 import yaml
 
@@ -32,26 +32,24 @@ class YamlContentError(ValueError):
 
 
 class StrictLoader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` that refuses a key given twice in one mapping."""
+    """``yaml.SafeLoader`` that refuses a key given twice in one mapping. Keys are compared
+    as written (their tag and text) when the mapping is composed, before a merge brings in
+    the keys of another."""
 
-    def construct_mapping(self, node, deep=False):
-        if isinstance(node, yaml.MappingNode):
-            lines: Dict[Any, int] = {}
-            for key_node, _ in node.value:
-                if key_node.tag == _MERGE_TAG:
-                    continue
-                key = self.construct_object(key_node, deep=True)
-                line = key_node.start_mark.line + 1
-                try:
-                    first = lines.get(key)
-                except TypeError:  # an unhashable key: the constructor names it
-                    continue
-                if first is not None:
-                    where = f"lines {first} and {line}" if first != line else f"on line {line}"
-                    raise YamlContentError(f"key {shown(key)} is given twice ({where}); "
-                                           "keep one")
-                lines[key] = line
-        return super().construct_mapping(node, deep)
+    def compose_mapping_node(self, anchor):
+        node = super().compose_mapping_node(anchor)
+        lines: Dict[Tuple[str, str], int] = {}
+        for key_node, _ in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == _MERGE_TAG:
+                continue
+            key, line = (key_node.tag, key_node.value), key_node.start_mark.line + 1
+            if key in lines:
+                where = f"lines {lines[key]} and {line}" if lines[key] != line \
+                    else f"on line {line}"
+                raise YamlContentError(f"key {shown(key_node.value)} is given twice ({where}); "
+                                       "keep one")
+            lines[key] = line
+        return node
 
 
 def expanded_size(node, limit: int = MAX_VALUES) -> int:
