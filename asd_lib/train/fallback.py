@@ -12,8 +12,8 @@ goes on from the newest snapshot that loads, rebuilding what it can (our choice,
 What no snapshot holds starts afresh: the optimiser's state (e.g. Adam's moment
 estimates), so the epochs after N are trained again but not bit-identically to an
 uninterrupted run. Where a snapshot does not hold the trained weights, resuming from it
-is refused: with ``ema_decay`` it holds the moving averages, and loss terms with weights
-of their own (e.g. a learnt class centre) are in no snapshot.
+is refused: with ``ema_decay`` it holds the moving averages, and the weights of a loss term
+that has any (an ``nn.Module`` objective with parameters or buffers) are in no snapshot.
 """
 import csv
 import logging

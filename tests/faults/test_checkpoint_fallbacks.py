@@ -1,15 +1,17 @@
 """The fall-backs of a damaged checkpoint survive the recovery: the checkpoint that failed
 to load is overwritten, never rotated into ``checkpoint.prev.pth``; when no checkpoint can
 be read, training goes on from the newest readable snapshot, weights only, and says what
-is lost (:mod:`asd_lib.train.fallback`)."""
+is lost (:mod:`asd_lib.train.fallback`), unless the snapshots do not hold the trained
+weights (``ema_decay``): then it stops with the fix."""
 import csv
 import logging
 
+import pytest
 import torch
 
 from asd_lib.bin import train
 from asd_lib.utils.checkpoint import load_safe
-from faultkit import EPOCHS, copy_experiment, fault, temp_files
+from faultkit import EPOCHS, copy_experiment, fault, snapshot, temp_files
 
 TRUNCATED = "PytorchStreamReader failed reading zip archive: failed finding central directory"
 
@@ -69,3 +71,26 @@ def test_no_readable_checkpoint_resumes_from_the_newest_readable_snapshot(
     assert any(not torch.equal(value, state["model"][key])
                for key, value in uninterrupted.items() if value.is_floating_point())
     assert temp_files(exp) == []
+
+
+@fault('checkpoint.pth and checkpoint.prev.pth both damaged, with ema_decay',
+       'refused with the fix', 'the snapshots hold moving averages, not the trained weights: '
+       'says so and names the fix; nothing changed')
+def test_no_readable_checkpoint_with_ema_is_refused(trained, tmp_path):
+    config = tmp_path / "ema.yaml"
+    config.write_text(trained.config.read_text() + "ema_decay: 0.9\n")
+    exp = tmp_path / "exp"
+    args = ["--config", str(config), "--train_dir", str(trained.data), "--exp_dir", str(exp),
+            "--num_threads", "1", "--verbose", "0"]
+    train.main(args)
+    for name in ("checkpoint.pth", "checkpoint.prev.pth"):
+        truncate(exp / name)
+    before = snapshot(exp)
+    with pytest.raises(ValueError) as err:
+        train.main(args)
+    assert str(err.value) == (
+        f"{exp / 'checkpoint.pth'}: cannot read checkpoint ({TRUNCATED}); checkpoint.prev.pth: "
+        f"cannot read it either ({TRUNCATED}); {exp / 'snapshots'}/epoch{EPOCHS}.pth holds the "
+        "moving averages of ema_decay, not the trained weights, so training cannot go on from "
+        f"it: train with another --tag, or delete {exp} to train it again from epoch 1")
+    assert snapshot(exp) == before
