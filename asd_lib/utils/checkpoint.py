@@ -75,7 +75,7 @@ def load_safe(path, map_location="cpu"):
     except FileNotFoundError:
         raise
     except Exception as exc:  # torch raises several types for a damaged file
-        if isinstance(exc, pickle.UnpicklingError):
+        if isinstance(exc, pickle.UnpicklingError):  # torch's text advises weights_only=False
             code = _code_globals(path, exc)
             if code:
                 listed = ", ".join(code[:3]) + (f" and {len(code) - 3} more"
@@ -85,8 +85,9 @@ def load_safe(path, map_location="cpu"):
                     "loading it could run that code. Use a checkpoint that asd_lib saved, "
                     "or save the model's state_dict() instead of the model") from None
             raise CheckpointError(path, "not a PyTorch checkpoint, or a damaged one: its "
-                                  "pickle cannot be read") from exc
-        raise CheckpointError(path, str(exc).strip().splitlines()[0][:200]) from exc
+                                  "pickle cannot be read") from None
+        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise CheckpointError(path, first_line[:200]) from exc
 
 
 _UNSUPPORTED_GLOBAL = re.compile(r"Unsupported global: GLOBAL ([\w.]+)")
