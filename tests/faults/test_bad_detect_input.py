@@ -57,3 +57,23 @@ def test_a_file_name_no_clip_list_can_hold_is_named(inference_dir, tmp_path, cap
         f"{shown}: the file name {problem}, which the clip lists of stage 2 (wav.scp, "
         "feats.scp: UTF-8 text, one clip a line) cannot hold; rename the file, or copy it to "
         "such a name\n")
+
+
+@fault('a `--scp` list given to `detect` naming a wav whose name is not UTF-8', 'clear error',
+       'one printable line naming the list, the line and the fix')
+def test_a_list_that_is_not_utf8_is_named_with_its_line(inference_dir, tmp_path, capsys):
+    wav = os.fsencode(tmp_path) + b"/caf\xe9 clip.wav"
+    os.rename(write_wav(tmp_path / "clip.wav", tone(440, SR)), wav)
+    scp = tmp_path / "new clips.scp"
+    scp.write_bytes(b"a " + os.fsencode(tmp_path / "clip.wav") + b"\nb " + wav + b"\n")
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_info:
+        run_main(lambda: detect.main(["--inference_dir", str(inference_dir), "--machine",
+                                      "fan", "--section", "id_00", "--verbose", "0",
+                                      "--scp", str(scp)]))
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert err.split(" ERROR: ", 1)[1] == (
+        f"{scp}:2: not UTF-8 text (b {tmp_path}/caf\\xe9 clip.wav); a Kaldi list is UTF-8: "
+        "rename the file it names to a UTF-8 name, or convert the list (iconv -t utf-8)\n")
