@@ -7,19 +7,18 @@ import logging
 import shutil
 
 import pytest
-from conftest import Experiment
-from test_train import make_dumped_set
 
 from asd_lib.bin import train
 from asd_lib.utils.fileio import read_kv
 from faultkit import copy_experiment, fault, snapshot
+from test_train import make_dumped_set
 
 
 @pytest.fixture
-def experiment(tmp_path):
-    """A toy experiment trained on a dumped set of its own (seed 0), so that the set can be
-    made again in place."""
-    return Experiment(tmp_path)
+def experiment(trained, tmp_path):
+    """A toy experiment made as the shared one (conftest.py's class) but trained on a dumped
+    set of its own (seed 0), so that the set can be made again in place."""
+    return type(trained)(tmp_path)
 
 
 def make_again(experiment, seed: int) -> None:
