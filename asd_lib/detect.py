@@ -62,10 +62,35 @@ def read_inputs(files: Sequence[str], scp: Optional[str],
     if len(set(files)) != len(files):
         raise ValueError("a wav file is given twice; each clip once, please")
     for path in files:
+        problem = name_problem(path)
+        if problem is not None:
+            raise ValueError(f"{printable_name(path)}: {problem}, which the clip lists of "
+                             "stage 2 (wav.scp, feats.scp: UTF-8 text, one clip a line) "
+                             "cannot hold; rename the file, or copy it to such a name")
         if os.path.isdir(path):
             raise ValueError(f"{path}: a directory, not a wav file; give the wav files in it "
                              f"(e.g. {os.path.join(path, '*.wav')}) or a wav.scp with --scp")
     return [(path, WavSource(path)) for path in files]
+
+
+def name_problem(path: str) -> Optional[str]:
+    """What keeps ``path`` out of a Kaldi list (``None`` when nothing does): a line break,
+    or bytes that are not UTF-8 (which Python holds as lone surrogates, PEP 383)."""
+    if "\n" in path or "\r" in path:
+        return "the file name has a line break"
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return "the file name is not UTF-8"
+    return None
+
+
+def printable_name(path: str) -> str:
+    """``path`` as one printable line: bytes that are not UTF-8 as ``\\xNN``, control
+    characters as their escapes (``\\n``)."""
+    text = os.fsencode(path).decode("utf-8", "backslashreplace")
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+                   for c in text)
 
 
 def clip_length(exp_dir) -> int:

@@ -11,6 +11,9 @@ ensembles, ``detect`` and ``export_onnx``.
   (``utt2class``, ``utt2machine``, ``utt2section`` and, where the set has them,
   ``utt2domain`` and ``utt2attr``). Inference reads the training labels from here, never
   from ``data/`` or ``dump/``, which a later label scheme may have rewritten;
+- ``train_content/``: what the training clips held, a digest of each clip's samples and
+  one of the files holding them (:mod:`asd_lib.data.content`); stage 3 refuses to go on
+  with clips whose samples changed under the same names;
 - ``held_out.list``: training clips kept out of training (model selection, thresholds);
 - ``checkpoint.pth`` (and ``checkpoint.prev.pth``, the one before it),
   ``snapshots/epoch<N>.pth``, ``best.pth``, ``latest.pth``.
@@ -36,6 +39,8 @@ logger = logging.getLogger(__name__)
 LABEL_FILES = ("utt2class", "utt2machine", "utt2section", "utt2domain", "utt2attr")
 """The training labels an experiment keeps (``utt2class`` first: it lists the clips)."""
 REQUIRED_LABEL_FILES = LABEL_FILES[:3]
+CONTENT_DIR = "train_content"
+"""What the training clips held (:class:`asd_lib.data.content.ContentRecord`)."""
 Group = Tuple[str, str]  # (machine type, section)
 
 

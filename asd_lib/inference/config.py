@@ -26,6 +26,7 @@ from asd_lib.backends import BACKENDS
 from asd_lib.inference.scores import FORWARD_SCORES
 from asd_lib.utils.config import ConfigError, load_yaml
 from asd_lib.utils.fileio import atomic_write
+from asd_lib.utils.yamlread import shown
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ class InferenceConfig:
         if self.backend in FORWARD_SCORES:
             if self.backend_conf:
                 raise ConfigError(f"backend_conf: {self.backend} is a forward-pass score and "
-                                  f"takes no arguments, got {self.backend_conf}")
+                                  f"takes no arguments, got {shown(self.backend_conf)}")
         else:
             BACKENDS.check_name(self.backend, "backend", extra=FORWARD_SCORES)
             object.__setattr__(self, "backend_conf", BACKENDS.check_conf(
@@ -58,7 +59,7 @@ class InferenceConfig:
             value = getattr(self, name)
             minimum = 1 if name == "batch_size" else 0
             if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-                raise ConfigError(f"{name}: expected an integer >= {minimum}, got {value!r}")
+                raise ConfigError(f"{name}: expected an integer >= {minimum}, got {shown(value)}")
 
     @classmethod
     def from_yaml(cls, path) -> "InferenceConfig":

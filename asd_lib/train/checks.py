@@ -19,6 +19,7 @@ from asd_lib.models.traits import traits
 from asd_lib.train.optim import OPTIMIZERS, SCHEDULERS
 from asd_lib.train.stages import Stage
 from asd_lib.utils.config import ConfigError, to_number
+from asd_lib.utils.yamlread import shown
 
 HEAD_FREE = "none"
 """``head: none``: a model without a classification head (an autoencoder)."""
@@ -33,7 +34,7 @@ def check_training_config(args: argparse.Namespace, stages: List[Stage]) -> None
     if args.head == HEAD_FREE:
         if args.head_conf:
             raise ConfigError(f"head_conf: head {HEAD_FREE!r} takes no arguments, got "
-                              f"{args.head_conf}")
+                              f"{shown(args.head_conf)}")
     else:
         args.head_conf = HEADS.check_conf(args.head, args.head_conf, "head", "head_conf",
                                           given=("embedding_dim", "num_classes"))
@@ -65,7 +66,7 @@ def check_stage(where: str, stage: Stage) -> None:
         key = f"{where}.losses[{j}]"
         weight = to_number(term.weight, float)
         if weight is None:
-            raise ConfigError(f"{key}.weight must be a number, got {term.weight!r}")
+            raise ConfigError(f"{key}.weight must be a number, got {shown(term.weight)}")
         term.weight = weight
         term.conf = OBJECTIVES.check_conf(term.name, term.conf, f"{key}.name", f"{key}.conf")
     stage.augments = [

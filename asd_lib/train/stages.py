@@ -18,6 +18,7 @@ import dataclasses
 from typing import Any, Dict, List
 
 from asd_lib.utils.config import ConfigError
+from asd_lib.utils.yamlread import shown
 
 
 @dataclasses.dataclass
@@ -57,14 +58,14 @@ def _numeric_conf(where: str, conf: Any) -> Dict[str, Any]:
     """Optimiser or scheduler arguments: text is read as a number (YAML 1.1 reads ``1e-4``,
     written without a dot, as text) or is an error naming the key."""
     if not isinstance(conf, dict):
-        raise ConfigError(f"{where}: expected a mapping, got {conf!r}")
+        raise ConfigError(f"{where}: expected a mapping, got {shown(conf)}")
     checked = {}
     for key, value in conf.items():
         if isinstance(value, str):
             try:
                 value = float(value)
             except ValueError:
-                raise ConfigError(f"{where}.{key} must be a number, got {value!r}") from None
+                raise ConfigError(f"{where}.{key} must be a number, got {shown(value)}") from None
         checked[key] = value
     return checked
 
@@ -79,7 +80,7 @@ def parse_stages(raw: Any) -> List[Stage]:
     for i, entry in enumerate(raw):
         where = f"stages[{i}]"
         if not isinstance(entry, dict):
-            raise ConfigError(f"{where}: expected a mapping, got {entry!r}")
+            raise ConfigError(f"{where}: expected a mapping, got {shown(entry)}")
         _check_keys(where, entry, Stage)
         for key in ("name", "epochs", "losses"):
             if key not in entry:
@@ -97,7 +98,8 @@ def parse_stages(raw: Any) -> List[Stage]:
         stage.optim_conf = _numeric_conf(f"{where}.optim_conf", stage.optim_conf)
         stage.scheduler_conf = _numeric_conf(f"{where}.scheduler_conf", stage.scheduler_conf)
         if not isinstance(stage.epochs, int) or stage.epochs < 1:
-            raise ConfigError(f"{where}: epochs must be a positive integer, got {stage.epochs!r}")
+            raise ConfigError(f"{where}: epochs must be a positive integer, got "
+                              f"{shown(stage.epochs)}")
         if not isinstance(stage.batch_size, int) or stage.batch_size < 1:
             raise ConfigError(f"{where}: batch_size must be a positive integer")
         stages.append(stage)

@@ -16,8 +16,11 @@ done) and exits with status 143; the next run continues from that batch, again b
 A damaged checkpoint: each new ``checkpoint.pth`` keeps the one it replaces as
 ``checkpoint.prev.pth`` (:func:`~asd_lib.utils.checkpoint.save_rotated`); when
 ``checkpoint.pth`` is unreadable or gone, training resumes from that one (logged) and
-trains the later epochs again. A run that finished epochs (``latest.pth``) but left no
-checkpoint is never restarted over its snapshots: that is an error naming the fix.
+trains the later epochs again, and the unreadable file is overwritten, never rotated into
+``checkpoint.prev.pth``. When no checkpoint can be read, training resumes from the newest
+readable snapshot, weights only (:mod:`asd_lib.train.fallback` says what is lost). A run
+that finished epochs (``latest.pth``) but left no checkpoint is never restarted over its
+snapshots: that is an error naming the fix.
 """
 import csv
 import logging
@@ -33,11 +36,13 @@ from torch import nn
 from tqdm import tqdm
 
 from asd_lib.augment import AUGMENTS
+from asd_lib.data.content import ContentRecord, clip_digests, files_digest
 from asd_lib.data.dataset import DumpedSet, WaveformDataset
 from asd_lib.data.loader import make_loader
 from asd_lib.data.samplers import SAMPLERS
 from asd_lib.data.step import Step, forward
 from asd_lib.experiment import (
+    CONTENT_DIR,
     LABEL_FILES,
     TrainingLabels,
     build_model,
@@ -49,12 +54,14 @@ from asd_lib.models.attr_text import describe
 from asd_lib.models.traits import traits
 from asd_lib.train.distributed import ShardedBatches, all_reduce_sum, barrier, init_distributed
 from asd_lib.train.ema import WeightEma
+from asd_lib.train.fallback import replay_schedule, snapshot_state
 from asd_lib.train.optim import OPTIMIZERS, SCHEDULERS
 from asd_lib.train.precision import autocast, set_memory_format
 from asd_lib.train.stages import Stage
 from asd_lib.utils.checkpoint import (
     CHECKPOINT,
     PREVIOUS_CHECKPOINT,
+    CheckpointError,
     load_safe,
     load_weights,
     point_link,
@@ -216,16 +223,20 @@ class Trainer:
         self.best_loss = math.inf
         self.writer = None
         self.stop_requested = False
+        self.rotate = True  # False while checkpoint.pth is one that failed to load
+        self.content: Optional[ContentRecord] = None  # what to record, by check_same_data
 
     # ------------------------------------------------------------------ set-up files
     def check_same_data(self) -> None:
         """Refuse to resume (or to call finished) an experiment trained on other data: the
-        clips and classes of its ``train_labels`` must be this training set's."""
+        clips and classes of its ``train_labels`` must be this training set's, and so must
+        the samples of every clip (:meth:`_check_same_content`)."""
         if not (self.exp_dir / "train_labels" / "utt2class").is_file():
             if (self.exp_dir / "checkpoint.pth").exists():
                 raise ValueError(f"{self.exp_dir}: has a checkpoint but no train_labels/; it "
                                  "was not made by this version of stage 3: train a new "
                                  "experiment with another --tag")
+            self.content = ContentRecord.of(self.utts, self.locations)
             return
         trained = read_training_labels(self.exp_dir)
         if trained.digest() != self.training_labels.digest():
@@ -237,6 +248,36 @@ class Trainer:
                 f"another class in {self.args.train_dir} (classes then: "
                 f"{len(set(before.values()))}, now: {len(set(now.values()))}); train a new "
                 "experiment with another --tag, or restore the data it was trained on")
+        self._check_same_content()
+
+    def _check_same_content(self) -> None:
+        """Refuse an experiment whose training clips now hold other samples under the same
+        names (:mod:`asd_lib.data.content`). The clips are read again only where the files
+        holding them changed; the same samples in rewritten files update the record. An
+        experiment made before stage 3 kept this record is checked by names and classes
+        only (logged): recording the content now could vouch for audio it was not
+        trained on."""
+        recorded = ContentRecord.read(self.exp_dir / CONTENT_DIR)
+        if recorded is None:
+            logging.warning("%s: no record of what its training clips hold (made by an "
+                            "earlier stage 3); only their names and classes are checked",
+                            self.exp_dir)
+            return
+        files = files_digest(self.locations)
+        if files is not None and files == recorded.files:
+            return
+        now = ContentRecord(dict(zip(self.utts, clip_digests(self.locations))), files)
+        changed = [i for i, u in enumerate(self.utts) if recorded.clips.get(u) != now.clips[u]]
+        if changed:
+            raise ValueError(
+                f"{self.exp_dir} was trained on other audio: {len(changed)} of its "
+                f"{len(self.utts)} clips in {self.args.train_dir} hold other samples under "
+                f"the same names (the first: {self.utts[changed[0]]}, read from "
+                f"{self.locations[changed[0]]}); train a new experiment with another --tag, "
+                "or restore the data it was trained on")
+        logging.info("%s: the files of its training clips were rewritten with the same "
+                     "samples; record updated", self.exp_dir)
+        self.content = now
 
     def write_metadata(self) -> None:
         """Clip length, classes, the training labels and the held-out list: what
@@ -246,6 +287,8 @@ class Trainer:
                                         "label_scheme": self.training_labels.label_scheme,
                                         "train_digest": self.training_labels.digest()})
         self.training_labels.write(self.exp_dir)
+        if self.content is not None:
+            self.content.write(self.exp_dir / CONTENT_DIR)
         with atomic_write(self.exp_dir / "held_out.list") as f:
             f.writelines(f"{self.utts[i]}\n" for i in self.valid_idx)
         logging.info("%d classes (%s), %d clips of %d samples: %d for training, %d held out",
@@ -363,8 +406,13 @@ class Trainer:
         barrier(self.ctx)
 
     def _save_checkpoint(self, state: dict) -> None:
-        """``checkpoint.pth``, the one it replaces kept as ``checkpoint.prev.pth``."""
-        save_rotated(state, self.exp_dir / CHECKPOINT, self.exp_dir / PREVIOUS_CHECKPOINT)
+        """``checkpoint.pth``, the one it replaces kept as ``checkpoint.prev.pth`` unless
+        it failed to load when training resumed (then ``checkpoint.prev.pth`` is kept)."""
+        if self.rotate:
+            save_rotated(state, self.exp_dir / CHECKPOINT, self.exp_dir / PREVIOUS_CHECKPOINT)
+        else:
+            save_atomic(state, self.exp_dir / CHECKPOINT)
+            self.rotate = True
 
     def _prune_snapshots(self) -> None:
         keep = {(self.exp_dir / name).resolve() for name in ("latest.pth", "best.pth")
@@ -385,26 +433,37 @@ class Trainer:
 
     def _saved_state(self):
         """``(path, state)`` to resume from: ``checkpoint.pth``, or ``checkpoint.prev.pth``
-        where that is unreadable or gone (logged); ``(None, None)`` when neither exists."""
+        where that is unreadable or gone (logged), or else the newest readable snapshot
+        where a checkpoint exists but none can be read (:mod:`asd_lib.train.fallback`);
+        ``(None, None)`` when neither checkpoint exists. A checkpoint that failed to load
+        is never rotated into ``checkpoint.prev.pth`` (:meth:`_save_checkpoint`)."""
         path, previous = self.exp_dir / CHECKPOINT, self.exp_dir / PREVIOUS_CHECKPOINT
+        if not path.exists() and not previous.exists():
+            return None, None
+        reasons = []
         if path.exists():
             try:
                 return path, load_safe(path)
-            except ValueError as err:
-                if not previous.exists():
-                    raise ValueError(
-                        f"{path}: cannot read checkpoint ({err.__cause__}) and there is no "
-                        f"{previous.name} to resume from instead: train with another --tag, "
-                        f"or delete {self.exp_dir} to train it again from epoch 1") from err
-                reason = f"{path}: cannot read checkpoint ({err.__cause__})"
-        elif previous.exists():
-            reason = f"{path}: missing"
+            except CheckpointError as err:
+                self.rotate = False
+                reasons.append(f"{path}: cannot read checkpoint ({err.reason})")
         else:
-            return None, None
-        logging.warning("%s; resuming from %s, the checkpoint it replaced (the epochs after "
-                        "it are trained again and their snapshots rewritten)", reason,
-                        previous.name)
-        return previous, load_safe(previous)
+            reasons.append(f"{path}: missing")
+        if previous.exists():
+            try:
+                state = load_safe(previous)
+            except CheckpointError as err:
+                reasons.append(f"{previous.name}: cannot read it either ({err.reason})")
+            else:
+                logging.warning("%s; resuming from %s, the checkpoint it replaced (the epochs "
+                                "after it are trained again and their snapshots rewritten)",
+                                reasons[0], previous.name)
+                return previous, state
+        else:
+            reasons.append(f"there is no {previous.name} to resume from instead")
+        return snapshot_state(self.exp_dir, self.stages, self.ema is not None,
+                              self.loss_modules.state_dict(), bool(self.valid_idx),
+                              "; ".join(reasons))
 
     def _check_fresh_start(self) -> None:
         """Refuse to start from epoch 1 where a run that finished epochs (``latest.pth``
@@ -510,8 +569,11 @@ class Trainer:
             # (e.g. CLP-SCF's SupCon) is not comparable with this one's.
             self.best_loss = math.inf
         if state is not None and (start > 0 or partial):
-            optimizer.load_state_dict(state["optimizer"])
-            scheduler.load_state_dict(state["scheduler"])
+            if state["optimizer"] is None:  # resumed from a snapshot: weights only
+                replay_schedule(scheduler, start)
+            else:
+                optimizer.load_state_dict(state["optimizer"])
+                scheduler.load_state_dict(state["scheduler"])
         logging.info("stage %d/%d %r: epochs %d-%d, batch %d (%s sampler), %s lr %g, "
                      "%s schedule", s + 1, len(self.stages), stage.name, start + 1,
                      stage.epochs, stage.batch_size, stage.sampler, stage.optim,

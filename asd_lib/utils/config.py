@@ -16,7 +16,9 @@ from typing import Any, Dict, Iterable, Optional, Sequence
 import yaml
 
 import asd_lib
+from asd_lib.utils import yamlread
 from asd_lib.utils.fileio import atomic_write
+from asd_lib.utils.yamlread import YamlContentError, shown
 
 
 class ConfigError(ValueError):
@@ -37,9 +39,11 @@ def yaml_value(text: str) -> Any:
     if not isinstance(text, str):
         return text
     try:
-        return yaml.safe_load(text)
+        return yamlread.load(text)
+    except YamlContentError as exc:
+        raise argparse.ArgumentTypeError(f"{shown(text)}: {exc}")
     except yaml.YAMLError as exc:
-        raise argparse.ArgumentTypeError(f"not valid YAML: {text!r} ({exc})")
+        raise argparse.ArgumentTypeError(f"not valid YAML: {shown(text)} ({exc})")
 
 
 def did_you_mean(word: Any, choices: Iterable[str]) -> str:
@@ -49,13 +53,16 @@ def did_you_mean(word: Any, choices: Iterable[str]) -> str:
 
 
 def load_yaml(path) -> Dict[str, Any]:
-    """Read a YAML mapping; a clear error for a missing, invalid or non-mapping file."""
+    """Read a YAML mapping; a clear error for a missing, invalid or non-mapping file, a key
+    given twice or an alias bomb (:mod:`asd_lib.utils.yamlread`)."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: config file not found (check --config / --train_config)")
     try:
         with open(path, encoding="utf-8") as f:
-            data = yaml.safe_load(f)
+            data = yamlread.load(f)
+    except YamlContentError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: invalid YAML: {exc}") from exc
     if data is None:
@@ -106,22 +113,23 @@ def _check_value(path, key: str, value: Any, action: argparse.Action) -> Any:
     if kind is str2bool:
         if isinstance(value, bool):
             return value
-        raise ConfigError(f"{path}: {key} must be true or false, got {value!r}")
+        raise ConfigError(f"{path}: {key} must be true or false, got {shown(value)}")
     if kind in (int, float):
         number = to_number(value, kind)
         if number is None:
             name = "an integer" if kind is int else "a number"
-            raise ConfigError(f"{path}: {key} must be {name}, got {value!r}")
+            raise ConfigError(f"{path}: {key} must be {name}, got {shown(value)}")
         value = number
     elif kind is None and not isinstance(value, str):
-        raise ConfigError(f"{path}: {key} must be a string, got {value!r}")
+        raise ConfigError(f"{path}: {key} must be a string, got {shown(value)}")
     elif kind is not None and isinstance(value, str):
         try:
             value = kind(value)
         except (ValueError, TypeError, argparse.ArgumentTypeError) as exc:
             raise ConfigError(f"{path}: {key}: {exc}") from exc
     if action.choices is not None and value not in action.choices:
-        raise ConfigError(f"{path}: {key} must be one of {list(action.choices)}, got {value!r}")
+        raise ConfigError(f"{path}: {key} must be one of {list(action.choices)}, got "
+                          f"{shown(value)}")
     return value
 
 

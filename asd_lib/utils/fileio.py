@@ -135,14 +135,22 @@ def no_space_error(path, err: BaseException) -> BaseException:
 def read_kv(path, allow_empty: bool = False) -> Dict[str, str]:
     """Read a Kaldi text file (``key value...`` per line) into an insertion-ordered dict.
 
-    Raises ``ValueError`` naming the file and line for a line without a value, a duplicate
-    key (both lines named), a Windows line ending, and for an empty file unless
-    ``allow_empty``. The value is the rest of the line, so it may hold spaces.
+    Raises ``ValueError`` naming the file and line for a line that is not UTF-8, a line
+    without a value, a duplicate key (both lines named), a Windows line ending, and for an
+    empty file unless ``allow_empty``. The value is the rest of the line, so it may hold
+    spaces.
     """
     table: Dict[str, str] = {}
     first_line: Dict[str, int] = {}
-    with open(path, encoding="utf-8", newline="\n") as f:
-        for lineno, line in enumerate(f, 1):
+    with open(path, "rb") as f:
+        for lineno, raw in enumerate(f, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                shown = raw.rstrip(b"\n").decode("utf-8", "backslashreplace")[:200]
+                raise ValueError(f"{path}:{lineno}: not UTF-8 text ({shown}); a Kaldi list is "
+                                 "UTF-8: rename the file it names to a UTF-8 name, or convert "
+                                 "the list (iconv -t utf-8)") from None
             if "\r" in line:
                 raise ValueError(
                     f"{path}:{lineno}: Windows line ending (CR character); run dos2unix {path}"

@@ -19,6 +19,7 @@ import typing
 from typing import Any, Callable, Dict, Iterable, Optional
 
 from asd_lib.utils.config import ConfigError, did_you_mean, to_number
+from asd_lib.utils.yamlread import shown
 
 _KINDS = (bool, int, float, str)
 _KIND_NAMES = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
@@ -71,7 +72,7 @@ class Registry:
             conf = {}
         if not isinstance(conf, dict):
             raise ConfigError(f"{conf_key}: expected a mapping of {self.kind} arguments, got "
-                              f"{conf!r}")
+                              f"{shown(conf)}")
         return check_arguments(self._table[name], conf, f"{self.kind} {name!r}", conf_key,
                                given)
 
@@ -132,7 +133,7 @@ def _check_value(key: str, value: Any, param: Optional[inspect.Parameter]) -> An
             return value if kind is float and isinstance(value, int) else number
     elif isinstance(value, kind) and (kind is bool or not isinstance(value, bool)):
         return value
-    raise ConfigError(f"{key} must be {_KIND_NAMES[kind]}, got {value!r}")
+    raise ConfigError(f"{key} must be {_KIND_NAMES[kind]}, got {shown(value)}")
 
 
 def _kind(param: inspect.Parameter):

@@ -5,6 +5,7 @@ table, entry points in subprocesses, directory snapshots.
 """
 import ast
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from typing import Dict, List
 import numpy as np
 import pytest
 import soundfile as sf
+import yaml
 
 from asd_lib.utils import fileio
 
@@ -112,6 +114,16 @@ def snapshot(directory) -> Dict[str, object]:
         elif path.is_file():
             state[key] = path.read_bytes()
     return state
+
+
+def copy_experiment(source, exp) -> Path:
+    """A copy of the experiment dir ``source`` at ``exp``, its saved config naming its new
+    place."""
+    shutil.copytree(source, exp, symlinks=True)
+    config = yaml.safe_load((Path(exp) / "config.yaml").read_text())
+    (Path(exp) / "config.yaml").write_text(yaml.safe_dump({**config, "exp_dir": str(exp)},
+                                                          sort_keys=True))
+    return Path(exp)
 
 
 def temp_files(directory) -> List[str]:

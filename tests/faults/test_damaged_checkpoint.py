@@ -2,9 +2,10 @@
 
 Every checkpoint keeps the one it replaces as ``checkpoint.prev.pth``; training resumes
 from that one when ``checkpoint.pth`` cannot be read or is gone, says so in the log, and
-ends with the weights of an uninterrupted run. Without a readable checkpoint the snapshots
-of an earlier run are never overwritten by a fresh start: that is an error naming the fix,
-with the experiment left as it was.
+ends with the weights of an uninterrupted run. Without a checkpoint the snapshots of an
+earlier run are never overwritten by a fresh start, and without a readable checkpoint or
+snapshot training stops: errors naming the fix, with the experiment left as it was
+(``test_checkpoint_fallbacks.py``: resuming from a snapshot).
 """
 import logging
 import shutil
@@ -80,20 +81,22 @@ def test_deleted_checkpoint_resumes_from_the_one_before(trained, copied, monkeyp
     same_weights(trained.exp / "checkpoint.pth", exp / "checkpoint.pth")
 
 
-@fault('truncated checkpoint.pth and no earlier one', 'refused with the fix',
-       'names the checkpoint and the fix; nothing changed')
+@fault('truncated checkpoint.pth, no earlier one and no readable snapshot',
+       'refused with the fix', 'names each file that failed and the fix; nothing changed')
 def test_truncated_checkpoint_without_an_earlier_one_is_refused(trained, copied):
     exp = copied
     (exp / "checkpoint.prev.pth").unlink()
-    truncate(exp / "checkpoint.pth")
+    for name in ["checkpoint.pth"] + [f"snapshots/epoch{e}.pth" for e in range(1, EPOCHS + 1)]:
+        truncate(exp / name)
     before = snapshot(exp)
     with pytest.raises(ValueError) as err:
         train.main(trained.train_args(exp))
-    message = str(err.value)
-    assert message.startswith(f"{exp / 'checkpoint.pth'}: cannot read checkpoint (")
-    assert message.endswith(f") and there is no checkpoint.prev.pth to resume from instead: "
-                            f"train with another --tag, or delete {exp} to train it again "
-                            "from epoch 1")
+    cause = "PytorchStreamReader failed reading zip archive: failed finding central directory"
+    assert str(err.value) == (
+        f"{exp / 'checkpoint.pth'}: cannot read checkpoint ({cause}); there is no "
+        f"checkpoint.prev.pth to resume from instead, and no snapshot in {exp / 'snapshots'} "
+        f"can be read either (epoch2.pth: {cause}; epoch1.pth: {cause}): train with another "
+        f"--tag, or delete {exp} to train it again from epoch 1")
     assert snapshot(exp) == before
 
 
