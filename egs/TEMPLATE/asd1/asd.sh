@@ -69,6 +69,9 @@ help_message="Usage: $0 [options]   e.g. $0 --stage 0 --stop-stage 5 --train_con
 . ./cmd.sh
 # shellcheck source=../../../utils/parse_options.sh
 . utils/parse_options.sh
+# shellcheck source=../../../utils/check_options.sh
+. utils/check_options.sh
+check_asd_options
 # shellcheck source=../../../utils/lock.sh
 . utils/lock.sh
 SECONDS=0
@@ -76,16 +79,6 @@ SECONDS=0
 if [ $# -ne 0 ]; then
     log "${help_message}"
     log "Error: positional arguments are not supported: $*"
-    exit 2
-fi
-for _option in stage stop_stage; do
-    if ! [[ "${!_option}" =~ ^[0-9]+$ ]] || [ "${!_option}" -gt 6 ]; then
-        log "Error: --${_option//_/-} ${!_option}: stages are 0 to 6"
-        exit 2
-    fi
-done
-if [ "${stage}" -gt "${stop_stage}" ]; then
-    log "Error: --stage ${stage} is after --stop-stage ${stop_stage}; nothing would run"
     exit 2
 fi
 # The corpus: --corpus_dir, else db.sh's ${dataset^^} (the environment wins there), else
