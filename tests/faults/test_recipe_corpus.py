@@ -62,8 +62,8 @@ def test_links_in_the_corpus_are_not_walked_into(recipe, corpus, tmp_path):
 
 
 @fault("an experiment created by `--stage 3` after stages 1-2 ran with `--corpus_dir`",
-       "recovery", "stage 1 records the corpus in data/corpus; exp/<tag>/run.sh names that "
-       "corpus, not db.sh's default")
+       "recovery", "stage 1 records the corpus in `data/corpus`; `exp/<tag>/run.sh` names "
+       "that corpus, not db.sh's default")
 def test_the_experiment_records_the_corpus_data_was_prepared_from(recipe, corpus):
     run(recipe, f"--stage 1 --stop-stage 2 --corpus_dir {corpus} {TINY}")
     run(recipe, f"--stage 3 --stop-stage 3 {TINY}")

@@ -50,8 +50,8 @@ STAGE2 = ["--stage", "2", "--stop-stage", "2"]
 JOBS = "a whole number of parallel jobs, from 1 to 100000"
 
 
-@fault("--nj 1.5, 2x, 0, 08 or 'nj[$(touch X)]'; --ngpu 1.5; --stage 7 or abc; --sample_rate "
-       "8k; --max_clipped 2; --stage after --stop-stage", "clear error",
+@fault("`--nj` 1.5, 2x, 0, 08 or `'nj[$(touch X)]'`; `--ngpu 1.5`; `--stage` 7 or abc; "
+       "`--sample_rate 8k`; `--max_clipped 2`; `--stage` after `--stop-stage`", "clear error",
        "checked as plain numbers in range before any stage: exit 2, one line naming the "
        "option, the value and the range; no bash arithmetic on the value, nothing run")
 def test_numeric_options_are_plain_numbers_in_range(recipe):
@@ -82,7 +82,7 @@ def test_numeric_options_are_plain_numbers_in_range(recipe):
         "sr=8000", "sec=1.5", "short=tile", "copy=auto", "pipes=false", "clipped=0.5"]
 
 
-@fault("--segment_sec 1e9, inf, nan or 0.0001 (recipe or bin/dump.py)", "clear error",
+@fault("`--segment_sec` 1e9, inf, nan or 0.0001 (recipe or `bin/dump.py`)", "clear error",
        "asd.sh: exit 2 naming the option and the 1-60 s range; bin/dump.py: names the option "
        "and its range before reading any audio")
 def test_segment_sec_out_of_range_names_the_option_and_the_range(recipe, capsys):
