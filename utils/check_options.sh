@@ -8,7 +8,8 @@
 #
 #   need_integer NAME MIN MAX WHAT     NAME's value is an integer from MIN to MAX
 #   need_decimal NAME MIN MAX WHAT     NAME's value is a decimal number from MIN to MAX
-#   check_asd_options                  every numeric option of asd.sh
+#   check_asd_options                  every numeric option of asd.sh (--num_trials and
+#                                      --seeds only where the recipe has them and they are set)
 
 # Stop with the error line: "--name value: must be WHAT".
 _option_error() {
@@ -56,10 +57,11 @@ check_asd_options() {
     need_decimal segment_sec "${SEGMENT_SEC_MIN}" "${SEGMENT_SEC_MAX}" \
         "a clip length in seconds, a plain number from ${SEGMENT_SEC_MIN} to ${SEGMENT_SEC_MAX}"
     need_decimal max_clipped 0 1 "a share of samples, a plain number from 0 to 1"
-    if [ -n "${num_trials+x}" ]; then
+    if [ -n "${num_trials:-}" ]; then
         need_integer num_trials 1 1000 "a whole number of trials, from 1 to 1000"
     fi
-    if [ -n "${seeds+x}" ] && ! [[ "${seeds}" =~ ^[[:space:]]*([0-9]{1,9}[[:space:]]*)*$ ]]; then
+    local seed_list='^[[:space:]]*([0-9]{1,9}([[:space:]]+[0-9]{1,9})*)?[[:space:]]*$'
+    if [ -n "${seeds:-}" ] && ! [[ "${seeds}" =~ ${seed_list} ]]; then
         _option_error seeds "${seeds}" "a space-separated list of whole numbers (seeds), e.g. '0 1 2'"
     fi
 }

@@ -106,3 +106,32 @@ def test_segment_sec_out_of_range_names_the_option_and_the_range(recipe, capsys)
         assert exit_info.value.code == 2
         assert capsys.readouterr().err.splitlines()[-1].endswith(f": error: {message}")
     assert not (recipe / "x").exists()
+
+
+@fault("`--num_trials 0`, `--seeds '1,2'` or `--seeds '$(touch X)'` (recipes with trials)",
+       "clear error", "trials: a whole number from 1 to 1000; seeds: whole numbers separated "
+       "by spaces; one line naming the option, nothing run")
+def test_trials_and_seeds_are_checked_where_the_recipe_has_them(tmp_path):
+    script = tmp_path / "check.sh"
+    script.write_text(f"set -euo pipefail\n. {REPO / 'utils/check_options.sh'}\n"
+                      "stage=0 stop_stage=5 nj=4 ngpu=0 sample_rate=16000 segment_sec=10\n"
+                      "max_clipped=0.01 num_trials=$1 seeds=$2\ncheck_asd_options\necho valid\n")
+
+    def check(num_trials, seeds):
+        return subprocess.run(["bash", str(script), num_trials, seeds], cwd=tmp_path,
+                              capture_output=True, text=True)
+
+    for num_trials, seeds in (("1", ""), ("3", "0 1 2"), ("", " 7 ")):
+        proc = check(num_trials, seeds)
+        assert proc.returncode == 0 and proc.stdout == "valid\n", proc.stderr
+    for num_trials, seeds, message in (
+            ("0", "", "--num-trials '0': must be a whole number of trials, from 1 to 1000"),
+            ("2.5", "", "--num-trials '2.5': must be a whole number of trials, from 1 to 1000"),
+            ("2", "1,2", "--seeds '1,2': must be a space-separated list of whole numbers "
+                         "(seeds), e.g. '0 1 2'"),
+            ("2", "$(touch X)", "--seeds '$(touch X)': must be a space-separated list of whole "
+                                "numbers (seeds), e.g. '0 1 2'")):
+        proc = check(num_trials, seeds)
+        assert proc.returncode == 2 and proc.stdout == "", (num_trials, seeds)
+        assert proc.stderr.splitlines()[-1].endswith(f"Error: {message}")
+    assert not (tmp_path / "X").exists()
