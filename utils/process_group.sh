@@ -9,7 +9,7 @@
 if [ -z "${ASD_RUN_GROUP:-}" ]; then
     export ASD_RUN_GROUP=$$
     set -m  # the child becomes the leader of a new process group
-    "$0" "$@" </dev/null &
+    "${BASH}" "$0" "$@" </dev/null &
     _pg_child=$!
     set +m
     # shellcheck disable=SC2317  # called by the traps below
