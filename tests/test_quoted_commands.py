@@ -3,7 +3,8 @@ entry point and only options it accepts: ``python -m asd_lib.bin.X`` against X's
 ``get_parser()``, ``./run.sh`` against the options asd.sh declares above its
 ``parse_options.sh`` line (read from the file, so options added there count at once), and
 ``utils/*.sh`` against the options that script declares or the parser of the entry point
-it runs; the options inside ``--local_data_opts`` against those of local/data.sh."""
+it runs (options after a bare ``--`` against run.sh's, which such a script passes them to);
+the options inside ``--local_data_opts`` against those of local/data.sh."""
 import argparse
 import importlib
 import importlib.util
@@ -150,9 +151,16 @@ def data_options(where: str) -> Set[str]:
 @pytest.mark.parametrize("where, command", QUOTED, ids=[w for w, _ in QUOTED])
 def test_quoted_command_exists_and_takes_its_options(where, command):
     words = tokens(command)
+    passed_on = []
+    if command.startswith("utils/") and "--" in words:  # after "--": run.sh's options
+        words, passed_on = words[:words.index("--")], words[words.index("--") + 1:]
+        unknown = [o for o in options_of(passed_on)
+                   if normalised(o, "./run.sh") not in accepted("./run.sh", passed_on)[1]]
+        assert not unknown, f"{where}: run.sh does not accept {unknown}"
     entry, known = accepted(command, words)
     unknown = [o for o in options_of(words) if normalised(o, command) not in known]
     assert not unknown, f"{where}: {entry} does not accept {unknown}"
+    words += passed_on
     if "--local_data_opts" in words:
         inner = shlex.split(words[words.index("--local_data_opts") + 1])
         unknown = [o for o in options_of(inner) if normalised(o, "") not in data_options(where)]

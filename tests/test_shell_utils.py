@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 UTILS = Path(__file__).resolve().parents[1] / "utils"
-OWN_SCRIPTS = ["parse_options.sh", "run_local.sh", "split_scp.sh", "validate_data_dir.sh"]
+OWN_SCRIPTS = ["parse_options.sh", "run_local.sh", "split_scp.sh", "validate_data_dir.sh",
+               "check_options.sh", "corpus_listing.sh", "process_group.sh", "lock.sh"]
 
 # A recipe-like script: defaults, a help message, then the options parser, under strict mode.
 CALLER = """#!/usr/bin/env bash

@@ -17,9 +17,16 @@ Example (one job of ``JOB=1:nj``)::
 """
 import argparse
 
-from asd_lib.data.audio import COPY_MODES, MAX_CLIPPED, SHORT_CLIP_MODES, dump_wav_scp
+from asd_lib.data.audio import (
+    COPY_MODES,
+    MAX_CLIPPED,
+    SAMPLE_RATE_RANGE,
+    SEGMENT_SEC_RANGE,
+    SHORT_CLIP_MODES,
+    dump_wav_scp,
+)
 from asd_lib.data.datadir import check_wav_scp
-from asd_lib.utils.cli import run_main, share
+from asd_lib.utils.cli import number_in, run_main, share
 from asd_lib.utils.config import str2bool
 from asd_lib.utils.log import setup_logging
 
@@ -37,8 +44,11 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--out_prefix", required=True, help="writes <out_prefix>.ark and <out_prefix>.scp"
     )
-    parser.add_argument("--sample_rate", type=int, default=16000, help="output rate (Hz)")
-    parser.add_argument("--segment_sec", type=float, default=10.0, help="output length (s)")
+    parser.add_argument("--sample_rate", type=number_in(*SAMPLE_RATE_RANGE, "Hz", integer=True),
+                        default=16000, help="output rate (Hz)")
+    parser.add_argument("--segment_sec", type=number_in(0, SEGMENT_SEC_RANGE[1], "seconds"),
+                        default=10.0, help="output length (s); the recipe takes "
+                        f"{SEGMENT_SEC_RANGE[0]:g} to {SEGMENT_SEC_RANGE[1]:g} s")
     parser.add_argument(
         "--short_clip", choices=SHORT_CLIP_MODES, default="tile",
         help="how a clip shorter than --segment_sec is lengthened",
@@ -67,7 +77,12 @@ def get_parser() -> argparse.ArgumentParser:
 
 
 def main(cmd=None) -> None:
-    args = get_parser().parse_args(cmd)
+    parser = get_parser()
+    args = parser.parse_args(cmd)
+    if round(args.segment_sec * args.sample_rate) < 1:
+        parser.error(f"argument --segment_sec: {args.segment_sec:g} s is not one sample at "
+                     f"--sample_rate {args.sample_rate}; the recipe takes "
+                     f"{SEGMENT_SEC_RANGE[0]:g} to {SEGMENT_SEC_RANGE[1]:g} s")
     setup_logging(args.verbose)
     check_wav_scp(args.wav_scp, allow_pipes=args.allow_pipes)
     dump_wav_scp(

@@ -14,9 +14,10 @@ rows under it are ``eval_name,full_name``. The years differ in facts that
 evaluation names keep the domain (2021: ``section_03_source_test_0000.wav``; later
 ``section_00_0000.wav``, the names of the lists and of the evaluators' ground truth, where
 the baselines' README trees write ``section_00_test_0000.wav``), the line endings of the
-list, the Zenodo records and archive names, and what only the synthetic corpora need
-(hidden attributes, the types whose listed names omit ``test``, attribute files,
-supplemental folders).
+list, the Zenodo records and archive names, the types whose names hide their attributes
+(what tells a development-only corpus of 2023, 2024 or 2025 from the others': their
+development types are the same seven), and what only the synthetic corpora need (the
+types whose listed names omit ``test``, attribute files, supplemental folders).
 
 Attribute strings are read as the part of a name after the index: they are not always
 ``key_value`` pairs (``A1Spd28VMic1`` in 2021, ``weight15_BckgF`` in 2024), values contain
@@ -105,6 +106,10 @@ class Archives:
         return [(record, self.renamed.get(name, name), target) for record, name, target in named]
 
 
+LAYOUTS: Dict[str, "SectionLayout"] = {}
+"""Every year's layout by name (``dcase2024``), added as each year's module makes it."""
+
+
 @dataclasses.dataclass(frozen=True)
 class SectionLayout:
     """The facts of one year's layout (module docstring)."""
@@ -135,6 +140,9 @@ class SectionLayout:
     list_disagrees: Tuple[str, ...] = ()
     """Types whose evaluation list gives other labels and domains than the evaluator's
     ground truth (2022 ToyCar and ToyTrain); the synthetic corpus scrambles their list."""
+
+    def __post_init__(self):
+        LAYOUTS[self.name] = self
 
     @property
     def year(self) -> str:

@@ -43,7 +43,13 @@ from asd_lib.corpus.common import (
     visible_entries,
     write_sets,
 )
-from asd_lib.corpus.section_layout import DEV_DIR, EVAL_DIR, SUPPLEMENTAL_DIR, SectionLayout
+from asd_lib.corpus.section_layout import (
+    DEV_DIR,
+    EVAL_DIR,
+    LAYOUTS,
+    SUPPLEMENTAL_DIR,
+    SectionLayout,
+)
 
 SET_NAMES = ("train", "dev_test", "eval_train", "eval_test", "supplemental")
 _SECTION_PREFIX = re.compile(r"section_(?P<section>\d{2})_")
@@ -245,7 +251,13 @@ def _present_types(layout: SectionLayout, corpus: Path, roots: Dict[str, Path],
         machines = [m for m in layout.machine_types if m in present]
         if not machines:
             raise ValueError(f"{corpus}: no machine type folders ({layout.corpus_hint})")
-        if len(machines) < len(layout.machine_types):
+        own_eval_types = [m for m in layout.eval_types if m not in layout.dev_types]
+        if own_eval_types and not roots[EVAL_DIR].is_dir():
+            logger.warning("%s: no %s/ folder, a development-only corpus: no eval_test and no "
+                           "additional training clips of the %d evaluation types (%d of %d "
+                           "development types found: %s)", corpus, EVAL_DIR, len(own_eval_types),
+                           len(machines), len(layout.dev_types), " ".join(machines))
+        elif len(machines) < len(layout.machine_types):
             logger.warning("only %d of %d machine types found: %s", len(machines),
                            len(layout.machine_types), " ".join(machines))
     missing = [m for m in machines if m not in present]
@@ -253,6 +265,42 @@ def _present_types(layout: SectionLayout, corpus: Path, roots: Dict[str, Path],
         raise ValueError(f"{corpus}: no folder for machine type(s) {missing} "
                          f"({layout.corpus_hint})")
     return machines
+
+
+def check_year(layout: SectionLayout, named: Dict[str, List[Clip]]) -> None:
+    """Refuse clips of another year's corpus. The development types of 2023, 2024 and 2025
+    are the same seven, in the same folders and name grammar; the years differ in which
+    types hide their attributes (names ending ``_noAttribute``; 2023 none, 2024 gearbox,
+    slider, ToyTrain, 2025 bearing, slider, ToyTrain: the ``hidden_attributes`` of each
+    layout). ``named`` holds the clips of the training (``train``) and development test
+    (``test``) folders; a development type whose names all hide their attributes where
+    this year shows them, or all show them where this year hides them, stops the
+    preparation, naming a file, the years whose layouts the names match and the fix."""
+    groups: Dict[tuple, List[Clip]] = {}
+    for split, clips in named.items():
+        for clip in clips:
+            if clip.machine in layout.dev_types:
+                groups.setdefault((clip.machine, split), []).append(clip)
+    seen = {}
+    for key, clips in groups.items():
+        hidden = [c.attr == NO_ATTRIBUTE for c in clips]
+        if all(hidden) or not any(hidden):
+            seen[key] = (all(hidden), clips[0].path)
+    wrong = [(key, hidden, path) for key, (hidden, path) in seen.items()
+             if hidden != layout.hides_attributes(*key)]
+    if not wrong:
+        return
+    (machine, split), hidden, path = wrong[0]
+    matching = [other.title for other in LAYOUTS.values()
+                if other is not layout and all(m in other.dev_types
+                                               and other.hides_attributes(m, sp) == h
+                                               for (m, sp), (h, _) in seen.items())]
+    match = f"; the names match {' and '.join(matching)}" if matching else ""
+    raise ValueError(
+        f"{path}: the {machine} {split} names {'hide' if hidden else 'show'} their attributes, "
+        f"but {layout.title} {'hides' if layout.hides_attributes(machine, split) else 'shows'} "
+        f"them: this is not a {layout.title} corpus{match}. Point {layout.name.upper()} in "
+        f"db.sh (or --corpus_dir) at the {layout.title} corpus, or use its own year's recipe")
 
 
 def collect_sets(layout: SectionLayout, corpus_dir, use_additional: bool = True,
@@ -294,6 +342,7 @@ def collect_sets(layout: SectionLayout, corpus_dir, use_additional: bool = True,
                 if (top / m / SUPPLEMENTAL_DIR).is_dir():
                     sets["supplemental"] += scan_supplemental(layout, top / m / SUPPLEMENTAL_DIR,
                                                               m, split_dir)
+    check_year(layout, {"train": sets["train"] + sets["eval_train"], "test": sets["dev_test"]})
     log_missing_eval_test(without_eval_test, len([m for m in machines if m in layout.eval_types]))
     if (supplemental or supplemental_in_train) and not sets["supplemental"]:
         raise ValueError(f"{corpus}: no {SUPPLEMENTAL_DIR}/ folder for {', '.join(machines)}; "

@@ -61,6 +61,16 @@ SHORT_CLIP_MODES = ("tile", "pad")
 COPY_MODES = ("auto", "always")
 MAX_CLIPPED = 0.01
 """Share of a file's samples that may lie beyond full scale (and be clipped) by default."""
+SEGMENT_SEC_RANGE = (1.0, 60.0)
+"""Clip lengths (s) that the recipe dumps (asd.sh ``--segment_sec``). Our bounds, not the
+organisers': the official clips are about 10 s (DCASE 2020-2025 task descriptions); a 1 s
+clip still gives the front-ends 32 frames (n_fft 1024, hop 512 at 16 kHz), while a clip of a
+few samples stops stage 3 with a padding error; 60 s (1.9 MB of int16 at 16 kHz) is six
+times the official length, and a typo (``1e9``, ``inf``) cannot exhaust the memory.
+``bin/dump.py`` alone takes any length up to the upper bound that gives one sample."""
+SAMPLE_RATE_RANGE = (8000, 192000)
+"""Dump sample rates (Hz, ``--sample_rate``): our bounds, from telephone rate to the highest
+common studio rate (the official corpora are 16 kHz)."""
 
 
 class AudioError(ValueError):

@@ -1,6 +1,7 @@
 """Command-line wrapper: bad input ends with one clear error line, not a traceback."""
 import argparse
 import logging
+import math
 import sys
 from typing import Callable, List
 
@@ -36,3 +37,20 @@ def share(text: str) -> float:
     if not 0 <= value <= 1:
         raise argparse.ArgumentTypeError(f"expected a share from 0 to 1, got {text!r}")
     return value
+
+
+def number_in(low: float, high: float, unit: str, integer: bool = False) -> Callable[[str], float]:
+    """argparse type of a plain number from ``low`` to ``high`` (``unit`` names what it
+    counts); ``inf``, ``nan`` and values out of range are refused with the range."""
+    kind = "a whole number" if integer else "a number"
+
+    def parse(text: str) -> float:
+        try:
+            value = int(text) if integer else float(text)
+        except ValueError:
+            value = math.nan
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                f"expected {kind} of {unit} from {low:g} to {high:g}, got {text!r}")
+        return value
+    return parse

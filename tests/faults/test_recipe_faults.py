@@ -117,13 +117,14 @@ def test_the_experiment_run_sh_is_written_once(recipe):
     assert len((exp / "run.history").read_text().splitlines()) == calls + 1
 
 
-@fault("stage 2 failing on a bad --segment_sec", "recovery",
+@fault("stage 2 failing on a bad --short_clip", "recovery",
        "the new dump is built beside the old one; the previous dump is kept")
 def test_a_failed_dump_keeps_the_previous_one(recipe):
     before = snapshot(recipe / "dump/train")
-    proc = run(recipe, f"--stage 2 --stop-stage 2 --nj 2 --segment_sec -1 --sample_rate 8000 "
-                       f"{CONFIG}", check=False)
+    proc = run(recipe, f"--stage 2 --stop-stage 2 --nj 2 --segment_sec 1 --short_clip stretch "
+                       f"--sample_rate 8000 {CONFIG}", check=False)
     assert proc.returncode != 0
+    assert "argument --short_clip: invalid choice: 'stretch'" in proc.stderr
     assert snapshot(recipe / "dump/train") == before
     assert (recipe / "dump/train/feats.scp").is_file()
 
@@ -159,10 +160,10 @@ def test_a_second_run_waits_or_names_the_first(recipe, corpora):
 @fault("--stage 7, --stage abc, --stage 5 --stop-stage 2", "clear error",
        "exit 2 naming the valid range")
 def test_stage_options_are_checked(recipe):
-    for args, message in (("--stage 7", "--stage 7: stages are 0 to 6"),
-                          ("--stage abc", "--stage abc: stages are 0 to 6"),
+    for args, message in (("--stage 7", "--stage '7': must be a stage from 0 to 6"),
+                          ("--stage abc", "--stage 'abc': must be a stage from 0 to 6"),
                           ("--stage 5 --stop-stage 2",
-                           "--stage 5 is after --stop-stage 2; nothing would run")):
+                           "--stage '5': must be at most --stop-stage 2, or nothing would run")):
         proc = run(recipe, f"{args} {TINY}", check=False)
         assert proc.returncode == 2 and message in proc.stderr, (args, proc.stderr)
         assert "Successfully finished" not in proc.stderr

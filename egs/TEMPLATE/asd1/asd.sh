@@ -16,8 +16,11 @@
 # and skip work whose marker matches; stage 0 marks a finished corpus (.complete); stage 3
 # resumes from its checkpoint and does nothing when training is complete. Each stage locks
 # what it writes (data/, dump/, the experiment) and shares what it reads: a second run in
-# the same recipe dir waits or stops, naming the run it waits for (utils/lock.sh).
+# the same recipe dir waits or stops, naming the run it waits for (utils/lock.sh). A
+# SIGTERM or SIGINT stops the whole run, the jobs it started included (utils/process_group.sh).
 set -euo pipefail
+# shellcheck source=../../../utils/process_group.sh
+. utils/process_group.sh
 
 log() {
     local fname=${BASH_SOURCE[1]##*/}
@@ -79,6 +82,9 @@ help_message="Usage: $0 [options]   e.g. $0 --stage 0 --stop-stage 5 --train_con
 . ./cmd.sh
 # shellcheck source=../../../utils/parse_options.sh
 . utils/parse_options.sh
+# shellcheck source=../../../utils/check_options.sh
+. utils/check_options.sh
+check_asd_options
 # shellcheck source=../../../utils/lock.sh
 . utils/lock.sh
 SECONDS=0
@@ -86,16 +92,6 @@ SECONDS=0
 if [ $# -ne 0 ]; then
     log "${help_message}"
     log "Error: positional arguments are not supported: $*"
-    exit 2
-fi
-for _option in stage stop_stage; do
-    if ! [[ "${!_option}" =~ ^[0-9]+$ ]] || [ "${!_option}" -gt 6 ]; then
-        log "Error: --${_option//_/-} ${!_option}: stages are 0 to 6"
-        exit 2
-    fi
-done
-if [ "${stage}" -gt "${stop_stage}" ]; then
-    log "Error: --stage ${stage} is after --stop-stage ${stop_stage}; nothing would run"
     exit 2
 fi
 # The corpus: --corpus_dir, else db.sh's ${dataset^^} (the environment wins there), else
@@ -196,10 +192,10 @@ fi
 if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
     lock_dir data exclusive
     # keyed on the options and on the corpus itself: where it is and every file's name,
-    # size and modification time (a type added, restored or re-extracted re-runs stage 1)
+    # size and modification time (a type added, restored or re-extracted re-runs stage 1);
+    # links in it are not walked into (utils/corpus_listing.sh)
     _corpus=$(corpus_location)
-    _listing=$( { find -L "${_corpus}" -type f ! -name '.*' -printf '%P %s %T@\n' 2>/dev/null \
-        || true; } | LC_ALL=C sort | md5sum | cut -c1-32)
+    _listing=$(utils/corpus_listing.sh "${_corpus}" | LC_ALL=C sort | md5sum | cut -c1-32)
     _key="${download} ${use_additional} ${local_data_opts} ${_corpus} ${_listing}"
     if done_key data "${_key}"; then
         log "Stage 1: data/ is complete for these options and the corpus ${_corpus}; skipped"
@@ -218,6 +214,7 @@ if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
         done
         echo "${_key}" > data/.done
     fi
+    echo "${_corpus}" > data/corpus  # what data/ was prepared from, for exp/<tag>/run.sh
     unlock_dir data
 fi
 
@@ -335,9 +332,9 @@ if [ -z "${trial_seeds}" ] && [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 3 ];
     lock_dir dump shared
     lock_dir "${asd_exp}" exclusive
     # Re-running this experiment from a stage: ${asd_exp}/run.sh --stage N. Written once,
-    # with the corpus it was made from; every later call is added to run.history.
+    # with the corpus its data/ was prepared from; every later call is added to run.history.
     if [ ! -f "${asd_exp}/run.sh" ]; then
-        _corpus=$(corpus_location)
+        _corpus=$(cat data/corpus 2>/dev/null || corpus_location)
         {
             echo "#!/usr/bin/env bash"
             echo "# Re-runs this experiment with the options and corpus it was made with; add e.g. --stage 4."

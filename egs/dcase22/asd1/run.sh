@@ -13,7 +13,7 @@ if [ ! -x ./asd.sh ]; then
     exit 2
 fi
 
-./asd.sh \
+exec ./asd.sh \
     --dataset dcase2022 \
     --train_set train \
     --test_sets "dev_test eval_test" \
