@@ -120,31 +120,21 @@ fi
 if [ -z "${asd_exp}" ]; then
     asd_exp=exp/$(basename "${train_config:-none}" .yaml)${tag}
 fi
-# The trials' seeds (empty: one experiment, ${asd_exp} itself).
+# The trials' seeds (empty: one experiment, ${asd_exp} itself); check_asd_options has
+# checked both options as whole numbers.
 trial_seeds=""
 if [ -n "${num_trials}" ] && [ -n "${seeds}" ]; then
     log "Error: give --num_trials or --seeds, not both"
     exit 2
 elif [ -n "${num_trials}" ]; then
-    if ! [[ "${num_trials}" =~ ^[1-9][0-9]{0,2}$ ]]; then
-        log "Error: --num_trials ${num_trials}: expected a whole number of trials from 1 to 999"
-        exit 2
-    fi
-    trial_seeds=$(seq -s ' ' 0 $(( num_trials - 1 )))
+    trial_seeds=$(seq -s ' ' 0 "$(awk -v n="${num_trials}" 'BEGIN { print n - 1 }')")
 elif [ -n "${seeds}" ]; then
-    for _seed in ${seeds}; do
-        if ! [[ "${_seed}" =~ ^[0-9]{1,9}$ ]]; then
-            log "Error: --seeds \"${seeds}\": ${_seed} is not a non-negative whole number"
-            exit 2
-        fi
-    done
-    # the given seeds, each once, in their order (validated above: digits only)
+    # the given seeds, each once, in their order
     # shellcheck disable=SC2086
     trial_seeds=$(printf '%s\n' ${seeds} | awk '!seen[$0]++' | paste -sd ' ')
 fi
-if [ -n "${trial_jobs}" ] && ! [[ "${trial_jobs}" =~ ^[1-9][0-9]{0,2}$ ]]; then
-    log "Error: --trial_jobs ${trial_jobs}: expected a whole number from 1 to 999"
-    exit 2
+if [ -n "${trial_jobs}" ]; then
+    need_integer trial_jobs 1 1000 "a whole number of trials run at once, from 1 to 1000"
 fi
 if [ -z "${inference_tag}" ]; then
     inference_tag=$(basename "${inference_config:-none}" .yaml)
