@@ -77,8 +77,8 @@ def assert_training_free_trials(recipe: Path, options: str, dataset: str,
     """Stages 3-5 of a training-free reference with ``--num_trials 2`` (after the default
     system's stages 0-2): nothing is trained, both trials score every clip with the same
     bytes, and stage 5 ends with the table over the trials. Returns its JSON."""
-    proc = run(recipe, f"--stage 3 --stop-stage 5 --train_config {config} "
-                       f"--inference_config conf/decode/knn.yaml --num_trials 2 {options}")
+    proc = run(recipe, f"--stage 3 --stop-stage 5 {options} --train_config {config} "
+                       "--inference_config conf/decode/knn.yaml --num_trials 2")
     name = Path(config).name.removesuffix(".yaml")
     trials = [recipe / "exp" / f"{name}_seed{seed}" for seed in (0, 1)]
     for exp in trials:

@@ -29,6 +29,28 @@ def run(recipe: Path, args: str, check=True, env=None):
     return proc
 
 
+def kill_session(sid: int) -> None:
+    """SIGKILL to every process of session ``sid``, as a scheduler ends a job: the run's
+    own process group (utils/process_group.sh) included."""
+    while True:
+        members = []
+        for entry in os.listdir("/proc"):
+            try:
+                if (entry.isdigit() and os.getsid(int(entry)) == sid
+                        and Path(f"/proc/{entry}/stat").read_text().split(") ")[1][0] != "Z"):
+                    members.append(int(entry))
+            except (ProcessLookupError, FileNotFoundError):
+                continue
+        if not members:
+            return
+        for pid in members:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.1)
+
+
 def count_lines(path: Path) -> int:
     return len(path.read_text().splitlines())
 
@@ -74,7 +96,7 @@ def test_stages_0_to_5_with_a_killed_and_resumed_training(recipe):
     assert "data/ is complete for these options and the corpus corpus/synthetic_dcase2020; skipped" in again
     assert "dump/train is complete; skipped" in again
 
-    # Stage 3, killed (SIGKILL to the whole job) once the first epoch is checkpointed.
+    # Stage 3, killed (SIGKILL to every process of the run) once the first epoch is checkpointed.
     exp = recipe / "exp/train_stgram_mfn.debug"
     proc = subprocess.Popen(f"./run.sh --stage 3 --stop-stage 3 {TINY}", shell=True, cwd=recipe,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -83,7 +105,7 @@ def test_stages_0_to_5_with_a_killed_and_resumed_training(recipe):
     while not (exp / "latest.pth").exists():  # written after checkpoint.pth
         assert proc.poll() is None and time.time() < deadline, "training did not reach epoch 1"
         time.sleep(0.05)
-    os.killpg(proc.pid, signal.SIGKILL)
+    kill_session(proc.pid)
     proc.wait()
     assert not (exp / "snapshots/epoch3.pth").exists()
 
