@@ -24,8 +24,11 @@ HERE = [
     "dcase20/asd1/conf/tuning/train_resnet50_ssl.debug.yaml",
     "dcase21/asd1/conf/tuning/train_ae_baseline.debug.yaml",
     "dcase24/asd1/conf/tuning/train_w2v2_ast.debug.yaml",
+    "dcase24/asd1/conf/tuning/train_raw_ast.debug.yaml",
+    "dcase24/asd1/conf/tuning/train_raw_wav2vec2.debug.yaml",
 ]
-"""Debug configs checked here (the tiny random backbones of train_w2v2_ast included)."""
+"""Debug configs checked here (the tiny random backbones of train_w2v2_ast and of the
+training-free frozen encoders included)."""
 
 
 def checked_elsewhere():

@@ -20,7 +20,8 @@ the wav2vec 2.0 and AST backbones of :mod:`asd_lib.models.w2v2_ast`.
   distillation tokens left out). The inputs are prepared as in :mod:`~asd_lib.models.w2v2_ast`
   (per-clip normalised waveform; AudioSet-normalised Kaldi filterbanks). Weights come from
   ``pretrained_dir`` (a local copy, as the CAU system's), ``pretrained_name`` or, for
-  tests, ``random_init`` (a tiny random encoder).
+  tests, ``random_init`` (a tiny random encoder, drawn with the seed ``init_seed`` so that
+  the config defines its weights too).
 
 The weights of a training-free model are never saved in the experiment: inference rebuilds
 the model from ``config.yaml``, which defines it entirely (for ``frozen_encoder`` together
@@ -79,7 +80,7 @@ class FrozenEncoder(nn.Module):
     def __init__(self, num_samples: int, sample_rate: int = SAMPLE_RATE,
                  backbone: str = "ast", pretrained_dir: Optional[str] = None,
                  pretrained_name: Optional[str] = None, random_init: Optional[dict] = None,
-                 layer: int = -1):
+                 layer: int = -1, init_seed: int = 0):
         super().__init__()
         if backbone not in BACKBONES:
             raise ValueError(f"frozen_encoder: backbone must be one of {BACKBONES}, "
@@ -89,7 +90,10 @@ class FrozenEncoder(nn.Module):
                              f"audio; dump the data at {SAMPLE_RATE} Hz (sample_rate is "
                              f"{sample_rate})")
         self.kind = backbone
-        self.encoder = load_backbone(backbone, pretrained_dir, pretrained_name, random_init)
+        # inference rebuilds the model: random weights must come out the same every time
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(init_seed)
+            self.encoder = load_backbone(backbone, pretrained_dir, pretrained_name, random_init)
         self.encoder.requires_grad_(False)
         self.encoder.eval()
         num_layers = self.encoder.config.num_hidden_layers
