@@ -18,7 +18,7 @@ tools/venv.done: tools/requirements.txt setup.py
 
 demo: install
 	cd $(DEMO_DIR) && utils/run_trials.sh --num_trials 3 conf/train_stgram_mfn.demo.yaml \
-		-- --nj 2 --segment_sec 1 --local_data_opts "--synth_duration 1"
+		-- --nj 2 --segment_sec 1 --plot false --local_data_opts "--synth_duration 1"
 
 test: install lint shellcheck
 	$(PYTHON) -m pytest tests -q -rs -n auto --dist loadfile --durations=10 --timeout 1200
