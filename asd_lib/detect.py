@@ -25,13 +25,11 @@ import numpy as np
 
 from asd_lib.data.audio import MAX_CLIPPED, WavSource, dump_clips, wav_scp_sources
 from asd_lib.data.dataset import load_scp_arrays
-from asd_lib.experiment import read_model_info
+from asd_lib.experiment import load_experiment
 from asd_lib.export import OnnxScorer
 from asd_lib.inference import run_inference
 from asd_lib.inference.config import read_inference_record
 from asd_lib.inference.thresholds import FILE_NAME, read_thresholds
-from asd_lib.report.experiment import resolve_recipe_path
-from asd_lib.utils.config import read_saved_config
 from asd_lib.utils.fileio import read_kv, write_kv
 
 logger = logging.getLogger(__name__)
@@ -93,14 +91,6 @@ def printable_name(path: str) -> str:
                    for c in text)
 
 
-def clip_length(exp_dir) -> int:
-    """Samples per clip the experiment's model takes (``model_info.yaml``)."""
-    info = read_model_info(exp_dir)
-    if "num_samples" not in info and info.get("parts"):
-        info = read_model_info(Path(exp_dir) / info["parts"][0])
-    return int(info["num_samples"])
-
-
 def detect(inference_dir, inputs: Sequence[Tuple[str, WavSource]], machine: str, section: str,
            threshold: Optional[float] = None, short_clip: str = "tile", onnx_path=None,
            ngpu: int = 0, max_clipped: float = MAX_CLIPPED) -> List[Detection]:
@@ -109,7 +99,7 @@ def detect(inference_dir, inputs: Sequence[Tuple[str, WavSource]], machine: str,
     for every clip) replaces the section's decision threshold. ``short_clip`` and
     ``max_clipped`` are stage 2's (:func:`asd_lib.data.audio.dump_clips`)."""
     inference_dir = Path(inference_dir)
-    exp_dir = inference_dir.parent
+    experiment = load_experiment(inference_dir.parent, checkpoint=None)
     record = read_inference_record(inference_dir)
     train_out = inference_dir / Path(record.train_dir).name
     if threshold is None:
@@ -119,28 +109,24 @@ def detect(inference_dir, inputs: Sequence[Tuple[str, WavSource]], machine: str,
                              f"the experiment was trained on "
                              f"{', '.join(' '.join(g) for g in sorted(thresholds))}")
         threshold = thresholds[(machine, section)].value
-    sample_rate = read_saved_config(_first_part(exp_dir) / "config.yaml")["sample_rate"]
     with tempfile.TemporaryDirectory(prefix="asd_detect_") as tmp:
-        dumped = _dump_inputs(Path(tmp) / "dump", inputs, machine, section, sample_rate,
-                              clip_length(exp_dir), short_clip, max_clipped)
+        dumped = _dump_inputs(Path(tmp) / "dump", inputs, machine, section,
+                              experiment.sample_rate, experiment.num_samples, short_clip,
+                              max_clipped)
         if onnx_path is not None:
             waves = load_scp_arrays(dumped / "feats.scp")
             stacked = np.stack([waves[_utt(i)] for i in range(len(inputs))])
             scores = OnnxScorer(onnx_path).score_sections(stacked, machine, section)
         else:
             out_dir = Path(tmp) / "scores"
-            run_inference(exp_dir, record.checkpoint, dumped, out_dir, record.dataset,
-                          record.config, resolve_recipe_path(record.train_dir, exp_dir),
-                          train_out, ngpu=ngpu)
+            run_inference(experiment.exp_dir, record.checkpoint, dumped, out_dir,
+                          record.dataset, record.config,
+                          experiment.resolve_recipe_path(record.train_dir), train_out,
+                          ngpu=ngpu)
             table = read_kv(out_dir / "utt2score")
             scores = np.array([float(table[_utt(i)]) for i in range(len(inputs))])
     return [Detection(key, float(s), float(threshold), int(s > threshold))
             for (key, _), s in zip(inputs, scores)]
-
-
-def _first_part(exp_dir: Path) -> Path:
-    info = read_model_info(exp_dir)
-    return exp_dir / info["parts"][0] if "parts" in info else exp_dir
 
 
 def _utt(index: int) -> str:

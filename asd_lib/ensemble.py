@@ -41,7 +41,7 @@ import numpy as np
 from asd_lib.backends.base import l2_normalise
 from asd_lib.corpus import get_corpus
 from asd_lib.data.dataset import TEST_TIME_FILES, DumpedSet
-from asd_lib.experiment import Group, read_held_out, read_training_labels
+from asd_lib.experiment import Group, load_experiment
 from asd_lib.inference.backend import backend_scores, fit_backends, rows_within_groups
 from asd_lib.inference.config import InferenceConfig
 from asd_lib.inference.outputs import (
@@ -182,7 +182,7 @@ def shared_held_out(systems: Sequence[str]) -> Set[str]:
     """The training clips every system's experiment held out from training."""
     held = None
     for system in systems:
-        mine = read_held_out(Path(system).parent)
+        mine = load_experiment(Path(system).parent, checkpoint=None).held_out
         held = mine if held is None else held & mine
     return held or set()
 
@@ -206,7 +206,7 @@ class Combiner:
                                                    combination.std_floor,
                                                    f"{system}/{train_set}/utt2score"))
         else:
-            labels = read_training_labels(Path(systems[0]).parent)
+            labels = load_experiment(Path(systems[0]).parent, checkpoint=None).labels
             if set(labels.utts) != set(train.utts):
                 raise ValueError(f"{train.path} is not the training set of {systems[0]}; "
                                  "combine systems trained on this set")

@@ -1,5 +1,6 @@
-"""A trained experiment as stage 3 leaves it in ``exp/<tag>/``, read back by stage 4, the
-ensembles, ``detect`` and ``export_onnx``.
+"""An experiment dir ``exp/<tag>/`` as stages 3-5 leave it, read back by stage 4, the
+ensembles, ``detect``, ``export_onnx``, the reports and ``show_results``: this module is
+the one reader of what an experiment dir holds (:func:`load_experiment`).
 
 ``exp/<tag>/`` holds
 
@@ -16,13 +17,23 @@ ensembles, ``detect`` and ``export_onnx``.
   with clips whose samples changed under the same names;
 - ``held_out.list``: training clips kept out of training (model selection, thresholds);
 - ``checkpoint.pth`` (and ``checkpoint.prev.pth``, the one before it),
-  ``snapshots/epoch<N>.pth``, ``best.pth``, ``latest.pth``.
+  ``snapshots/epoch<N>.pth``, ``best.pth``, ``latest.pth``;
+- ``run.sh``, written once by asd.sh, whose last line is ``cd <recipe dir> && <command>
+  "$@"`` (ESPnet keeps the same kind of script in its exp dirs): the command that made the
+  experiment;
+- ``<inference_tag>/``, one per inference (configuration and checkpoint, stage 4): its
+  ``run.sh``, the same kind of script with the command that made this inference, and one
+  score dir per set, ``<inference_tag>/<set>/`` (stage 5 adds results and plots).
 """
 import hashlib
 import logging
-from dataclasses import dataclass, field
+import os
+import re
+import shlex
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Set, Tuple
+from typing import Dict, List, NamedTuple, Optional, Sequence, Set, Tuple
 
 import torch
 import yaml
@@ -191,15 +202,111 @@ def checkpoint_path(exp_dir, checkpoint: str) -> Path:
                             "latest or epochN of a finished stage 3")
 
 
-@dataclass
-class Experiment:
-    """A trained experiment: its model(s) (``parts``, keyed by machine type, or ``None`` for
-    one model), the labels it was trained with and the clips it held out."""
+# --------------------------------------------------------------------------- run.sh
+_RUN_LINE = re.compile(r'^cd (?P<dir>.+?) && (?P<command>.+?)\s+"\$@"\s*$')
+_WORD = re.compile(r"""(?:[^\s'"\\]|\\.|'[^']*'|"(?:[^"\\]|\\.)*")+""")
 
-    exp_dir: Path
-    parts: Dict[Optional[str], TrainedModel]
-    labels: TrainingLabels
-    held_out: Set[str] = field(default_factory=set)
+
+class RunCommand(NamedTuple):
+    """The recipe dir an experiment was run in and the command that made it."""
+
+    directory: Path
+    command: str
+
+
+def read_run_command(directory) -> Optional[RunCommand]:
+    """The ``cd DIR && COMMAND "$@"`` line of ``directory/run.sh``; None without run.sh.
+
+    Raises ValueError naming the file when run.sh has no such line.
+    """
+    path = Path(directory) / "run.sh"
+    if not path.is_file():
+        return None
+    for line in reversed(path.read_text(encoding="utf-8").splitlines()):
+        match = _RUN_LINE.match(line.strip())
+        if match:
+            where = shlex.split(match.group("dir"))
+            if len(where) != 1:
+                break
+            return RunCommand(Path(where[0]), match.group("command"))
+    raise ValueError(f'{path}: no line `cd DIR && COMMAND "$@"`; it was not written by '
+                     "asd.sh (re-run the stage that writes it, or delete it)")
+
+
+def unique_options(command: str) -> str:
+    """``command`` with each ``--option`` once, at its first place with its last value, as
+    asd.sh reads them (``--stop-stage`` and ``--stop_stage`` are one option; the later one
+    wins). Every word keeps its shell quoting."""
+    words = _WORD.findall(command)
+    kept: Dict[str, List[str]] = {}
+    i = 0
+    while i < len(words):
+        word = words[i]
+        if word.startswith("--"):
+            name, eq, _ = word[2:].partition("=")
+            value = [word] if eq else words[i:i + 2]
+            kept[name.replace("-", "_")] = value  # an update keeps the first place
+        else:
+            value = [word]  # the program, or a word that is no option's value
+            kept[f"{i} {word}"] = value
+        i += len(value)
+    return " ".join(word for value in kept.values() for word in value)
+
+
+def command_from(run: RunCommand, base_dir) -> str:
+    """The command (each option once) as typed from ``base_dir``:
+    ``cd <dir relative to base_dir> && ...``."""
+    base = Path(base_dir).resolve()
+    target = run.directory.resolve()
+    command = unique_options(run.command)
+    if target == base:
+        return command
+    where = os.path.relpath(target, base) if target.is_relative_to(base) else str(target)
+    return f"cd {shlex.quote(where)} && {command}"
+
+
+class Experiment:
+    """The experiment dir ``exp_dir`` read back. Each file is read when first asked for, so
+    a report reads only what it shows; :func:`load_experiment` with a checkpoint loads the
+    model(s) at once.
+
+    ``parts``: the trained models, keyed by machine type, or ``None`` for one model;
+    ``labels``: the labels it was trained with; ``held_out``: the clips it held out.
+    """
+
+    def __init__(self, exp_dir, checkpoint: Optional[str] = None,
+                 device: torch.device = torch.device("cpu")):
+        self.exp_dir = Path(exp_dir)
+        self.checkpoint = checkpoint
+        self.device = device
+
+    @cached_property
+    def part_dirs(self) -> Dict[Optional[str], Path]:
+        """``{None: exp_dir}``, or ``{machine: exp_dir/machine}`` for one model per type."""
+        return part_dirs(self.exp_dir)
+
+    @cached_property
+    def parts(self) -> Dict[Optional[str], TrainedModel]:
+        if self.checkpoint is None:
+            raise ValueError(f"{self.exp_dir}: read without a checkpoint; load it with one "
+                             "(best, latest or epochN) to score clips")
+        return {machine: TrainedModel(path, self.checkpoint, self.device)
+                for machine, path in self.part_dirs.items()}
+
+    @cached_property
+    def labels(self) -> TrainingLabels:
+        tables: Dict[str, Dict[str, str]] = {}
+        scheme = "unrecorded"
+        for path in self.part_dirs.values():
+            labels = read_training_labels(path)
+            scheme = labels.label_scheme
+            for name, table in labels.tables.items():
+                tables.setdefault(name, {}).update(table)
+        return TrainingLabels(tables, scheme)
+
+    @cached_property
+    def held_out(self) -> Set[str]:
+        return read_held_out(self.exp_dir)
 
     def model_for(self, machine: str) -> TrainedModel:
         if None in self.parts:
@@ -211,24 +318,60 @@ class Experiment:
 
     @property
     def num_samples(self) -> int:
-        return next(iter(self.parts.values())).num_samples
+        """Samples per clip the model(s) take (``model_info.yaml`` of the first part)."""
+        return int(read_model_info(self._first_part)["num_samples"])
 
     @property
     def sample_rate(self) -> int:
-        return next(iter(self.parts.values())).sample_rate
+        """The sample rate the model(s) were trained at (``config.yaml`` of the first part)."""
+        return int(read_saved_config(self._first_part / "config.yaml")["sample_rate"])
+
+    @property
+    def _first_part(self) -> Path:
+        return next(iter(self.part_dirs.values()))
+
+    @cached_property
+    def config(self) -> Optional[dict]:
+        """The saved training configuration of ``exp_dir``; None without ``config.yaml``."""
+        path = self.exp_dir / "config.yaml"
+        return read_saved_config(path) if path.is_file() else None
+
+    def run_command(self, inference_tag: Optional[str] = None) -> Optional[RunCommand]:
+        """The command of ``<inference_tag>/run.sh``, which made that inference (stages 4-5),
+        or of the experiment's ``run.sh`` (stage 3) without a tag or where the inference
+        dir has none; None without either."""
+        if inference_tag is not None:
+            run = read_run_command(self.exp_dir / inference_tag)
+            if run is not None:
+                return run
+        return read_run_command(self.exp_dir)
+
+    def score_dirs(self) -> List[Path]:
+        """Score dirs ``<inference_tag>/<set>`` that hold results or plots, sorted."""
+        found = [path for path in self.exp_dir.glob("*/*")
+                 if path.is_dir() and ((path / "result.md").is_file()
+                                       or (path / "plots").is_dir())]
+        return sorted(found)
+
+    def resolve_recipe_path(self, path) -> Path:
+        """``path`` as given when it exists, else relative to the recipe dir of the
+        experiment's run.sh (paths in a saved config are relative to the recipe dir)."""
+        path = Path(path)
+        if path.exists() or path.is_absolute():
+            return path
+        run = self.run_command()
+        if run is not None and (run.directory / path).exists():
+            return run.directory / path
+        return path
 
 
-def load_experiment(exp_dir, checkpoint: str = "best",
+def load_experiment(exp_dir, checkpoint: Optional[str] = "best",
                     device: torch.device = torch.device("cpu")) -> Experiment:
-    """The experiment in ``exp_dir`` with the weights of ``checkpoint`` on ``device``."""
-    dirs = part_dirs(exp_dir)
-    parts = {machine: TrainedModel(path, checkpoint, device) for machine, path in dirs.items()}
-    tables: Dict[str, Dict[str, str]] = {}
-    scheme = "unrecorded"
-    for path in dirs.values():
-        labels = read_training_labels(path)
-        scheme = labels.label_scheme
-        for name, table in labels.tables.items():
-            tables.setdefault(name, {}).update(table)
-    return Experiment(Path(exp_dir), parts, TrainingLabels(tables, scheme),
-                      read_held_out(exp_dir))
+    """The experiment in ``exp_dir`` with the weights of ``checkpoint`` on ``device``, its
+    training labels and held-out clips read at once; with ``checkpoint=None``, only what is
+    asked for is read, and no weights (reports, result tables, detection's front-end)."""
+    experiment = Experiment(exp_dir, checkpoint, device)
+    if checkpoint is not None:
+        for name in ("parts", "labels", "held_out"):
+            getattr(experiment, name)
+    return experiment

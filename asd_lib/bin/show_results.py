@@ -3,8 +3,9 @@
     python -m asd_lib.bin.show_results [--sort_by AUC] [exp ...] > RESULTS.md
 
 One row per ``<exp>/<tag>/<inference_tag>/<set>/result.json`` (stage 5): the year's
-headline numbers in % and the command that reproduces the experiment (from its run.sh),
-relative to the current directory. The trials ``<exp>/<tag>_seed<k>/`` of one system
+headline numbers in % and the command that reproduces that row, each option once (from
+``<inference_tag>/run.sh``, which asd.sh writes per inference, else the experiment's
+run.sh), relative to the current directory. The trials ``<exp>/<tag>_seed<k>/`` of one system
 (asd.sh --num_trials / --seeds) are one row: mean ± standard deviation [min, max] over
 the trials, and their number. Results that cannot be read are listed below the tables
 with the reason; the other rows are shown.

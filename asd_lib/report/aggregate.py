@@ -5,8 +5,9 @@ A result is one ``exp/<tag>/<inference_tag>/<set>/result.json`` (stage 5): the h
 numbers of that corpus's official protocol (the ``headline`` of its scorer,
 :mod:`asd_lib.corpus.registry`; e.g. AUC, pAUC and mAUC averaged over machine types for
 DCASE 2020, the official score and the harmonic means of AUC-source, AUC-target and pAUC
-for DCASE 2021-2025), and the command that reproduces it (from the experiment's ``run.sh``,
-see :mod:`asd_lib.report.experiment`).
+for DCASE 2021-2025), and the command that reproduces it, each option once: that of the
+inference's ``run.sh`` (``exp/<tag>/<inference_tag>/run.sh``), else the experiment's
+(:meth:`asd_lib.experiment.Experiment.run_command`).
 
 Trials: the experiments ``exp/<tag>_seed<k>/`` are repeated trials of one system (asd.sh
 ``--num_trials`` / ``--seeds``). Their results of one inference tag and set form one row:
@@ -24,10 +25,10 @@ from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
-import yaml
 
 from asd_lib.corpus import CORPORA, get_corpus
-from asd_lib.report.experiment import command_from, read_run_command
+from asd_lib.experiment import command_from, load_experiment
+from asd_lib.inference.config import read_inference_record
 
 TRIAL_NAME = re.compile(r"^(?P<system>.+)_seed(?P<seed>[0-9]+)$")
 """An experiment dir name of one trial: ``<tag>_seed<k>``."""
@@ -75,9 +76,9 @@ def read_result_row(result_json, base_dir) -> ResultRow:
         raise ValueError(f"{path}: dataset {dataset!r} is no corpus of this asd_lib; known: "
                          f"{', '.join(CORPORA.names())}")
     values = tuple(_lookup(data, keys, path) for _, keys in get_corpus(dataset).scorer.headline)
-    exp_dir = path.parent.parent.parent
-    run = read_run_command(exp_dir)
-    return ResultRow(dataset, exp_dir.name, path.parent.parent.name, path.parent.name, values,
+    exp_dir, inference_tag = path.parent.parent.parent, path.parent.parent.name
+    run = load_experiment(exp_dir, checkpoint=None).run_command(inference_tag)
+    return ResultRow(dataset, exp_dir.name, inference_tag, path.parent.name, values,
                      None if run is None else command_from(run, base_dir), exp_dir)
 
 
@@ -128,9 +129,8 @@ def _training_set(inference_dir: Path) -> Optional[str]:
     """The training set an inference dir was fitted on (its ``inference.yaml``), whose
     scores are never evaluated."""
     try:
-        record = yaml.safe_load((inference_dir / "inference.yaml").read_text(encoding="utf-8"))
-        return Path(record["train_dir"]).name
-    except (OSError, yaml.YAMLError, KeyError, TypeError):
+        return Path(read_inference_record(inference_dir).train_dir).name
+    except ValueError:
         return "train"
 
 
@@ -176,8 +176,8 @@ class TrialGroup:
 
 def group_trials(rows: List[ResultRow], base_dir) -> List[TrialGroup]:
     """The rows with the trials of each (corpus, system, inference, set) in one group, in
-    the order of their first row; a system's command is that of ``exp/<tag>_trials/run.sh``
-    when it exists (all trials), else its first trial's."""
+    the order of their first row; a system's command is that of the trials' run.sh
+    (``exp/<tag>_trials/``, all trials) when it exists, else its first trial's."""
     groups: Dict[Tuple[str, str, bool, str, str], List[Tuple[int, ResultRow]]] = {}
     for row in rows:
         match = TRIAL_NAME.match(row.experiment)
@@ -198,10 +198,13 @@ def group_trials(rows: List[ResultRow], base_dir) -> List[TrialGroup]:
 
 
 def _trials_command(row: ResultRow, system: str, base_dir) -> Optional[str]:
-    """The command of ``exp/<system>_trials/run.sh`` beside the trial of ``row``."""
+    """The command of ``exp/<system>_trials/<inference_tag>/run.sh`` (else
+    ``exp/<system>_trials/run.sh``) beside the trial of ``row``."""
     if row.exp_dir is None:
         return None
-    run = read_run_command(Path(row.exp_dir).parent / f"{system}{TRIALS_SUFFIX}")
+    trials = load_experiment(Path(row.exp_dir).parent / f"{system}{TRIALS_SUFFIX}",
+                             checkpoint=None)
+    run = trials.run_command(row.inference)
     return None if run is None else command_from(run, base_dir)
 
 

@@ -16,8 +16,8 @@ from typing import Dict, List, Mapping, Optional
 import numpy as np
 
 from asd_lib.corpus import get_corpus
+from asd_lib.experiment import Experiment, load_experiment, unique_options
 from asd_lib.inference.thresholds import read_thresholds
-from asd_lib.report.experiment import read_run_command, score_dirs
 from asd_lib.report.plots import (
     TSNE_MIN_POINTS,
     plot_roc,
@@ -34,7 +34,6 @@ from asd_lib.report.scored_set import (
     load_scored_set,
     thresholds_from_decisions,
 )
-from asd_lib.utils.config import read_saved_config
 from asd_lib.utils.fileio import atomic_write
 
 logger = logging.getLogger(__name__)
@@ -134,12 +133,13 @@ def plot_training(exp_dir) -> Optional[Path]:
 
 def write_report(exp_dir) -> Path:
     """Write ``exp_dir/report.md`` from the results and plots on disk; returns its path."""
-    exp_dir = Path(exp_dir)
-    lines = [f"# Experiment `{exp_dir.name}`", "", *_summary(exp_dir), ""]
+    experiment = load_experiment(exp_dir, checkpoint=None)
+    exp_dir = experiment.exp_dir
+    lines = [f"# Experiment `{exp_dir.name}`", "", *_summary(experiment), ""]
     if (exp_dir / TRAINING_PLOT).is_file():
         lines += ["## Training", "", f"![training curves of {exp_dir.name}]({TRAINING_PLOT})",
                   ""]
-    for score_dir in score_dirs(exp_dir):
+    for score_dir in experiment.score_dirs():
         lines += _set_section(exp_dir, score_dir)
     path = exp_dir / "report.md"
     with atomic_write(path) as f:
@@ -148,18 +148,19 @@ def write_report(exp_dir) -> Path:
     return path
 
 
-def _summary(exp_dir: Path) -> List[str]:
-    """What was trained and how to re-run it."""
+def _summary(experiment: Experiment) -> List[str]:
+    """What was trained and how to re-run it (each option of the command once)."""
     lines = []
-    if (exp_dir / "config.yaml").is_file():
-        config = read_saved_config(exp_dir / "config.yaml")
+    config = experiment.config
+    if config is not None:
         epochs = sum(int(stage.get("epochs", 0)) for stage in config.get("stages") or [])
         lines.append(f"Model `{config.get('model')}` with head `{config.get('head')}`, "
                      f"{epochs} epochs on `{config.get('train_dir')}`; full configuration: "
                      "[config.yaml](config.yaml).")
-    run = read_run_command(exp_dir)
+    run = experiment.run_command()
     if run is not None:
-        lines += ["", f"Made in `{run.directory}` by:", "", "```sh", run.command, "```", "",
+        lines += ["", f"Made in `{run.directory}` by:", "", "```sh", unique_options(run.command),
+                  "```", "",
                   "Re-run from a stage N with `run.sh --stage N` in this directory."]
     return lines
 
