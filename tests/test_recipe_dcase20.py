@@ -139,6 +139,20 @@ def test_stages_0_to_5_with_a_killed_and_resumed_training(recipe):
     assert (exp / "neg_log_prob_latest/dev_test/result.json").exists()
     assert (exp / "neg_log_prob_best/dev_test/utt2score").read_text() == scores_before
 
+    # Each inference keeps the command that made it; each row of the table shows its own.
+    made = {tag: (exp / tag / "run.sh").read_text().splitlines()[-1]
+            for tag in ("neg_log_prob_best", "neg_log_prob_latest")}
+    assert all("&& ./asd.sh --dataset dcase2020 " in line for line in made.values())
+    assert "--inference_checkpoint latest" in made["neg_log_prob_latest"]
+    assert "--inference_checkpoint" not in made["neg_log_prob_best"]
+    table = subprocess.run([str(REPO / "tools/venv/bin/python"), "-m", "asd_lib.bin.show_results",
+                            "--experiments", exp.name], cwd=recipe, capture_output=True,
+                           text=True, check=True).stdout
+    commands = {line.split(" | ")[1]: line.rsplit(" | ", 1)[1] for line in table.splitlines()
+                if line.startswith(f"| {exp.name} |") and " | dev_test | " in line}
+    assert "--inference_checkpoint latest" in commands["neg_log_prob_latest"]
+    assert "--inference_checkpoint" not in commands["neg_log_prob_best"]
+
 
 def test_clp_scf_two_stages_through_the_recipe(recipe):
     """CLP-SCF's staged losses end to end through run.sh (after the main test's stages 0-2):

@@ -11,7 +11,8 @@
 # trials (exp/<tag>_trials/<inference_tag>/trials.{md,json}).
 # Training configs hold training; inference configs (conf/decode/*.yaml) hold scoring:
 # stage 4-5 of exp/<tag> with --inference_config conf/decode/X.yaml write
-# exp/<tag>/<inference_tag>/<set>/ (inference_tag default: X_<checkpoint>).
+# exp/<tag>/<inference_tag>/<set>/ (inference_tag default: X_<checkpoint>) and, once,
+# exp/<tag>/<inference_tag>/run.sh, the call that made that inference.
 # Stages 1, 2, 4, 5 and 6 write a .done marker last, keyed on their inputs and options,
 # and skip work whose marker matches; stage 0 marks a finished corpus (.complete); stage 3
 # resumes from its checkpoint and does nothing when training is complete. Each stage locks
@@ -26,7 +27,11 @@ log() {
     local fname=${BASH_SOURCE[1]##*/}
     echo -e "$(date '+%Y-%m-%dT%H:%M:%S') (${fname}:${BASH_LINENO[0]}:${FUNCNAME[1]}) $*" >&2
 }
-printf -v run_args '%q ' "$0" "$@"  # kept for the experiment's run.sh
+# The command kept in the run.sh of an experiment and of each inference: ./asd.sh when this
+# script is in the current directory (run.sh's exec), however it was called.
+_self=$0
+if [ "$(cd "$(dirname "$0")" && pwd -P)" = "$(pwd -P)" ]; then _self=./$(basename "$0"); fi
+printf -v run_args '%q ' "${_self}" "$@"
 given_args=("$@")  # each trial re-runs this script with them (stages 3-5, its seed)
 
 # General
@@ -258,6 +263,22 @@ if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
     unlock_dir data
 fi
 
+# ${1}/run.sh, written once: the command of this call, with the corpus data/ was prepared
+# from, run from this directory; $2 names what it re-runs (the experiment, an inference).
+keep_run_sh() {
+    [ -f "$1/run.sh" ] && return 0
+    mkdir -p "$1"
+    local corpus
+    corpus=$(cat data/corpus 2>/dev/null || corpus_location)
+    {
+        echo "#!/usr/bin/env bash"
+        echo "# Re-runs this $2 with the options and corpus it was made with; add e.g. --stage 4."
+        printf 'cd %q && %s--corpus_dir %q "$@"\n' "$(pwd)" "${run_args}" "${corpus}"
+    } > "$1/.run.sh.tmp"
+    chmod +x "$1/.run.sh.tmp"
+    mv "$1/.run.sh.tmp" "$1/run.sh"
+}
+
 # Stages 3-5 of every trial: this script again, for that seed's experiment.
 if [ -n "${trial_seeds}" ] && [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 3 ]; then
     _first=$(( stage > 3 ? stage : 3 ))
@@ -266,13 +287,19 @@ if [ -n "${trial_seeds}" ] && [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 3 ];
     case "${ASD_CMD_BACKEND:-local}" in slurm|sge) _jobs=${trial_jobs:-999} ;; esac
     _trials_dir=${asd_exp}_trials
     mkdir -p "${_trials_dir}/log"
-    {
-        echo "#!/usr/bin/env bash"
-        echo "# Re-runs every trial of this experiment; add e.g. --stage 4."
-        printf 'cd %q && %s "$@"\n' "$(pwd)" "${run_args}"
-    } > "${_trials_dir}/.run.sh.tmp"
-    chmod +x "${_trials_dir}/.run.sh.tmp"
-    mv "${_trials_dir}/.run.sh.tmp" "${_trials_dir}/run.sh"
+    # the trials' run.sh, and that of this inference over the trials (its row's command)
+    _run_dirs=("${_trials_dir}")
+    if [ "${_last}" -ge 4 ]; then _run_dirs+=("${_trials_dir}/${inference_tag}"); fi
+    for _dir in "${_run_dirs[@]}"; do
+        mkdir -p "${_dir}"
+        {
+            echo "#!/usr/bin/env bash"
+            echo "# Re-runs every trial of this experiment; add e.g. --stage 4."
+            printf 'cd %q && %s "$@"\n' "$(pwd)" "${run_args}"
+        } > "${_dir}/.run.sh.tmp"
+        chmod +x "${_dir}/.run.sh.tmp"
+        mv "${_dir}/.run.sh.tmp" "${_dir}/run.sh"
+    done
     log "Stages ${_first}-${_last} of $(wc -w <<< "${trial_seeds}") trials (seeds ${trial_seeds})," \
         "${_jobs} at a time: ${asd_exp}_seed<k>"
     # one trial: stages 3-5 of its own experiment, with its seed
@@ -321,18 +348,9 @@ if [ -z "${trial_seeds}" ] && [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 3 ];
     mkdir -p "${asd_exp}/log"
     lock_dir dump shared
     lock_dir "${asd_exp}" exclusive
-    # Re-running this experiment from a stage: ${asd_exp}/run.sh --stage N. Written once,
-    # with the corpus its data/ was prepared from; every later call is added to run.history.
-    if [ ! -f "${asd_exp}/run.sh" ]; then
-        _corpus=$(cat data/corpus 2>/dev/null || corpus_location)
-        {
-            echo "#!/usr/bin/env bash"
-            echo "# Re-runs this experiment with the options and corpus it was made with; add e.g. --stage 4."
-            printf 'cd %q && %s--corpus_dir %q "$@"\n' "$(pwd)" "${run_args}" "${_corpus}"
-        } > "${asd_exp}/.run.sh.tmp"
-        chmod +x "${asd_exp}/.run.sh.tmp"
-        mv "${asd_exp}/.run.sh.tmp" "${asd_exp}/run.sh"
-    fi
+    # Re-running this experiment from a stage: ${asd_exp}/run.sh --stage N; every later call
+    # is added to run.history.
+    keep_run_sh "${asd_exp}" experiment
     echo "$(date '+%Y-%m-%dT%H:%M:%S') ${run_args}" >> "${asd_exp}/run.history"
 fi
 
@@ -351,6 +369,7 @@ fi
 
 if [ -z "${trial_seeds}" ] && [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
     log "Stage 4: inference (${inference_config} ${inference_args}) with ${asd_exp}/${inference_checkpoint}.pth into ${infer_dir}/<set>"
+    keep_run_sh "${infer_dir}" inference  # the command of this inference's rows in show_results
     # The weights used: the snapshot file(s) the checkpoint name points to.
     _weights=$(find -L "${asd_exp}" -maxdepth 2 -name "${inference_checkpoint}.pth" | LC_ALL=C sort \
         | xargs -r md5sum | md5sum | cut -c1-32)
@@ -379,6 +398,7 @@ fi
 
 if [ -z "${trial_seeds}" ] && [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
     log "Stage 5: scoring ${infer_dir} with the official ${dataset} metrics"
+    keep_run_sh "${infer_dir}" inference
     for dset in $(existing_sets); do
         [ "${dset}" = "${train_set}" ] && continue
         _key="$(files_md5 "${infer_dir}/${dset}"/anomaly_score_*.csv "${infer_dir}/${dset}"/decision_result_*.csv) $(files_md5 "dump/${dset}"/utt2*) plot=${plot}"
