@@ -3,10 +3,11 @@
 The clips take the recipe's own path, so a clip gets the score stage 4 gives it:
 
 1. stage 2's front-end (:func:`asd_lib.data.audio.dump_clips`: read, resample, first
-   channel, crop / tile / pad to the model's clip length) writes them to a temporary
-   dumped set of the given machine type and section. A wav file given by path is read as
-   a path whatever its name; only the entries of a ``wav.scp`` may be ``cmd |`` commands,
-   and only with ``allow_pipes``;
+   channel, crop / tile / pad to the clip length; the rate and length are those of the
+   experiment, :func:`asd_lib.experiment.load_experiment`, whether it holds one model or
+   one per machine type) writes them to a temporary dumped set of the given machine type
+   and section. A wav file given by path is read as a path whatever its name; only the
+   entries of a ``wav.scp`` may be ``cmd |`` commands, and only with ``allow_pipes``;
 2. stage 4 (:func:`asd_lib.inference.run_inference`) scores that set as it scored the test
    sets of the inference dir ``exp/<tag>/<inference_tag>`` (its configuration, checkpoint
    and training-set outputs, :class:`asd_lib.inference.config.InferenceRecord`), or an

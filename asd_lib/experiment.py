@@ -208,7 +208,8 @@ _WORD = re.compile(r"""(?:[^\s'"\\]|\\.|'[^']*'|"(?:[^"\\]|\\.)*")+""")
 
 
 class RunCommand(NamedTuple):
-    """The recipe dir an experiment was run in and the command that made it."""
+    """The recipe dir an experiment (or one inference of it) was made in and the command
+    that made it."""
 
     directory: Path
     command: str
@@ -235,8 +236,9 @@ def read_run_command(directory) -> Optional[RunCommand]:
 
 def unique_options(command: str) -> str:
     """``command`` with each ``--option`` once, at its first place with its last value, as
-    asd.sh reads them (``--stop-stage`` and ``--stop_stage`` are one option; the later one
-    wins). Every word keeps its shell quoting."""
+    asd.sh reads them: an option takes the next word as its value unless given as
+    ``--name=value``, ``--stop-stage`` and ``--stop_stage`` are one option, and the later
+    value wins. Every word keeps its shell quoting."""
     words = _WORD.findall(command)
     kept: Dict[str, List[str]] = {}
     i = 0
