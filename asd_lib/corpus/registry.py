@@ -89,6 +89,7 @@ class Corpus:
     scorer: Scorer
     prepare_options: Tuple[str, ...] = ()  # prepare_data's own keyword options
     test_sets: Tuple[str, ...] = ("dev_test", "eval_test")
+    label_scheme: str = "machine_section_attr"  # training classes unless told (make_labels)
 
     def csv_name(self, kind: str, machine: str, section: str,
                  file_name: Optional[str] = None) -> str:

@@ -33,10 +33,11 @@ def prepare_options(layout: SectionLayout) -> Tuple[str, ...]:
 
 
 def section_corpus(layout: SectionLayout, models: Mapping[str, TypeModel], sizes: type,
-                   official: Optional[Any], scorer: Scorer) -> Corpus:
+                   official: Optional[Any], scorer: Scorer,
+                   label_scheme: str = "machine_section_attr") -> Corpus:
     """Register the corpus of ``layout``: its synthetic corpus sounds as ``models`` with
-    the options of ``sizes`` (``official``: the official sizes), and ``scorer`` is its
-    official evaluator."""
+    the options of ``sizes`` (``official``: the official sizes), ``scorer`` is its
+    official evaluator and ``label_scheme`` its default training classes."""
     return register(Corpus(
         name=layout.name,
         title=f"{layout.title} Task 2",
@@ -49,4 +50,5 @@ def section_corpus(layout: SectionLayout, models: Mapping[str, TypeModel], sizes
         synthetic=SyntheticLayout(
             functools.partial(section_synthetic.write_corpus, layout, models), sizes, official),
         scorer=scorer,
+        label_scheme=label_scheme,
     ))

@@ -25,4 +25,5 @@ CORPUS = section_corpus(
         headline=HEADLINE,
         resampled=resampled.DCASE2021,
     ),
+    label_scheme="machine_section",
 )
