@@ -82,6 +82,8 @@ def test_a_section_corpus_is_built_from_its_year(name):
     assert corpus.title == title and corpus.test_sets == ("dev_test", "eval_test")
     assert corpus.machine_types == year_layout.MACHINE_TYPES and len(corpus.machine_types) == types
     assert corpus.prepare_options == options
+    assert corpus.label_scheme == ("machine_section" if name == "dcase2021"
+                                   else "machine_section_attr")
     assert corpus.parse_machines("valve,fan") == ("fan", "valve")
     assert corpus.remote_files() == layout.remote_files()
     assert corpus.validators().keys() == layout.validators().keys()
