@@ -50,7 +50,7 @@ TYPE_MODELS: Dict[str, TypeModel] = {
 """Per-type sound family, attributes (source / target values) and naming quirks: the
 development types of every year from 2022
 (:data:`asd_lib.corpus.section_synthetic.DEV_TYPE_MODELS`), ToyCar and ToyTrain numbered
-from 0001 with 12 s clips as in the 2024 release, and the 9 evaluation types."""
+from 0001 with clips 20% longer, and the 9 evaluation types."""
 
 
 @dataclasses.dataclass(frozen=True)
