@@ -100,11 +100,6 @@ class TrainingLabels:
             out.setdefault(group, set()).add(name)
         return {group: sorted(names) for group, names in sorted(out.items())}
 
-    def subset(self, utts: Sequence[str]) -> "TrainingLabels":
-        keep = set(utts)
-        return TrainingLabels({name: {u: v for u, v in table.items() if u in keep}
-                               for name, table in self.tables.items()}, self.label_scheme)
-
     def write(self, exp_dir) -> None:
         out = Path(exp_dir) / "train_labels"
         for name, table in self.tables.items():

@@ -17,6 +17,8 @@ from asd_lib.corpus.dcase2022 import layout as dcase2022
 from asd_lib.corpus.ground_truth import Truth, read_file
 from asd_lib.utils.fileio import read_kv
 
+prepare_2022 = get_corpus("dcase2022").prepare_data
+
 TINY = ["--duration", "0.25"]
 SECTIONED = ["--source_train", "4", "--target_train", "2", "--test_per_condition", "2"]
 CASES = {  # year -> (machines, size options)
@@ -93,7 +95,7 @@ def test_2022_list_disagrees_for_toycar_and_the_ground_truth_wins(corpora, tmp_p
     differ = sorted(k for k in truth if truth[k] != listed[k])
     assert {m for m, _ in differ} == {"ToyCar"}  # valve's list agrees, as the official one
     with caplog.at_level(logging.WARNING):
-        dcase2022.prepare_data(corpus, tmp_path / "data")
+        prepare_2022(corpus, tmp_path / "data")
     got = prepared(tmp_path / "data")
     assert got == truth and all(got[k] != listed[k] for k in differ)
     warnings = [r.getMessage() for r in caplog.records if "ground truth" in r.getMessage()]
@@ -112,7 +114,7 @@ def test_without_the_evaluator_files_the_list_is_used_with_a_warning(corpora, tm
     corpus = tmp_path / "corpus"
     shutil.copytree(corpora["dcase2022"], corpus, ignore=shutil.ignore_patterns("ground_truth"))
     with caplog.at_level(logging.WARNING):
-        dcase2022.prepare_data(corpus, tmp_path / "data")
+        prepare_2022(corpus, tmp_path / "data")
     assert prepared(tmp_path / "data") == listed_truth(corpus, dcase2022.LAYOUT)
     assert (f"{corpus / 'ground_truth'}: no ground truth of the official evaluator "
             "Kota-Dohi/dcase2022_evaluator for ToyCar, valve, so their labels and domains come "

@@ -65,6 +65,18 @@ def test_machine_section_attr(dirs, caplog):
     assert make_labels(test, "machine_section_attr")["BrushlessMotor-x0"] == "BrushlessMotor_section_00_spd1000_BckgC"
 
 
+@pytest.mark.parametrize("options, scheme", [
+    (["--dataset", "dcase2024"], "machine_section_attr"),
+    (["--dataset", "dcase2021"], "machine_section"),
+    (["--dataset", "dcase2024", "--scheme", "machine"], "machine"),
+    ([], "machine_section"),
+])
+def test_make_labels_takes_the_corpus_default_scheme(dirs, options, scheme):
+    train, _ = dirs
+    make_labels_bin.main([*options, "--fit_dir", str(train), "--verbose", "0", str(train)])
+    assert (train / "label_scheme").read_text() == scheme + "\n"
+
+
 def test_domain_machine_and_2020_schemes(dirs):
     train, test = dirs
     labels = label_dirs([train, test], "domain", fit_dirs=[train])

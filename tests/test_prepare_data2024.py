@@ -13,6 +13,7 @@ import soundfile
 
 from asd_lib.bin import download as download_bin
 from asd_lib.bin import prepare_data as prepare_bin
+from asd_lib.corpus import get_corpus
 from asd_lib.corpus.dcase2024 import layout as dcase2024
 from asd_lib.corpus.download import check_zip
 from asd_lib.corpus.ground_truth import GROUND_TRUTH_DIR, write_files
@@ -24,6 +25,7 @@ FAN_TRAIN = ["section_00_source_train_normal_0000_m-n_W.wav", "section_00_source
              "section_00_target_train_normal_0000_m-n_Y.wav"]
 FAN_TEST = ["section_00_source_test_normal_0000_m-n_W.wav", "section_00_source_test_anomaly_0000_m-n_X.wav",
             "section_00_target_test_normal_0000_m-n_Y.wav", "section_00_target_test_anomaly_0000_m-n_Y.wav"]
+prepare_2024 = get_corpus("dcase2024").prepare_data
 GEARBOX_TRAIN = ["section_00_source_train_normal_0001_noAttribute.wav",  # index starts at 0001
                  "section_00_target_train_normal_0001_noAttribute.wav"]
 GEARBOX_TEST = ["section_00_source_test_anomaly_0001_noAttribute.wav", "section_00_target_test_normal_0001_noAttribute.wav"]
@@ -132,25 +134,25 @@ def test_prepare_full(corpus, tmp_path):
 
 def test_prepare_options(corpus, tmp_path):
     data = tmp_path / "data"
-    counts = dcase2024.prepare_data(corpus, data, separate_eval_train=True)
+    counts = prepare_2024(corpus, data, separate_eval_train=True)
     assert counts == {"train": 5, "dev_test": 6, "eval_train": 4, "eval_test": 4}
     assert set(read_kv(data / "eval_train/utt2machine").values()) == {"RoboticArm", "BrushlessMotor"}
     assert set(read_kv(data / "train/utt2machine").values()) == {"fan", "gearbox"}
 
-    counts = dcase2024.prepare_data(corpus, data, use_additional=False, machines=("fan", "RoboticArm"))
+    counts = prepare_2024(corpus, data, use_additional=False, machines=("fan", "RoboticArm"))
     assert counts == {"train": 3, "dev_test": 4, "eval_test": 2}
     assert not (data / "eval_train").exists()  # not made by this run: removed
 
     # without the list: short utterance IDs; the evaluator's ground truth gives domain and
     # label, nothing gives attributes
     (corpus / "eval_data_list_2024.csv").unlink()
-    dcase2024.prepare_data(corpus, data, machines=("RoboticArm",))
+    prepare_2024(corpus, data, machines=("RoboticArm",))
     assert read_kv(data / "eval_test/utt2label") == {"RoboticArm-section_00_0000": "normal",
                                                      "RoboticArm-section_00_0001": "anomaly"}
     assert not (data / "eval_test/utt2attr").exists()
     # without either: no domain / attributes / labels
     shutil.rmtree(corpus / "ground_truth")
-    dcase2024.prepare_data(corpus, data, machines=("RoboticArm",))
+    prepare_2024(corpus, data, machines=("RoboticArm",))
     assert sorted(p.name for p in (data / "eval_test").iterdir()) == ["utt2machine", "utt2section", "wav.scp"]
     assert list(read_kv(data / "eval_test/wav.scp")) == ["RoboticArm-section_00_0000", "RoboticArm-section_00_0001"]
     with pytest.raises(ValueError, match="--separate_eval_train does not apply to dcase2020"):
@@ -208,17 +210,17 @@ def _break(corpus, case):
 def test_prepare_rejects(corpus, tmp_path, case):
     expected = _break(corpus, case)
     with pytest.raises(ValueError, match=re.escape(expected)):
-        dcase2024.prepare_data(corpus, tmp_path / "data")
+        prepare_2024(corpus, tmp_path / "data")
     assert not (tmp_path / "data").exists()
 
 
 def test_missing_corpus(tmp_path):
     with pytest.raises(ValueError, match="db.sh"):
-        dcase2024.prepare_data(tmp_path / "nowhere", tmp_path / "data")
+        prepare_2024(tmp_path / "nowhere", tmp_path / "data")
     corpus = make_tree(tmp_path / "corpus")
     with pytest.raises(ValueError, match=r"no folder for machine type\(s\) \['valve'\]"):
-        dcase2024.prepare_data(corpus, tmp_path / "data", machines=("fan", "valve"))
-    assert dcase2024.parse_machines("RoboticArm, fan") == ("fan", "RoboticArm")
+        prepare_2024(corpus, tmp_path / "data", machines=("fan", "valve"))
+    assert dcase2024.LAYOUT.parse_machines("RoboticArm, fan") == ("fan", "RoboticArm")
 
 
 # --------------------------------------------------------------------------- eval list
@@ -230,7 +232,7 @@ def test_read_eval_list_official_rows(tmp_path):
                      b"section_00_0001.wav,section_00_target_test_anomaly_0001_mdl_B_spd_2.wav\r\n"
                      b"ToyCircuit\r\nsection_00_0000.wav,section_00_target_test_normal_0032_id_C2_spd_4_mic_2.wav\r\n"
                      b"RoboticArm\r\nsection_00_0003.wav,section_00_target_anomaly_0059_weight25_BckgE.wav\r\n")
-    rows = dcase2024.read_eval_list(path)
+    rows = dcase2024.LAYOUT.read_eval_list(path)
     assert [(r.machine, r.eval_name, r.clip.domain, r.clip.split, r.clip.label, r.clip.index, r.clip.attr,
              r.lineno) for r in rows] == [
         ("3DPrinter", "section_00_0001.wav", "target", "test", "anomaly", 1, "mdl_B_spd_2", 2),
@@ -238,7 +240,7 @@ def test_read_eval_list_official_rows(tmp_path):
         ("RoboticArm", "section_00_0003.wav", "target", None, "anomaly", 59, "weight25_BckgE", 6),
     ]
     out = tmp_path / "written.csv"
-    dcase2024.write_eval_list(out, [(r.machine, r.eval_name, r.full_name) for r in rows])
+    dcase2024.LAYOUT.write_eval_list(out, [(r.machine, r.eval_name, r.full_name) for r in rows])
     assert out.read_bytes() == path.read_bytes()[3:]
 
 
@@ -257,7 +259,7 @@ def test_read_eval_list_rejects(tmp_path, text, message):
     path = tmp_path / "list.csv"
     path.write_text(text)
     with pytest.raises(ValueError, match=message):
-        dcase2024.read_eval_list(path)
+        dcase2024.LAYOUT.read_eval_list(path)
 
 
 # --------------------------------------------------------------------------- download
@@ -331,7 +333,7 @@ def test_download_layout_then_prepare(server, tmp_path):
                           "ground_truth/ground_truth_domain/ground_truth_RoboticArm_section_00_test.csv"]
                          + [f"eval_data/RoboticArm/train/{n}" for n in ARM_TRAIN])
     assert len(list((tmp_path / "dl").glob("*.done"))) == 6
-    assert dcase2024.prepare_data(corpus, tmp_path / "data") == {"train": 3, "dev_test": 2, "eval_test": 2}
+    assert prepare_2024(corpus, tmp_path / "data") == {"train": 3, "dev_test": 2, "eval_test": 2}
     assert read_kv(tmp_path / "data/eval_test/utt2domain") == {
         "RoboticArm-section_00_source_normal_0035_weight15_BckgF": "source",
         "RoboticArm-section_00_target_anomaly_0059_weight25_BckgE": "target"}
@@ -363,7 +365,7 @@ def test_check_zip(tmp_path):
 
 
 def test_remote_files():
-    remotes = {r.name: r for r in dcase2024.remote_files()}
+    remotes = {r.name: r for r in dcase2024.LAYOUT.remote_files()}
     assert len(remotes) == 7 + 2 * 9 + 1 + 2 * 9
     assert all(r.md5 is None for r in remotes.values() if r.unzip)
     truth = remotes["dcase2024_task2_evaluator_ground_truth_domain_ground_truth_ToyCircuit_section_00_test.csv"]
@@ -381,5 +383,5 @@ def test_remote_files():
     assert remotes["eval_data_list_2024.csv"].url == (
         "https://raw.githubusercontent.com/nttcslab/dcase2023_task2_baseline_ae/main/datasets/"
         "eval_data_list_2024.csv")
-    assert [r.name for r in dcase2024.remote_files(("valve",), mirror="http://m/")] == ["dev_valve.zip"]
-    assert set(dcase2024.validators()) == {n for n, r in remotes.items() if r.md5 is None}
+    assert [r.name for r in dcase2024.LAYOUT.remote_files(("valve",), mirror="http://m/")] == ["dev_valve.zip"]
+    assert set(dcase2024.LAYOUT.validators()) == {n for n, r in remotes.items() if r.md5 is None}

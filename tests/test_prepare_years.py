@@ -11,6 +11,7 @@ import soundfile
 
 from asd_lib.bin import download as download_bin
 from asd_lib.bin import prepare_data as prepare_bin
+from asd_lib.corpus import get_corpus
 from asd_lib.corpus.dcase2021 import layout as dcase2021
 from asd_lib.corpus.dcase2022 import layout as dcase2022
 from asd_lib.corpus.dcase2023 import layout as dcase2023
@@ -20,6 +21,11 @@ from asd_lib.data.datadir import validate_data_dir
 from asd_lib.utils.fileio import read_kv
 from test_prepare_data2024 import Handler, zip_bytes
 from truth_helpers import fake_evaluator_files
+
+prepare_2021 = get_corpus("dcase2021").prepare_data
+prepare_2022 = get_corpus("dcase2022").prepare_data
+prepare_2023 = get_corpus("dcase2023").prepare_data
+prepare_2025 = get_corpus("dcase2025").prepare_data
 
 
 def wav(path, samples=160):
@@ -90,7 +96,7 @@ def test_prepare_2021(tree2021, tmp_path):
         assert validate_data_dir(data / name, check_audio=True) > 0
     # without the list: only what the test file names tell
     (tree2021 / "eval_data_list_2021.csv").unlink()
-    dcase2021.prepare_data(tree2021, data, machines=("fan",))
+    prepare_2021(tree2021, data, machines=("fan",))
     assert sorted(p.name for p in (data / "eval_test").iterdir()) == [
         "utt2machine", "utt2section", "wav.scp"]
 
@@ -111,7 +117,7 @@ def test_prepare_2021(tree2021, tmp_path):
 def test_prepare_2021_rejects(tree2021, tmp_path, case, message):
     wav(tree2021 / case)
     with pytest.raises(ValueError, match=re.escape(message)):
-        dcase2021.prepare_data(tree2021, tmp_path / "data", machines=("fan",))
+        prepare_2021(tree2021, tmp_path / "data", machines=("fan",))
     assert not (tmp_path / "data").exists()
 
 
@@ -120,25 +126,25 @@ def test_2021_needs_both_domain_folders(tree2021, tmp_path):
         path.unlink()
     (tree2021 / "dev_data/ToyCar/target_test").rmdir()
     with pytest.raises(ValueError, match=r"ToyCar/target_test: folder missing; set DCASE2021 in db.sh"):
-        dcase2021.prepare_data(tree2021, tmp_path / "data", machines=("ToyCar",),
+        prepare_2021(tree2021, tmp_path / "data", machines=("ToyCar",),
                                use_additional=False)
 
 
 def test_read_eval_list_2021(tmp_path):
     path = tmp_path / "list.csv"
     path.write_bytes(b"fan\r\nsection_03_source_test_0000.wav,section_03_source_test_anomaly_0000.wav\r\n")
-    (row,) = dcase2021.read_eval_list(path)
+    (row,) = dcase2021.LAYOUT.read_eval_list(path)
     assert (row.clip.domain, row.clip.label, row.clip.index, row.clip.attr) == (
         "source", "anomaly", 0, None)
     out = tmp_path / "out.csv"
-    dcase2021.write_eval_list(out, [(row.machine, row.eval_name, row.full_name)])
+    dcase2021.LAYOUT.write_eval_list(out, [(row.machine, row.eval_name, row.full_name)])
     assert out.read_bytes() == path.read_bytes()
     path.write_text("fan\nsection_03_source_test_0000.wav,section_03_target_test_normal_0000.wav\n")
     with pytest.raises(ValueError, match="inconsistent"):
-        dcase2021.read_eval_list(path)
+        dcase2021.LAYOUT.read_eval_list(path)
     path.write_text("fan\nsection_03_0000.wav,section_03_source_test_normal_0000.wav\n")
     with pytest.raises(ValueError, match="malformed row"):
-        dcase2021.read_eval_list(path)
+        dcase2021.LAYOUT.read_eval_list(path)
 
 
 # --------------------------------------------------------------------------- 2022
@@ -157,7 +163,7 @@ ROWS_2022 = {"gearbox": [("section_04_0000.wav", "section_04_target_test_anomaly
 def test_prepare_2022(tmp_path):
     tree = write_tree(tmp_path / "corpus", FILES_2022, ROWS_2022, "eval_data_list_2022.csv", "\n")
     data = tmp_path / "data"
-    assert dcase2022.prepare_data(tree, data) == {"train": 3, "dev_test": 2, "eval_test": 2}
+    assert prepare_2022(tree, data) == {"train": 3, "dev_test": 2, "eval_test": 2}
     assert read_kv(data / "dev_test/utt2attr") == {
         "gearbox-section_00_source_test_anomaly_0007_volt_2.5": "volt_2.5",
         "gearbox-section_02_target_test_normal_0000_wt_250": "wt_250"}
@@ -168,16 +174,16 @@ def test_prepare_2022(tmp_path):
     wav(tree / "dev_data/gearbox/test/section_01_source_test_normal_0001.wav")
     with pytest.raises(ValueError, match="section_01_source_test_normal_0001.wav: name does not "
                                          "follow the official DCASE 2022 layout"):
-        dcase2022.prepare_data(tree, data)
+        prepare_2022(tree, data)
 
 
 def test_2022_eval_list_checks_its_sections(tmp_path):
     path = tmp_path / "list.csv"
     path.write_text("valve\nsection_03_0000.wav,section_03_source_test_normal_0000_pat_06.wav\n")
-    assert dcase2022.read_eval_list(path)[0].clip.attr == "pat_06"
+    assert dcase2022.LAYOUT.read_eval_list(path)[0].clip.attr == "pat_06"
     path.write_text("valve\nsection_04_0000.wav,section_03_source_test_normal_0000_pat_06.wav\n")
     with pytest.raises(ValueError, match="inconsistent"):
-        dcase2022.read_eval_list(path)
+        dcase2022.LAYOUT.read_eval_list(path)
 
 
 # --------------------------------------------------------------------------- 2023, 2025
@@ -189,11 +195,11 @@ def test_prepare_2023_separate_eval_train(tmp_path):
     rows = {"ToyDrone": [("section_00_0000.wav",
                           "section_00_target_test_anomaly_0012_car_C1_spd_1_mic_2.wav")]}
     tree = write_tree(tmp_path / "corpus", files, rows, "eval_data_list_2023.csv", "\r\n")
-    counts = dcase2023.prepare_data(tree, tmp_path / "data", separate_eval_train=True)
+    counts = prepare_2023(tree, tmp_path / "data", separate_eval_train=True)
     assert counts == {"train": 1, "dev_test": 1, "eval_train": 1, "eval_test": 1}
     wav(tree / "dev_data/ToyDrone/train/section_00_source_train_normal_0002_car_A1_spd_1_mic_2.wav")
     with pytest.raises(ValueError, match=r"ToyDrone belong\(s\) in eval_data/"):
-        dcase2023.prepare_data(tree, tmp_path / "data")
+        prepare_2023(tree, tmp_path / "data")
 
 
 FILES_2025 = {
@@ -212,7 +218,7 @@ ROWS_2025 = {"CoffeeGrinder": [("section_00_0000.wav", "section_00_source_test_n
 def test_prepare_2025_with_and_without_supplemental(tmp_path):
     tree = write_tree(tmp_path / "corpus", FILES_2025, ROWS_2025, "eval_data_list_2025.csv", "\r\n")
     data = tmp_path / "data"
-    assert dcase2025.prepare_data(tree, data) == {"train": 2, "dev_test": 1, "eval_test": 1}
+    assert prepare_2025(tree, data) == {"train": 2, "dev_test": 1, "eval_test": 1}
     assert read_kv(data / "train/utt2attr")["CoffeeGrinder-section_00_source_train_normal_0000_"
                                             "mic_imp34dt05_mic_pos_A_grind_100_bkg_A"] == (
         "mic_imp34dt05_mic_pos_A_grind_100_bkg_A")
@@ -227,7 +233,7 @@ def test_prepare_2025_with_and_without_supplemental(tmp_path):
         "CoffeeGrinder-section_00_noise_0001_"}
     assert set(read_kv(data / "supplemental/utt2section").values()) == {"section_00"}
     assert not (data / "supplemental/utt2domain").exists()
-    dcase2025.prepare_data(tree, data)
+    prepare_2025(tree, data)
     assert not (data / "supplemental").exists()  # not made by this run: removed
     with pytest.raises(ValueError, match="--supplemental does not apply to dcase2023"):
         prepare_bin.main(["--dataset", "dcase2023", "--corpus_dir", str(tree), "--data_dir",
@@ -237,7 +243,7 @@ def test_prepare_2025_with_and_without_supplemental(tmp_path):
 def test_2025_supplemental_recordings_as_extra_training_clips(tmp_path):
     tree = write_tree(tmp_path / "corpus", FILES_2025, ROWS_2025, "eval_data_list_2025.csv", "\r\n")
     data = tmp_path / "data"
-    counts = dcase2025.prepare_data(tree, data, supplemental_in_train=True)
+    counts = prepare_2025(tree, data, supplemental_in_train=True)
     assert counts == {"train": 2 + 3, "dev_test": 1, "eval_test": 1}  # no data/supplemental
     train = {name: read_kv(data / "train" / name)
              for name in ("utt2domain", "utt2attr", "utt2label", "utt2section")}
@@ -247,7 +253,7 @@ def test_2025_supplemental_recordings_as_extra_training_clips(tmp_path):
     assert {train["utt2attr"][u] for u in extra} == {"noAttribute"}
     assert {train["utt2label"][u] for u in extra} == {"normal"}
     assert {train["utt2section"][u] for u in extra} == {"section_00"}
-    split = dcase2025.prepare_data(tree, data, separate_eval_train=True, supplemental=True,
+    split = prepare_2025(tree, data, separate_eval_train=True, supplemental=True,
                                    supplemental_in_train=True)
     assert split == {"train": 2, "eval_train": 3, "dev_test": 1, "eval_test": 1,
                      "supplemental": 3}
@@ -257,24 +263,24 @@ def test_2025_supplemental_needs_the_folders(tmp_path):
     files = {k: v for k, v in FILES_2025.items() if not k.endswith("supplemental")}
     tree = write_tree(tmp_path / "corpus", files, ROWS_2025, "eval_data_list_2025.csv", "\r\n")
     with pytest.raises(ValueError, match="no supplemental/ folder for bearing, CoffeeGrinder"):
-        dcase2025.prepare_data(tree, tmp_path / "data", supplemental=True)
+        prepare_2025(tree, tmp_path / "data", supplemental=True)
 
 
 # --------------------------------------------------------------------------- archives
 @pytest.mark.parametrize("layout, count, truth, dev_url, eval_url, with_md5", [
-    (dcase2021, 7 * 3, 7 * 3 * 2, "https://zenodo.org/record/4562016/files/dev_data_fan.zip",
+    (dcase2021.LAYOUT, 7 * 3, 7 * 3 * 2, "https://zenodo.org/record/4562016/files/dev_data_fan.zip",
      "https://zenodo.org/record/4884786/files/eval_data_fan_test.zip", False),
-    (dcase2022, 7 * 3, 7 * 3 * 2, "https://zenodo.org/record/6355122/files/dev_fan.zip",
+    (dcase2022.LAYOUT, 7 * 3, 7 * 3 * 2, "https://zenodo.org/record/6355122/files/dev_fan.zip",
      "https://zenodo.org/record/6462969/files/eval_data_fan_train.zip", False),
-    (dcase2023, 7 + 7 * 2, 7 * 2, "https://zenodo.org/record/7882613/files/dev_fan.zip",
+    (dcase2023.LAYOUT, 7 + 7 * 2, 7 * 2, "https://zenodo.org/record/7882613/files/dev_fan.zip",
      "https://zenodo.org/record/7860847/files/eval_data_ToyTank_test.zip", True),
-    (dcase2025, 7 + 8 * 2, 0, "https://zenodo.org/records/15097779/files/dev_fan.zip",
+    (dcase2025.LAYOUT, 7 + 8 * 2, 0, "https://zenodo.org/records/15097779/files/dev_fan.zip",
      "https://zenodo.org/records/15392814/files/eval_data_ScrewFeeder_train.zip", False),
 ])
 def test_remote_files(layout, count, truth, dev_url, eval_url, with_md5):
     remotes = layout.remote_files()
     urls = {r.url for r in remotes}
-    name = layout.LAYOUT.eval_list_name
+    name = layout.eval_list_name
     assert len(remotes) == count + 1 + truth and dev_url in urls and eval_url in urls
     ground_truth = [r for r in remotes if r.target.startswith("ground_truth/")]
     assert len(ground_truth) == truth and all(r.md5 and r.size for r in ground_truth)
@@ -288,7 +294,7 @@ def test_remote_files(layout, count, truth, dev_url, eval_url, with_md5):
 
 
 def test_published_md5_of_2023():
-    md5 = {r.name: r.md5 for r in dcase2023.remote_files() if r.unzip}
+    md5 = {r.name: r.md5 for r in dcase2023.LAYOUT.remote_files() if r.unzip}
     assert md5["dev_bearing.zip"] == "8a813bc8d8f156b5395bfccdfac7673c"
     assert md5["eval_data_Vacuum_test.zip"] == "a32524fd8c45b574a560685b38acc4e1"
     assert len([v for v in md5.values() if v]) == 21
@@ -335,7 +341,7 @@ def test_download_2021_then_prepare(server, tmp_path, monkeypatch, capfd):
     _download(server, tmp_path, "dcase2021", "valve")
     assert (tmp_path / "corpus/ground_truth/ground_truth_data/"
             "ground_truth_valve_section_03_target_test.csv").read_bytes() == b"section_03_target_test_0000.wav,1\n"
-    counts = dcase2021.prepare_data(tmp_path / "corpus", tmp_path / "data")
+    counts = prepare_2021(tmp_path / "corpus", tmp_path / "data")
     assert counts == {"train": 2, "dev_test": 2, "eval_test": 2}
     # the list calls the source clip normal, the evaluator anomalous: the evaluator wins
     assert read_kv(tmp_path / "data/eval_test/utt2label") == {

@@ -141,7 +141,8 @@ def test_commands_are_found():
 
 def data_options(where: str) -> Set[str]:
     """What ``--local_data_opts`` may hold: the options of the quoting recipe's
-    local/data.sh (a config header), or of any recipe's (README and docs)."""
+    local/data.sh (a config header), or of any recipe's (README and docs); every recipe's
+    is a link to utils/data.sh."""
     recipe = re.match(r"egs/(dcase\d\d)/", where)
     scripts = [REPO / "egs" / recipe.group(1) / "asd1/local/data.sh"] if recipe else \
         sorted(REPO.glob("egs/dcase*/asd1/local/data.sh"))
@@ -173,6 +174,6 @@ def test_the_check_notices_a_wrong_option_and_a_missing_entry_point():
     assert [o for o in options_of(words) if normalised(o, "./run.sh") not in known] == [
         "--ensemble_levels"]
     assert "--label_scheme" in data_options("egs/dcase24/asd1/conf/tuning/x.yaml")
-    assert "--num_clusters" not in data_options("egs/dcase20/asd1/conf/x.yaml")
+    assert "--ensemble_levels" not in data_options("egs/dcase20/asd1/conf/x.yaml")
     with pytest.raises(AssertionError, match="no entry point asd_lib.bin.fuse_embeddings"):
         accepted("python -m asd_lib.bin.fuse_embeddings --systems a b", [])

@@ -9,6 +9,7 @@ import pytest
 import soundfile
 
 from asd_lib.bin import make_synthetic
+from asd_lib.corpus import get_corpus
 from asd_lib.corpus import sounds as synthetic
 from asd_lib.corpus.dcase2024 import layout as dcase2024
 from asd_lib.corpus.dcase2024 import synthetic as synthetic2024
@@ -18,6 +19,7 @@ from asd_lib.corpus.section_synthetic import ClipSpec, synthesize, write_clip
 MACHINES = ("fan", "gearbox", "ToyCar", "3DPrinter", "AirCompressor", "RoboticArm", "BrushlessMotor")
 SMALL = ["--duration", "0.5", "--source_train", "6", "--target_train", "2",
          "--test_per_condition", "3"]
+write_2024 = get_corpus("dcase2024").synthetic.write
 
 
 def generate(out, seed=0, machines=",".join(MACHINES), extra=SMALL, nj=2):
@@ -45,7 +47,7 @@ def test_layout_and_names_are_official(corpus):
         assert sorted(p.name for p in top.iterdir()) == ["attributes_00.csv", "test", "train"]
         counts = collections.Counter()
         for name in names(corpus, m, "train"):
-            clip = dcase2024.parse_clip_name(name)
+            clip = dcase2024.LAYOUT.parse_clip_name(name)
             assert clip and clip.split == "train" and clip.label == "normal", name
             counts[clip.domain] += 1
             hidden = m in ("gearbox", "AirCompressor", "BrushlessMotor")
@@ -54,7 +56,7 @@ def test_layout_and_names_are_official(corpus):
         test = names(corpus, m, "test")
         if m in dcase2024.DEV_TYPES:
             quadrants = collections.Counter(
-                (c.domain, c.label) for c in map(dcase2024.parse_clip_name, test) if c.split == "test")
+                (c.domain, c.label) for c in map(dcase2024.LAYOUT.parse_clip_name, test) if c.split == "test")
             assert quadrants == {(d, lab): 3 for d in ("source", "target") for lab in ("normal", "anomaly")}
         else:  # eval test: short names, numbered from 0000 or 0001 by type
             start = TYPE_MODELS[m].eval_start
@@ -95,7 +97,7 @@ def test_attributes_csv(corpus):
         listed = {row.split(",")[0] for row in
                   (corpus / top / m / "attributes_00.csv").read_text().splitlines()[1:]}
         on_disk = {f"{m}/{p.parent.name}/{p.name}" for p in (corpus / top / m).glob("*/*.wav")
-                   if dcase2024.parse_clip_name(p.name)}
+                   if dcase2024.LAYOUT.parse_clip_name(p.name)}
         assert listed == on_disk
 
 
@@ -103,7 +105,7 @@ def test_eval_list_matches_files(corpus, tmp_path):
     raw = (corpus / "eval_data_list_2024.csv").read_bytes()
     assert raw.startswith(b"3DPrinter\r\nsection_00_0001.wav,section_00_") and raw.count(b"\r\n") == 4 * 13
     assert b"\n" not in raw.replace(b"\r\n", b"")
-    rows = dcase2024.read_eval_list(corpus / "eval_data_list_2024.csv")
+    rows = dcase2024.LAYOUT.read_eval_list(corpus / "eval_data_list_2024.csv")
     assert [r.machine for r in rows[::12]] == ["3DPrinter", "AirCompressor", "RoboticArm", "BrushlessMotor"]
     assert {(r.machine, r.eval_name) for r in rows} == {
         (p.parts[-3], p.name) for p in corpus.glob("eval_data/*/test/*.wav")}
@@ -146,14 +148,14 @@ def test_deterministic_seed_dependent_and_resumable(tmp_path):
 
     sizes = Dcase2024Sizes(0.25, 4, 2, 1)
     out = tmp_path / "a"
-    assert synthetic2024.write_dcase2024(out, 3, sizes, ("valve", "RoboticArm")) == 0  # complete: skipped
+    assert write_2024(out, 3, sizes, ("valve", "RoboticArm")) == 0  # complete: skipped
     with pytest.raises(ValueError, match="made with other arguments"):
-        synthetic2024.write_dcase2024(out, 4, sizes, ("valve", "RoboticArm"))
+        write_2024(out, 4, sizes, ("valve", "RoboticArm"))
     # an interrupted run (marker not complete) is redone to the same bytes
     marker = out / synthetic.MARKER
     marker.write_text(marker.read_text().replace('"complete": true', '"complete": false'))
     (out / "dev_data/valve/train/section_00_source_train_normal_0000_v1pat_00_v2pat_00.wav").unlink()
-    assert synthetic2024.write_dcase2024(out, 3, sizes, ("valve", "RoboticArm")) == 20
+    assert write_2024(out, 3, sizes, ("valve", "RoboticArm")) == 20
     assert tree_bytes(out) == a
 
 
@@ -169,7 +171,7 @@ def test_options_and_errors(tmp_path):
         make_synthetic.main(["--layout", "dcase2020", "--out", str(tmp_path / "d"),
                              "--official_sizes", "true"])
     with pytest.raises(ValueError, match="sizes must be positive"):
-        synthetic2024.write_dcase2024(tmp_path / "e", 0, Dcase2024Sizes(test_per_condition=0))
+        write_2024(tmp_path / "e", 0, Dcase2024Sizes(test_per_condition=0))
     # every type has target values that the source domain never uses
     for m, model in TYPE_MODELS.items():
         assert any(set(a.target) - set(a.source) for a in model.attributes), m
@@ -216,7 +218,7 @@ def test_anomalies_detectable_not_trivial(corpus):
     from sklearn.metrics import roc_auc_score
 
     rows = {(r.machine, r.eval_name): r.full_name
-            for r in dcase2024.read_eval_list(corpus / "eval_data_list_2024.csv")}
+            for r in dcase2024.LAYOUT.read_eval_list(corpus / "eval_data_list_2024.csv")}
     aucs = {}
     for m in MACHINES:
         top = corpus / ("dev_data" if m in dcase2024.DEV_TYPES else "eval_data") / m

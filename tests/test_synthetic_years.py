@@ -13,6 +13,7 @@ from asd_lib.corpus.dcase2021 import synthetic as synthetic2021
 from asd_lib.corpus.dcase2022 import synthetic as synthetic2022
 from asd_lib.corpus.dcase2023 import synthetic as synthetic2023
 from asd_lib.corpus.dcase2025 import synthetic as synthetic2025
+from asd_lib.corpus.section_layout import LAYOUTS
 from asd_lib.corpus.section_synthetic import ClipSpec, write_clip
 from asd_lib.utils.fileio import read_kv
 
@@ -44,7 +45,7 @@ SYNTHETIC = {"dcase2021": synthetic2021, "dcase2022": synthetic2022, "dcase2023"
 
 
 def layout_of(name):
-    return SYNTHETIC[name].LAYOUT
+    return LAYOUTS[name]
 
 
 def files(corpus, pattern):

@@ -3,6 +3,7 @@
 Examples::
 
     python -m asd_lib.bin.make_labels --scheme machine_section data/train
+    python -m asd_lib.bin.make_labels --dataset dcase2024 --fit_dir data/train data/train
     python -m asd_lib.bin.make_labels --scheme machine_section_attr --fit_dir data/train \\
         data/train
     python -m asd_lib.bin.make_labels --scheme cluster --fit_dir data/train --num_clusters 8 \\
@@ -11,6 +12,7 @@ Examples::
 import argparse
 import logging
 
+from asd_lib.corpus import CORPORA, get_corpus
 from asd_lib.corpus.labels import ALL_SCHEMES, CLUSTER_METHODS, ClusterConfig, label_dirs
 from asd_lib.utils.cli import run_main
 from asd_lib.utils.config import str2bool
@@ -27,11 +29,14 @@ def get_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("data_dirs", nargs="+", metavar="DIR", help="data directories")
-    parser.add_argument("--scheme", choices=ALL_SCHEMES, default="machine_section",
+    parser.add_argument("--scheme", choices=ALL_SCHEMES, default=None,
                         help="how a clip's class is formed: machine_section (fan_id_00), machine, "
                         "machine_section_attr (fan_section_00_m-n_X; the domain where attributes "
                         "are hidden), domain (fan_m-n_X / gearbox_source), cluster (log-mel "
-                        "statistics clustered per machine type)")
+                        "statistics clustered per machine type); default: the --dataset's "
+                        "scheme, without --dataset machine_section")
+    parser.add_argument("--dataset", choices=CORPORA.names(), default=None,
+                        help="corpus whose default scheme applies when --scheme is not given")
     parser.add_argument("--fit_dir", action="append", default=[], metavar="DIR",
                         help="training data dir (repeatable): the cluster scheme is fitted on it, "
                         "and a type whose clips there are all noAttribute counts as hidden")
@@ -53,7 +58,9 @@ def main(cmd=None) -> None:
     args = get_parser().parse_args(cmd)
     setup_logging(args.verbose)
     cluster = ClusterConfig(args.num_clusters, args.cluster_method, args.cluster_seed)
-    labels = label_dirs(args.data_dirs, args.scheme, args.fit_dir, cluster, args.allow_pipes)
+    scheme = args.scheme or (get_corpus(args.dataset).label_scheme if args.dataset
+                             else "machine_section")
+    labels = label_dirs(args.data_dirs, scheme, args.fit_dir, cluster, args.allow_pipes)
     for data_dir, classes in labels.items():
         logging.info("%s/utt2class: %d utterances, %d classes", data_dir, len(classes),
                      len(set(classes.values())))

@@ -2,7 +2,8 @@
 :class:`~asd_lib.corpus.registry.Corpus`, and the helpers they share (``common``,
 ``sounds``, ``eval_list``, ``download``, ``labels``, ``ground_truth`` and
 ``evaluator_sums`` (the official evaluators' ground truth), and for the 2021-2025 layouts
-``section_layout``, ``section_prepare``, ``section_synthetic``).
+``section_layout``, ``section_prepare``, ``section_synthetic`` and ``section_corpus``, which
+builds a year's corpus from them).
 
 Importing this package imports every corpus package, which registers it in ``CORPORA``.
 """

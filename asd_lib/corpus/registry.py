@@ -9,7 +9,7 @@ files, headline numbers). Everything else in asd_lib reaches a corpus through
 """
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from asd_lib.metrics import domain_shift
 from asd_lib.metrics.resampled import ResampledHeadline, domain_shift_resampled
@@ -89,10 +89,7 @@ class Corpus:
     scorer: Scorer
     prepare_options: Tuple[str, ...] = ()  # prepare_data's own keyword options
     test_sets: Tuple[str, ...] = ("dev_test", "eval_test")
-
-    @property
-    def db_variable(self) -> str:
-        return self.name.upper()
+    label_scheme: str = "machine_section_attr"  # training classes unless told (make_labels)
 
     def csv_name(self, kind: str, machine: str, section: str,
                  file_name: Optional[str] = None) -> str:
@@ -110,7 +107,3 @@ def get_corpus(name: str) -> Corpus:
     if name not in CORPORA:
         raise ValueError(f"unknown dataset {name!r}; choose one of: {', '.join(CORPORA.names())}")
     return CORPORA.get(name)
-
-
-def corpus_names() -> Sequence[str]:
-    return CORPORA.names()

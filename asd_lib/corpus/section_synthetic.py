@@ -1,8 +1,9 @@
 """Synthetic corpora in the 2021-2025 layouts (:mod:`asd_lib.corpus.section_layout`).
 
-Each year's package gives its layout and one :class:`TypeModel` per machine type; this
-module plans and writes every file: ``dev_data/<M>`` for the development sections and
-``eval_data/<M>`` for the evaluation sections, each with ``train/``, the test folders of the
+Each year's package gives its layout and one :class:`TypeModel` per machine type (the
+development types of 2022-2025 share :data:`DEV_TYPE_MODELS`); this module plans and
+writes every file: ``dev_data/<M>`` for the development sections and ``eval_data/<M>``
+for the evaluation sections, each with ``train/``, the test folders of the
 year, ``attributes_XX.csv`` where the year has them, ``supplemental/`` where it has them,
 the evaluation list (with the year's line endings) mapping each evaluation test file to
 its full name, and, where the year's evaluator is known, its ground-truth files in
@@ -135,6 +136,27 @@ class TypeModel:
 def size_field(default, help_text: str):
     """A field of a sizes dataclass: its default and the help of its make_synthetic option."""
     return dataclasses.field(default=default, metadata={"help": help_text})
+
+
+DEV_TYPE_MODELS: Dict[str, TypeModel] = {
+    "bearing": TypeModel("ToyConveyor", (attr("vel", "speed", "6 10 14", "22"),
+                                         attr("loc", "timbre", "A B", "A B"))),
+    "fan": TypeModel("fan", (attr("m-n", "background", "W X", "Y Z"),)),
+    "gearbox": TypeModel("ToyCar", (attr("volt", "speed", "1.0 1.3", "1.8"),
+                                    attr("wt", "load", "0 30", "80"))),
+    "slider": TypeModel("slider", (attr("vel", "speed", "300 500", "900"),
+                                   attr("ac", "load", "0.1 0.3", "0.5"))),
+    "ToyCar": TypeModel("ToyCar", (attr("car", "timbre", "A1 A2", "B1"),
+                                   attr("spd", "speed", "28V 31V", "31V"),
+                                   attr("mic", "timbre", "1", "2"))),
+    "ToyTrain": TypeModel("ToyConveyor", (attr("train", "timbre", "A1 A2", "B1"),
+                                          attr("spd", "speed", "3 4", "5"))),
+    "valve": TypeModel("valve", (attr("v1pat", "timbre", "00 01", "02"),
+                                 attr("v2pat", "timbre", "00", "01"))),
+}
+"""The development types of DCASE 2022-2025 (the same seven machines every year): sound
+family and attributes (source / target values), numbered from 0000. The attribute names
+follow the 2024 task description where it lists them; the values are illustrative."""
 
 
 # --------------------------------------------------------------------------- sound

@@ -30,7 +30,9 @@ def recipe(tmp_path):
     target = tmp_path / "egs" / "asd1"
     subprocess.run([str(REPO / "egs/TEMPLATE/asd1/setup.sh"), str(target)], check=True,
                    capture_output=True)
+    (target / "local/data.sh").unlink()  # a link to the shared utils/data.sh
     (target / "local/data.sh").write_text(STAND_IN)
+    (target / "local/data.sh").chmod(0o755)
     return target
 
 

@@ -19,6 +19,7 @@ CORPUS = register(Corpus(
     prepare_data=layout.prepare_data,
     remote_files=layout.remote_files,
     validators=layout.validators,
+    label_scheme="machine_section",
     synthetic=SyntheticLayout(synthetic.write_dcase2020, synthetic.Dcase2020Sizes),
     scorer=Scorer(
         evaluate=metrics.score_dcase2020,

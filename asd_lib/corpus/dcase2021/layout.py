@@ -1,4 +1,4 @@
-"""DCASE 2021 Challenge Task 2 (ASD under domain shifted conditions): constants, data prep.
+"""DCASE 2021 Challenge Task 2 (ASD under domain shifted conditions): the layout's facts.
 
 Sources of the facts below:
 
@@ -33,9 +33,9 @@ domain (:mod:`asd_lib.metrics.dcase2021`). Training attribute strings are free-f
 test sets of gearbox (every section) and slider (section 05) have uneven numbers of
 clips per domain and label.
 """
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Tuple
 
-from asd_lib.corpus import evaluator_sums, section_prepare
+from asd_lib.corpus import evaluator_sums
 from asd_lib.corpus.ground_truth import Evaluator
 from asd_lib.corpus.section_layout import Archives, SectionLayout
 
@@ -60,19 +60,3 @@ LAYOUT = SectionLayout(
                         "178746837e5ffe46f8c8bfc6498e7d538b25bc41",
                         evaluator_sums.DCASE2021),
 )
-
-parse_clip_name = LAYOUT.parse_clip_name
-parse_machines = LAYOUT.parse_machines
-remote_files = LAYOUT.remote_files
-validators = LAYOUT.validators
-read_eval_list = LAYOUT.read_eval_list
-write_eval_list = LAYOUT.write_eval_list
-
-
-def prepare_data(corpus_dir, data_dir, use_additional: bool = True,
-                 machines: Optional[Sequence[str]] = None) -> Dict[str, int]:
-    """Official DCASE 2021 tree -> ``data_dir/{train,dev_test,eval_test}`` (train holds
-    sections 00-02 and, with ``use_additional``, 03-05; the test sets hold both domain
-    folders; :func:`asd_lib.corpus.section_prepare.prepare_data`); returns the clips per
-    set."""
-    return section_prepare.prepare_data(LAYOUT, corpus_dir, data_dir, use_additional, machines)

@@ -12,11 +12,9 @@ the evaluation test names keep the domain and the full names in the list use the
 evaluation index, as the official list does.
 """
 import dataclasses
-from typing import Dict, Optional, Sequence
+from typing import Dict
 
-from asd_lib.corpus.dcase2021.layout import LAYOUT, MACHINE_TYPES
-from asd_lib.corpus.section_synthetic import TypeModel, attr, size_field, write_corpus
-from asd_lib.corpus.sounds import DEFAULT_SEVERITY
+from asd_lib.corpus.section_synthetic import TypeModel, attr, size_field
 
 TYPE_MODELS: Dict[str, TypeModel] = {
     "fan": TypeModel("fan", (attr("strength", "speed", "1 2", "3"),)),
@@ -50,12 +48,3 @@ OFFICIAL_SIZES = Dcase2021Sizes(duration=10.0, source_train=1000, target_train=3
                                 test_per_condition=100)
 """The official counts per section: 1000 + 3 training clips, 100 normal and 100 anomalous
 test clips per domain (gearbox and slider's evaluation test sets are uneven), 10 s."""
-
-
-def write_dcase2021(out, seed: int, sizes: Dcase2021Sizes = Dcase2021Sizes(),
-                    machines: Optional[Sequence[str]] = None, severity=DEFAULT_SEVERITY,
-                    nj: int = 1) -> int:
-    """Write a synthetic corpus in the official DCASE 2021 layout; returns the clip count
-    (:func:`asd_lib.corpus.section_synthetic.write_corpus`)."""
-    return write_corpus(LAYOUT, TYPE_MODELS, out, seed, sizes, machines or MACHINE_TYPES,
-                        severity, nj)

@@ -1,4 +1,4 @@
-"""DCASE 2022 Challenge Task 2 (ASD applying domain generalization): constants, data prep.
+"""DCASE 2022 Challenge Task 2 (ASD applying domain generalization): the layout's facts.
 
 Sources of the facts below:
 
@@ -34,9 +34,9 @@ per section); attribute values contain ``.``, ``-`` or ``V`` (``volt_3.0``, ``m-
 ``spd_34V``); the ToyCar and ToyTrain full names number each (domain, label) from 0000 and
 are shuffled against the evaluation index, the other types' full names keep it.
 """
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Tuple
 
-from asd_lib.corpus import evaluator_sums, section_prepare
+from asd_lib.corpus import evaluator_sums
 from asd_lib.corpus.ground_truth import Evaluator
 from asd_lib.corpus.section_layout import Archives, SectionLayout
 
@@ -58,18 +58,3 @@ LAYOUT = SectionLayout(
                         evaluator_sums.DCASE2022),
     list_disagrees=("ToyCar", "ToyTrain"),
 )
-
-parse_clip_name = LAYOUT.parse_clip_name
-parse_machines = LAYOUT.parse_machines
-remote_files = LAYOUT.remote_files
-validators = LAYOUT.validators
-read_eval_list = LAYOUT.read_eval_list
-write_eval_list = LAYOUT.write_eval_list
-
-
-def prepare_data(corpus_dir, data_dir, use_additional: bool = True,
-                 machines: Optional[Sequence[str]] = None) -> Dict[str, int]:
-    """Official DCASE 2022 tree -> ``data_dir/{train,dev_test,eval_test}`` (train holds
-    sections 00-02 and, with ``use_additional``, 03-05;
-    :func:`asd_lib.corpus.section_prepare.prepare_data`); returns the clips per set."""
-    return section_prepare.prepare_data(LAYOUT, corpus_dir, data_dir, use_additional, machines)

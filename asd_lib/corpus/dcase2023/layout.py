@@ -1,4 +1,4 @@
-"""DCASE 2023 Challenge Task 2 (first-shot unsupervised ASD): constants and data prep.
+"""DCASE 2023 Challenge Task 2 (first-shot unsupervised ASD): the layout's facts.
 
 Sources of the facts below:
 
@@ -27,9 +27,9 @@ index; bandsaw, grinder and shaker have uneven numbers of clips per (domain, lab
 attribute is hidden in 2023. Clip lengths of the evaluation types are not verified
 (the development clips are 10 s): they are read from the files.
 """
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Dict, Tuple
 
-from asd_lib.corpus import evaluator_sums, section_prepare
+from asd_lib.corpus import evaluator_sums
 from asd_lib.corpus.ground_truth import Evaluator
 from asd_lib.corpus.section_layout import Archives, SectionLayout
 
@@ -77,19 +77,3 @@ LAYOUT = SectionLayout(
                         "3aa8a9fe09a9a55d9dccb74fd4f17ba9791fb5ea",
                         evaluator_sums.DCASE2023),
 )
-
-parse_clip_name = LAYOUT.parse_clip_name
-parse_machines = LAYOUT.parse_machines
-remote_files = LAYOUT.remote_files
-validators = LAYOUT.validators
-read_eval_list = LAYOUT.read_eval_list
-write_eval_list = LAYOUT.write_eval_list
-
-
-def prepare_data(corpus_dir, data_dir, use_additional: bool = True,
-                 machines: Optional[Sequence[str]] = None,
-                 separate_eval_train: bool = False) -> Dict[str, int]:
-    """Official DCASE 2023 tree -> ``data_dir/{train,dev_test,eval_test[,eval_train]}``
-    (:func:`asd_lib.corpus.section_prepare.prepare_data`); returns the clips per set."""
-    return section_prepare.prepare_data(LAYOUT, corpus_dir, data_dir, use_additional, machines,
-                                        separate_eval_train=separate_eval_train)

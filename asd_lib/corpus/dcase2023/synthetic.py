@@ -3,23 +3,20 @@
 Written in exactly the official layout (:mod:`asd_lib.corpus.dcase2023.layout`) by
 :mod:`asd_lib.corpus.section_synthetic`: ``dev_data/<M>`` for the 7 development types and
 ``eval_data/<M>`` for the 7 evaluation types, each with ``train/``, ``test/`` and
-``attributes_00.csv``, plus ``eval_data_list_2023.csv`` (CRLF). The development types sound
-as in the 2024 synthetic corpus (:data:`asd_lib.corpus.dcase2024.synthetic.TYPE_MODELS`),
+``attributes_00.csv``, plus ``eval_data_list_2023.csv`` (CRLF). The development types are
+those every year from 2022 has (:data:`asd_lib.corpus.section_synthetic.DEV_TYPE_MODELS`),
 numbered from 0000 as the 2023 development names are; the evaluation types' attribute
 names follow the official full names (``vel_15``, ``grindstone_3_plate_3``,
 ``speed_1000``, ``car_C1_spd_1_mic_2``), their values are illustrative, and the toy types
 number their clips from 0001 as their official full names do.
 """
 import dataclasses
-from typing import Dict, Optional, Sequence
+from typing import Dict
 
-from asd_lib.corpus.dcase2023.layout import DEV_TYPES, LAYOUT, MACHINE_TYPES
-from asd_lib.corpus.dcase2024.synthetic import TYPE_MODELS as TYPE_MODELS_2024
-from asd_lib.corpus.section_synthetic import TypeModel, attr, size_field, write_corpus
-from asd_lib.corpus.sounds import DEFAULT_SEVERITY
+from asd_lib.corpus.section_synthetic import DEV_TYPE_MODELS, TypeModel, attr, size_field
 
 TYPE_MODELS: Dict[str, TypeModel] = {
-    **{m: dataclasses.replace(TYPE_MODELS_2024[m], start=0, long_clips=False) for m in DEV_TYPES},
+    **DEV_TYPE_MODELS,
     "bandsaw": TypeModel("fan", (attr("vel", "speed", "5 10", "15"),)),
     "grinder": TypeModel("pump", (attr("grindstone", "timbre", "1 2", "3"),
                                   attr("plate", "load", "1 2", "3"))),
@@ -55,12 +52,3 @@ OFFICIAL_SIZES = Dcase2023Sizes(duration=10.0, source_train=990, target_train=10
                                 test_per_condition=50)
 """The official counts: 990 + 10 training clips, 4 x 50 test clips (the evaluation types
 bandsaw, grinder and shaker have uneven groups), 10 s clips."""
-
-
-def write_dcase2023(out, seed: int, sizes: Dcase2023Sizes = Dcase2023Sizes(),
-                    machines: Optional[Sequence[str]] = None, severity=DEFAULT_SEVERITY,
-                    nj: int = 1) -> int:
-    """Write a synthetic corpus in the official DCASE 2023 layout; returns the clip count
-    (:func:`asd_lib.corpus.section_synthetic.write_corpus`)."""
-    return write_corpus(LAYOUT, TYPE_MODELS, out, seed, sizes, machines or MACHINE_TYPES,
-                        severity, nj)

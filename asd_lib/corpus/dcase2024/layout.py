@@ -1,4 +1,4 @@
-"""DCASE 2024 Challenge Task 2 (first-shot ASD under domain shift): constants, layout, data prep.
+"""DCASE 2024 Challenge Task 2 (first-shot ASD under domain shift): the layout's facts.
 
 Sources of the facts below:
 
@@ -17,7 +17,8 @@ Sources of the facts below:
   ``tools/rename_eval_wav.py``); rows are ``section_00_NNNN.wav,<full name>`` under a
   machine-type header row, with CRLF line endings; the label and domain are read from the
   full name. No checksum is published, so a download is checked by parsing it
-  (:func:`read_eval_list`); the attributes come from it;
+  (:meth:`~asd_lib.corpus.section_layout.SectionLayout.read_eval_list`); the attributes
+  come from it;
 * the labels and domains of the evaluation test clips: the official evaluator
   ``nttcslab/dcase2024_task2_evaluator`` (commit b5d17f6, ``ground_truth_data/`` and
   ``ground_truth_domain/``; :mod:`asd_lib.corpus.ground_truth`), downloaded into
@@ -34,9 +35,9 @@ additional train of the evaluation types), ``dev_test`` and ``eval_test``; with
 ``separate_eval_train`` the additional training clips go to ``eval_train`` instead of
 ``train`` (for systems trained per split).
 """
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Dict, Tuple
 
-from asd_lib.corpus import evaluator_sums, section_prepare
+from asd_lib.corpus import evaluator_sums
 from asd_lib.corpus.ground_truth import Evaluator
 from asd_lib.corpus.section_layout import Archives, SectionLayout
 
@@ -77,19 +78,3 @@ LAYOUT = SectionLayout(
 """3DPrinter and RoboticArm were re-released (``_r2``); the first releases are superseded.
 RoboticArm's full eval test names (in the eval list) omit the ``test`` token:
 ``section_00_source_normal_0035_weight15_BckgF.wav``."""
-
-parse_clip_name = LAYOUT.parse_clip_name
-parse_machines = LAYOUT.parse_machines
-remote_files = LAYOUT.remote_files
-validators = LAYOUT.validators
-read_eval_list = LAYOUT.read_eval_list
-write_eval_list = LAYOUT.write_eval_list
-
-
-def prepare_data(corpus_dir, data_dir, use_additional: bool = True,
-                 machines: Optional[Sequence[str]] = None,
-                 separate_eval_train: bool = False) -> Dict[str, int]:
-    """Official DCASE 2024 tree -> ``data_dir/{train,dev_test,eval_test[,eval_train]}``
-    (:func:`asd_lib.corpus.section_prepare.prepare_data`); returns the clips per set."""
-    return section_prepare.prepare_data(LAYOUT, corpus_dir, data_dir, use_additional, machines,
-                                        separate_eval_train=separate_eval_train)

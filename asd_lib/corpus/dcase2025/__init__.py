@@ -4,27 +4,17 @@ source and target domains, hidden attributes, supplemental recordings (clean mac
 noise only), and the official metrics AUC-source, AUC-target and pAUC with their harmonic
 mean.
 
-- :mod:`~asd_lib.corpus.dcase2025.layout`: the year's facts and data preparation;
+- :mod:`~asd_lib.corpus.dcase2025.layout`: the year's facts;
 - :mod:`~asd_lib.corpus.dcase2025.synthetic`: the synthetic corpus in that layout;
 - the evaluator: :mod:`asd_lib.metrics.domain_shift` (the 2023 evaluator's computation, as
   the README of nttcslab/dcase2025_task2_evaluator documents it).
 """
 from asd_lib.corpus.dcase2025 import layout, synthetic
-from asd_lib.corpus.registry import Corpus, SyntheticLayout, domain_shift_scorer, register
+from asd_lib.corpus.registry import domain_shift_scorer
+from asd_lib.corpus.section_corpus import section_corpus
 from asd_lib.metrics import domain_shift as metrics
 
 EVALUATOR = metrics.DomainShiftEvaluator("dcase2025", "DCASE 2025 Task 2")
 
-CORPUS = register(Corpus(
-    name="dcase2025",
-    title="DCASE 2025 Task 2",
-    machine_types=layout.MACHINE_TYPES,
-    parse_machines=layout.parse_machines,
-    prepare_data=layout.prepare_data,
-    prepare_options=("separate_eval_train", "supplemental", "supplemental_in_train"),
-    remote_files=layout.remote_files,
-    validators=layout.validators,
-    synthetic=SyntheticLayout(synthetic.write_dcase2025, synthetic.Dcase2025Sizes,
-                              synthetic.OFFICIAL_SIZES),
-    scorer=domain_shift_scorer(EVALUATOR),
-))
+CORPUS = section_corpus(layout.LAYOUT, synthetic.TYPE_MODELS, synthetic.Dcase2025Sizes,
+                        synthetic.OFFICIAL_SIZES, domain_shift_scorer(EVALUATOR))

@@ -1,4 +1,4 @@
-"""DCASE 2025 Challenge Task 2 (first-shot unsupervised ASD): constants and data prep.
+"""DCASE 2025 Challenge Task 2 (first-shot unsupervised ASD): the layout's facts.
 
 Sources of the facts below:
 
@@ -42,9 +42,8 @@ data preparation globs the folder (``supplemental=True`` writes ``data/supplemen
 optional training set; :mod:`asd_lib.corpus.section_prepare`). No system uses them by
 default, nor does the official baseline.
 """
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Tuple
 
-from asd_lib.corpus import section_prepare
 from asd_lib.corpus.section_layout import Archives, SectionLayout
 
 DEV_TYPES: Tuple[str, ...] = ("bearing", "fan", "gearbox", "slider", "ToyCar", "ToyTrain", "valve")
@@ -68,24 +67,3 @@ LAYOUT = SectionLayout(
     hidden_attributes={m: HIDDEN for m in ("bearing", "slider", "ToyTrain", "AutoTrash",
                                            "Polisher", "ScrewFeeder", "ToyPet")},
 )
-
-parse_clip_name = LAYOUT.parse_clip_name
-parse_machines = LAYOUT.parse_machines
-remote_files = LAYOUT.remote_files
-validators = LAYOUT.validators
-read_eval_list = LAYOUT.read_eval_list
-write_eval_list = LAYOUT.write_eval_list
-
-
-def prepare_data(corpus_dir, data_dir, use_additional: bool = True,
-                 machines: Optional[Sequence[str]] = None, separate_eval_train: bool = False,
-                 supplemental: bool = False,
-                 supplemental_in_train: bool = False) -> Dict[str, int]:
-    """Official DCASE 2025 tree -> ``data_dir/{train,dev_test,eval_test[,eval_train]
-    [,supplemental]}`` (:func:`asd_lib.corpus.section_prepare.prepare_data`); returns the
-    clips per set. ``supplemental_in_train`` adds the supplemental recordings to the
-    training set (:func:`asd_lib.corpus.section_prepare.as_training_clip`)."""
-    return section_prepare.prepare_data(LAYOUT, corpus_dir, data_dir, use_additional, machines,
-                                        separate_eval_train=separate_eval_train,
-                                        supplemental=supplemental,
-                                        supplemental_in_train=supplemental_in_train)

@@ -5,8 +5,8 @@ Written in exactly the official layout (:mod:`asd_lib.corpus.dcase2025.layout`) 
 :mod:`asd_lib.corpus.section_synthetic`: ``dev_data/<M>`` for the 7 development types and
 ``eval_data/<M>`` for the 8 evaluation types, each with ``train/``, ``test/``,
 ``attributes_00.csv`` and ``supplemental/``, plus ``eval_data_list_2025.csv`` (CRLF). The
-development types sound as in the 2024 synthetic corpus
-(:data:`asd_lib.corpus.dcase2024.synthetic.TYPE_MODELS`), numbered from 0000 as the
+development types are those every year from 2022 has
+(:data:`asd_lib.corpus.section_synthetic.DEV_TYPE_MODELS`), numbered from 0000 as the
 released 2025 names are; bearing, slider, ToyTrain, AutoTrash, Polisher, ScrewFeeder and
 ToyPet hide their attributes. The evaluation types' attribute names follow the official
 full names (``id_C1_spd_2_mic_2``, ``spd_6_n_D``, ``pow_4_n_A``, ``vol_12000``,
@@ -18,12 +18,9 @@ official names and which types get which kind are not verified, so both the name
 the kinds here (noise for every other type) are our choice.
 """
 import dataclasses
-from typing import Dict, Optional, Sequence
+from typing import Dict
 
-from asd_lib.corpus.dcase2024.synthetic import TYPE_MODELS as TYPE_MODELS_2024
-from asd_lib.corpus.dcase2025.layout import DEV_TYPES, LAYOUT, MACHINE_TYPES
-from asd_lib.corpus.section_synthetic import TypeModel, attr, size_field, write_corpus
-from asd_lib.corpus.sounds import DEFAULT_SEVERITY
+from asd_lib.corpus.section_synthetic import DEV_TYPE_MODELS, TypeModel, attr, size_field
 
 
 def _toy(family: str, ids: str, target_id: str, **kw) -> TypeModel:
@@ -51,8 +48,7 @@ _EVAL_MODELS = {
 TYPE_MODELS: Dict[str, TypeModel] = {
     m: dataclasses.replace(model, supplemental="noise" if i % 2 else "machine")
     for i, (m, model) in enumerate(
-        [(m, dataclasses.replace(TYPE_MODELS_2024[m], start=0, long_clips=False))
-         for m in DEV_TYPES] + list(_EVAL_MODELS.items()))
+        list(DEV_TYPE_MODELS.items()) + list(_EVAL_MODELS.items()))
 }
 """Per-type sound family, attributes (source / target values) and supplemental kind."""
 
@@ -73,12 +69,3 @@ OFFICIAL_SIZES = Dcase2025Sizes(duration=10.0, source_train=990, target_train=10
                                 test_per_condition=50, supplemental=100)
 """The official counts: 990 + 10 training clips, 4 x 50 test clips, 100 supplemental
 recordings per type; 10 s clips (the official lengths are not verified)."""
-
-
-def write_dcase2025(out, seed: int, sizes: Dcase2025Sizes = Dcase2025Sizes(),
-                    machines: Optional[Sequence[str]] = None, severity=DEFAULT_SEVERITY,
-                    nj: int = 1) -> int:
-    """Write a synthetic corpus in the official DCASE 2025 layout; returns the clip count
-    (:func:`asd_lib.corpus.section_synthetic.write_corpus`)."""
-    return write_corpus(LAYOUT, TYPE_MODELS, out, seed, sizes, machines or MACHINE_TYPES,
-                        severity, nj)

@@ -173,14 +173,14 @@ existing_sets() {
 # The corpus directory local/data.sh reads (resolved as it resolves it).
 corpus_location() {
     # shellcheck disable=SC2086
-    local/data.sh --print-corpus true --download "${download}" \
+    local/data.sh --dataset "${dataset}" --print-corpus true --download "${download}" \
         --use-additional "${use_additional}" ${local_data_opts}
 }
 
 if [ "${stage}" -le 0 ] && [ "${stop_stage}" -ge 0 ]; then
     log "Stage 0: corpus (download=${download})"
     # shellcheck disable=SC2086
-    local/data.sh --stage 0 --stop-stage 0 --download "${download}" \
+    local/data.sh --dataset "${dataset}" --stage 0 --stop-stage 0 --download "${download}" \
         --use-additional "${use_additional}" ${local_data_opts}
 fi
 
@@ -198,8 +198,8 @@ if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
         log "Stage 1: data preparation into data/ from ${_corpus}"
         rm -f data/.done
         # shellcheck disable=SC2086
-        local/data.sh --stage 1 --stop-stage 1 --download "${download}" \
-            --use-additional "${use_additional}" ${local_data_opts}
+        local/data.sh --dataset "${dataset}" --stage 1 --stop-stage 1 \
+            --download "${download}" --use-additional "${use_additional}" ${local_data_opts}
         for dset in $(existing_sets); do
             if [ "${dset}" = "${train_set}" ]; then
                 utils/validate_data_dir.sh --require utt2class "data/${dset}"

@@ -2,7 +2,9 @@
 # Creates a new recipe directory. It copies the files a recipe edits (cmd.sh from this
 # template; run.sh, conf/ and local/ from an existing recipe, by default the DCASE 2020 one,
 # which works for any corpus in the DCASE 2020 layout) and symlinks the shared ones
-# (asd.sh, path.sh, db.sh, utils/).
+# (asd.sh, path.sh, db.sh, utils/). local/data.sh stays what it is in every recipe, a link
+# to the shared utils/data.sh, which serves any corpus of asd_lib's registry (run.sh's
+# --dataset names it).
 #   egs/TEMPLATE/asd1/setup.sh [--from egs/dcase24/asd1] egs/mycorpus/asd1
 set -euo pipefail
 
@@ -40,4 +42,4 @@ for f in asd.sh path.sh db.sh; do
     ln -s "$(realpath --relative-to="${target}" "${template}/${f}")" "${target}/${f}"
 done
 ln -s "$(realpath --relative-to="${target}" "${template}/../../../utils")" "${target}/utils"
-echo "Created ${target}: edit local/data.sh for your corpus and conf/ for your models."
+echo "Created ${target}: set --dataset in run.sh and edit conf/ for your models."
