@@ -31,7 +31,7 @@ lint: install
 
 # Speed and memory ratios of the data path and training step, measured on this machine.
 bench: install
-	$(PYTHON) -m asd_lib.bin.benchmark --out bench.json
+	$(PYTHON) -m asd_lib.bin.benchmark --out bench.json --readme README.md
 
 # Lints every shell script when shellcheck is installed (.ci/run installs it).
 shellcheck:

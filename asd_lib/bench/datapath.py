@@ -55,7 +55,7 @@ def deliver_epoch(loader: Iterable, device: torch.device) -> int:
 
 
 def loader_rates(corpus: BenchCorpus, batch_size: int, num_workers: int, device: torch.device,
-                 repeats: int, seconds: float, seed: int = 0) -> Dict[str, float]:
+                 repeats: int, seconds: float, seed: int = 0) -> Dict[str, List[float]]:
     """Clips/s of :func:`~asd_lib.data.loader.make_loader` over the dump (``loader``,
     ``num_workers`` reader threads) and of the naive loader over the wavs (``naive``, a
     DataLoader with ``num_workers`` worker processes), same batch size and device.
@@ -99,7 +99,7 @@ def copy_wavs(wav_paths: List[str], out_path: Path) -> int:
     return len(wav_paths)
 
 
-def dump_rates(corpus: BenchCorpus, clip_sec: float, repeats: int) -> Dict[str, float]:
+def dump_rates(corpus: BenchCorpus, clip_sec: float, repeats: int) -> Dict[str, List[float]]:
     """Clips/s of one stage-2 job as run by default (``dump``: clips that need no
     conversion are referenced in place) and with every clip copied (``dump_copy``), of
     reading the same wavs (``read``) and of copying their bytes into one synced file

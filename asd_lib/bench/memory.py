@@ -1,10 +1,11 @@
 """Peak resident memory of one training epoch, measured in a fresh process.
 
 A fresh (``spawn``) process per measurement, so nothing from earlier measurements
-counts. The peak is the kernel's high-water mark ``VmHWM`` (``/proc/self/status``, Linux)
-of the training process, loader threads included. Not ``getrusage``: Linux carries
-``ru_maxrss`` across ``fork`` + ``exec``, so a spawned process would report at least its
-parent's size at the time of the spawn.
+counts; it sets up the CPU as training does (:func:`~asd_lib.utils.device.select_device`:
+threads, freed memory kept for reuse). The peak is the kernel's high-water mark ``VmHWM``
+(``/proc/self/status``, Linux) of the training process, loader threads included. Not
+``getrusage``: Linux carries ``ru_maxrss`` across ``fork`` + ``exec``, so a spawned process
+would report at least its parent's size at the time of the spawn.
 """
 import multiprocessing
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ import torch
 from asd_lib.bench.steps import build_setup, run_epoch
 from asd_lib.data.dataset import WaveformDataset
 from asd_lib.data.loader import make_loader
+from asd_lib.utils.device import select_device
 
 
 @dataclass(frozen=True)
@@ -45,8 +47,8 @@ def vm_hwm_mib() -> float:
 def _train_one_epoch(spec: EpochSpec, conn) -> None:
     """Child process body: one training epoch, then send the peak back over ``conn``."""
     try:
-        torch.set_num_threads(spec.num_threads)
-        device = torch.device(spec.device)
+        device = select_device(0, spec.num_threads) if spec.device == "cpu" \
+            else torch.device(spec.device)
         setup = build_setup(spec.num_samples, spec.sample_rate, spec.num_classes, device,
                             spec.seed)
         loader = make_loader(WaveformDataset(spec.locations, spec.labels), spec.batch_size,

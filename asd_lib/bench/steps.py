@@ -12,7 +12,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from asd_lib.bench.timing import interleaved_rates, synchronize
+from asd_lib.bench.timing import interleaved_rates, median, synchronize
 from asd_lib.data.step import Step, forward
 from asd_lib.losses import HEADS
 from asd_lib.losses.objectives import OBJECTIVES
@@ -20,6 +20,7 @@ from asd_lib.models import MODELS
 from asd_lib.train.precision import autocast, set_memory_format
 
 Batch = Tuple[torch.Tensor, torch.Tensor]
+Rates = Dict[str, List[float]]  # items/s of each variant, one per repeat
 
 
 @dataclass
@@ -85,7 +86,7 @@ def resident_batches(loader, device: torch.device) -> List[Batch]:
     return [(wave.to(device), label.to(device)) for wave, label, _ in loader]
 
 
-def train_rates(setup: TrainSetup, loader, batches: List[Batch], repeats: int) -> Dict[str, float]:
+def train_rates(setup: TrainSetup, loader, batches: List[Batch], repeats: int) -> Rates:
     """Samples/s of whole epochs fed by ``loader`` (``loader``) and of the same steps on
     ``batches``, one epoch of that loader already on the device (``model_only``),
     interleaved. Each loader epoch is timed from the creation of its iterator, so the
@@ -95,7 +96,7 @@ def train_rates(setup: TrainSetup, loader, batches: List[Batch], repeats: int) -
                               "model_only": lambda: run_epoch(setup, batches)}, repeats)
 
 
-def precision_rates(setup: TrainSetup, batches: List[Batch], repeats: int) -> Dict[str, float]:
+def precision_rates(setup: TrainSetup, batches: List[Batch], repeats: int) -> Rates:
     """Samples/s of the model-only step in fp32 and with bf16 autocast + channels-last."""
     fast = bf16_channels_last(setup)
     run_epoch(fast, batches[:1])
@@ -116,7 +117,7 @@ def infer(setup: TrainSetup, waves: torch.Tensor, labels: torch.Tensor, batch_si
 
 
 def inference_rates(setup: TrainSetup, batches: List[Batch], batch_size: int,
-                    repeats: int) -> Dict[str, float]:
+                    repeats: int) -> Rates:
     """Clips/s of inference in batches of ``batch_size`` (``batched``) and one clip at a
     time (``single``) over the same clips, on the device, in eval mode without gradients."""
     waves = torch.cat([w for w, _ in batches])
@@ -147,4 +148,4 @@ def peak_flops(device: torch.device, repeats: int) -> float:
         synchronize(device)
         return 2 * size ** 3 * count
     matmuls()  # warm-up
-    return interleaved_rates({"matmul": matmuls}, repeats)["matmul"]
+    return median(interleaved_rates({"matmul": matmuls}, repeats)["matmul"])

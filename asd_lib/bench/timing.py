@@ -2,8 +2,10 @@
 
 Other processes share the machine, so a rate measured once is noisy and two rates
 measured one after the other see different loads. :func:`interleaved_rates` runs the
-compared variants alternately (A B, B A, A B, ...) and reports the median rate of each,
-so a slow phase of the machine hits both variants alike.
+compared variants alternately (A B, B A, A B, ...) and keeps every repeat's rate, so a
+slow phase of the machine hits both variants alike, and the i-th repeats of two variants
+make a pair whose ratio is one sample of the compared ratio (min, median and max over the
+repeats are what the table reports).
 """
 import contextlib
 import logging
@@ -20,9 +22,10 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def interleaved_rates(variants: Mapping[str, Callable[[], int]], repeats: int) -> Dict[str, float]:
-    """Median items/s of each variant; a variant runs once per repeat and returns the
-    number of items it processed (it must synchronise the device before returning)."""
+def interleaved_rates(variants: Mapping[str, Callable[[], int]],
+                      repeats: int) -> Dict[str, List[float]]:
+    """Items/s of each variant in every repeat; a variant runs once per repeat and returns
+    the number of items it processed (it must synchronise the device before returning)."""
     if repeats < 1:
         raise ValueError(f"repeats={repeats}; it must be at least 1")
     rates: Dict[str, List[float]] = {name: [] for name in variants}
@@ -34,7 +37,12 @@ def interleaved_rates(variants: Mapping[str, Callable[[], int]], repeats: int) -
             rates[name].append(count / (time.perf_counter() - start))
     for name, values in rates.items():
         logging.debug("%s: %s items/s", name, ", ".join(f"{v:.1f}" for v in values))
-    return {name: statistics.median(values) for name, values in rates.items()}
+    return rates
+
+
+def median(values: List[float]) -> float:
+    """The median of one variant's repeats."""
+    return statistics.median(values)
 
 
 def for_at_least(seconds: float, run_once: Callable[[], int]) -> Callable[[], int]:

@@ -5,7 +5,7 @@
 
 Makes a synthetic DCASE 2020 corpus in a temporary directory (stages 0-2 of the recipe)
 and a --memory_factor times larger copy of it, then measures, each pair interleaved and
-reported as the median over --repeats:
+reported as the median (min-max of the ratio) over --repeats:
 
   loader      clips/s of make_loader over the dump of the larger corpus vs a DataLoader
               that reads each wav and computes its log-mel on the CPU per item (the
@@ -14,23 +14,29 @@ reported as the median over --repeats:
               already on the device
   dump        clips/s of one stage-2 job vs merely reading the wavs (and vs copying
               their bytes to one synced file: the dump's I/O alone)
-  inference   clips/s in batches vs one clip at a time
+  inference   clips/s in batches vs one clip at a time, and the ceiling on that ratio
+  step        (CPU) samples/s of training steps with channels_last / compile vs a plain
+              eager PyTorch step, batch --step_batch_size, each in a worker process
+  contention  (CPU) a training epoch beside one busy process per usable core vs alone,
+              over the slowdown a fair share of the cores gives
   memory      peak RSS of a training epoch on the larger corpus vs the corpus, each in
               a fresh process
   precision   (CUDA) bf16 autocast + channels-last vs fp32 training
 
 and estimates the wall time of a full training schedule on one GPU from the FLOPs and
 memory traffic counted per step. Prints a Markdown table with PASS/FAIL against each
-ratio's target and writes it as JSON with --out.
+ratio's target, writes it as JSON with --out and into README.md's block for this kind of
+device with --readme README.md.
 """
 import argparse
 import logging
 from dataclasses import fields
 
 from asd_lib.bench.estimate import GpuSpec, Schedule
-from asd_lib.bench.report import markdown_table, write_json
+from asd_lib.bench.report import markdown_table, readme_block, update_readme, write_json
 from asd_lib.bench.run import BenchOptions, estimate_text, run_benchmark
 from asd_lib.utils.cli import run_main
+from asd_lib.utils.config import str2bool
 from asd_lib.utils.log import setup_logging
 
 DEFAULTS = BenchOptions()
@@ -59,6 +65,15 @@ def get_parser() -> argparse.ArgumentParser:
     sizes.add_argument("--memory_factor", type=int, default=DEFAULTS.memory_factor,
                        help="the larger corpus (loader, dump, memory) is this many times "
                        "the training corpus")
+    step = parser.add_argument_group("training-step options (CPU)")
+    step.add_argument("--step_batch_size", type=int, default=DEFAULTS.step_batch_size,
+                      help="batch size of the step comparison")
+    step.add_argument("--step_clip_sec", type=float, default=DEFAULTS.step_clip_sec,
+                      help="clip length of the step comparison")
+    step.add_argument("--step_steps", type=int, default=DEFAULTS.step_steps,
+                      help="steps per repeat and variant")
+    step.add_argument("--compile_step", type=str2bool, default=DEFAULTS.compile_step,
+                      help="also time a torch.compile'd step (compiling takes minutes)")
     run = parser.add_argument_group("run")
     run.add_argument("--device", choices=("auto", "cpu", "cuda"), default=DEFAULTS.device,
                      help="auto: CUDA when available")
@@ -71,6 +86,9 @@ def get_parser() -> argparse.ArgumentParser:
     run.add_argument("--work_dir", default=None,
                      help="where the temporary corpus goes (default: the system temp dir)")
     run.add_argument("--out", default=None, help="write the table and context as JSON here")
+    run.add_argument("--readme", default=None,
+                     help="write the table between this README's markers for the device "
+                          "('<!-- make bench (cpu): begin -->' ... end)")
     est = parser.add_argument_group("schedule estimate")
     est.add_argument("--schedule_clips", type=int, default=SCHEDULE.clips,
                      help="training clips per epoch")
@@ -108,6 +126,9 @@ def main(cmd=None) -> None:
     if args.out:
         write_json(args.out, rows, context)
         logging.info("wrote %s", args.out)
+    if args.readme:
+        update_readme(args.readme, options.resolved().device, readme_block(rows, context))
+        logging.info("wrote the table into %s", args.readme)
 
 
 if __name__ == "__main__":
