@@ -25,13 +25,12 @@ import numpy as np
 
 from asd_lib.data.audio import MAX_CLIPPED, WavSource, dump_clips, wav_scp_sources
 from asd_lib.data.dataset import load_scp_arrays
-from asd_lib.experiment import read_model_info
+from asd_lib.experiment import read_model_info, recorded_sample_rate
 from asd_lib.export import OnnxScorer
 from asd_lib.inference import run_inference
 from asd_lib.inference.config import read_inference_record
 from asd_lib.inference.thresholds import FILE_NAME, read_thresholds
 from asd_lib.report.experiment import resolve_recipe_path
-from asd_lib.utils.config import read_saved_config
 from asd_lib.utils.fileio import read_kv, write_kv
 
 logger = logging.getLogger(__name__)
@@ -119,7 +118,7 @@ def detect(inference_dir, inputs: Sequence[Tuple[str, WavSource]], machine: str,
                              f"the experiment was trained on "
                              f"{', '.join(' '.join(g) for g in sorted(thresholds))}")
         threshold = thresholds[(machine, section)].value
-    sample_rate = read_saved_config(_first_part(exp_dir) / "config.yaml")["sample_rate"]
+    sample_rate = recorded_sample_rate(_first_part(exp_dir))
     with tempfile.TemporaryDirectory(prefix="asd_detect_") as tmp:
         dumped = _dump_inputs(Path(tmp) / "dump", inputs, machine, section, sample_rate,
                               clip_length(exp_dir), short_clip, max_clipped)
