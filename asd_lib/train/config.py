@@ -23,6 +23,7 @@ from asd_lib.train.precision import PRECISIONS
 from asd_lib.train.stages import Stage, parse_stages
 from asd_lib.utils.config import ConfigError, load_yaml
 from asd_lib.utils.options import build, check_fields, check_keys, option
+from asd_lib.utils.yamlread import shown
 
 RUN, MODEL, STAGES = "data and run", "model", "training stages"
 
@@ -95,14 +96,14 @@ class TrainConfig:
 
     def for_machine(self, machine: str) -> "TrainConfig":
         """The configuration of one machine type's model: ``split_overrides[machine]``
-        applied."""
+        applied (checked when this configuration was made)."""
         overrides = self.split_overrides.get(machine) or {}
         if not isinstance(overrides, dict):
-            raise ConfigError(f"split_overrides.{machine}: expected a mapping of config keys")
+            raise ConfigError(f"expected a mapping of config keys, got {shown(overrides)}")
         fields = {f.name for f in dataclasses.fields(self)}
         unknown = sorted(set(overrides) - fields)
         if unknown:
-            raise ConfigError(f"split_overrides.{machine}: unknown key(s) {unknown}")
+            raise ConfigError(f"unknown key(s) {unknown}")
         return dataclasses.replace(self, **{**overrides, "split_by": "none",
                                             "split_overrides": {}})
 
