@@ -33,11 +33,6 @@ def option(default: Any, kind: str, help: str, group: str = "options",
     return dataclasses.field(default=default, metadata=metadata)
 
 
-def defaults(cls) -> Dict[str, Any]:
-    """Every option of ``cls`` with its default value."""
-    return {f.name: default_of(f) for f in dataclasses.fields(cls)}
-
-
 def default_of(f: dataclasses.Field) -> Any:
     """The default value of option ``f`` (a fresh copy of a mutable one)."""
     return f.default_factory() if f.default is dataclasses.MISSING else f.default
@@ -92,19 +87,23 @@ def build(cls, data: Dict[str, Any]):
     return cls(**data)
 
 
-def add_options(parser: argparse.ArgumentParser, cls) -> None:
-    """An option ``--<name>`` per field of ``cls``, in its group, with the field's help and
-    default shown; an option not given is absent from the parsed namespace, so that only
-    what the command line sets overrides a config file."""
+def add_options(parser: argparse.ArgumentParser, cls, given_only: bool = True) -> None:
+    """An option ``--<name>`` per field of ``cls``, in its group, with the field's help.
+    With ``given_only`` an option not given is absent from the parsed namespace, so that
+    only what the command line sets overrides a config file; otherwise its default is the
+    field's (for :class:`~asd_lib.utils.config.ConfigParser`, whose ``--config`` sets the
+    defaults)."""
     groups: Dict[str, Any] = {}
     for f in dataclasses.fields(cls):
         group = f.metadata["group"]
         if group not in groups:
             groups[group] = parser.add_argument_group(group)
-        kind = f.metadata["kind"]
-        convert = {"int": int, "float": float, "bool": str2bool, "str": str}.get(kind,
-                                                                                 yaml_value)
-        shown_default = default_of(f)
-        groups[group].add_argument(f"--{f.name}", type=convert, default=argparse.SUPPRESS,
-                                   choices=f.metadata["choices"],
-                                   help=f"{f.metadata['help']} (default: {shown_default})")
+        convert = {"int": int, "float": float, "bool": str2bool, "str": None}.get(
+            f.metadata["kind"], yaml_value)
+        help_text = f.metadata["help"]
+        if given_only:
+            default, help_text = argparse.SUPPRESS, f"{help_text} (default: {default_of(f)})"
+        else:
+            default = default_of(f)
+        groups[group].add_argument(f"--{f.name}", type=convert, default=default,
+                                   choices=f.metadata["choices"], help=help_text)
