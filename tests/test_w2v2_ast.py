@@ -188,15 +188,15 @@ def test_missing_pretrained_dir_says_how_to_get_the_weights(tmp_path):
 def test_published_config_builds_from_local_directories(tmp_path):
     for kind in ("wav2vec2", "ast"):
         load_backbone(kind, random_init=RANDOM_INIT[kind]).save_pretrained(tmp_path / kind)
-    args = train_config(TUNING / "train_w2v2_ast.yaml")
-    assert args.model_conf["pretrained_dir"] == {
+    config = train_config(TUNING / "train_w2v2_ast.yaml")
+    assert config.model_conf["pretrained_dir"] == {
         "wav2vec2": "pretrained/wav2vec2-base",
         "ast": "pretrained/ast-finetuned-audioset-10-10-0.4593"}
-    args.model_conf["pretrained_dir"] = {k: str(tmp_path / k) for k in ("wav2vec2", "ast")}
-    model = MODELS.build(args.model, num_samples=12 * SR, sample_rate=args.sample_rate,
-                         **args.model_conf).eval()
+    config.model_conf["pretrained_dir"] = {k: str(tmp_path / k) for k in ("wav2vec2", "ast")}
+    model = MODELS.build(config.model, num_samples=12 * SR, sample_rate=SR,
+                         **config.model_conf).eval()
     assert model(torch.zeros(1, 12 * SR)).shape == (1, 256)
-    for stage in parse_stages(args.stages):
+    for stage in parse_stages(config.stages):
         for term in stage.losses:
             OBJECTIVES.build(term.name, **term.conf)
         assert [AUGMENTS.build(a["name"], **a["conf"]).factors for a in stage.augments] == \

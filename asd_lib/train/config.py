@@ -22,7 +22,7 @@ from asd_lib.train.checks import check_training_config
 from asd_lib.train.precision import PRECISIONS
 from asd_lib.train.stages import Stage, parse_stages
 from asd_lib.utils.config import ConfigError, load_yaml
-from asd_lib.utils.options import build, check_fields, check_keys, option
+from asd_lib.utils.options import build, check_fields, option
 from asd_lib.utils.yamlread import shown
 
 RUN, MODEL, STAGES = "data and run", "model", "training stages"
@@ -123,7 +123,6 @@ def load_train_config(path=None, overrides: Optional[Dict[str, Any]] = None) -> 
             "dump it trains on (<train_dir>/sample_rate) and records it in the experiment. "
             "Remove the line, and ask stage 2 for the rate instead (run.sh --sample_rate N)")
     try:
-        check_keys(TrainConfig, data)
         return build(TrainConfig, {**data, **(overrides or {})})
     except ConfigError as err:
         raise ConfigError(f"{where}: {err}") from None

@@ -74,6 +74,17 @@ def test_wrong_type_names_the_file_and_the_key(trained, tmp_path, key, value, ex
     assert train_fails(trained, tmp_path, config) == f"{config}: {expected}"
 
 
+@fault('a training config that sets `sample_rate:` (the rate is stage 2\'s)',
+       'refused with the fix', 'names the file and asks stage 2 for the rate (run.sh '
+       '--sample_rate); nothing written')
+def test_a_sample_rate_in_a_training_config_is_refused_with_the_fix(trained, tmp_path):
+    config = config_with(trained, tmp_path, sample_rate=16000)
+    assert train_fails(trained, tmp_path, config) == (
+        f"{config}: sample_rate is not a training option: stage 3 takes the rate from the "
+        "dump it trains on (<train_dir>/sample_rate) and records it in the experiment. "
+        "Remove the line, and ask stage 2 for the rate instead (run.sh --sample_rate N)")
+
+
 @fault('`1e-4` (read as text by YAML 1.1) in a config', 'handled and logged',
        'read as the number')
 def test_number_written_without_a_dot_is_read_as_a_number(trained, tmp_path):
