@@ -4,10 +4,11 @@ the one reader of what an experiment dir holds (:func:`load_experiment`).
 
 ``exp/<tag>/`` holds
 
-- ``config.yaml``: the resolved training configuration (:mod:`asd_lib.bin.train`);
-- ``model_info.yaml``: the clip length, the class names in head order, the label scheme and
-  a digest of the training list; or ``parts``, the machine types of an experiment that
-  trains one model per type, each in ``exp/<tag>/<machine>/`` with the same files;
+- ``config.yaml``: the resolved training configuration (:mod:`asd_lib.train.config`);
+- ``model_info.yaml``: the clip length and sample rate of the dump it was trained on, the
+  class names in head order, the label scheme and a digest of the training list; or
+  ``parts``, the machine types of an experiment that trains one model per type, each in
+  ``exp/<tag>/<machine>/`` with the same files;
 - ``train_labels/``: the training clips and their labels as the model was trained
   (``utt2class``, ``utt2machine``, ``utt2section`` and, where the set has them,
   ``utt2domain`` and ``utt2attr``). Inference reads the training labels from here, never
@@ -133,6 +134,16 @@ def read_model_info(exp_dir) -> dict:
         return yaml.safe_load(f)
 
 
+def recorded_sample_rate(exp_dir) -> int:
+    """The sample rate of the dump the model in ``exp_dir`` was trained on, as stage 3
+    recorded it in ``model_info.yaml`` (an experiment whose record lacks it took the rate
+    from ``sample_rate`` in its ``config.yaml``)."""
+    info = read_model_info(exp_dir)
+    if "sample_rate" in info:
+        return int(info["sample_rate"])
+    return int(read_saved_config(Path(exp_dir) / "config.yaml")["sample_rate"])
+
+
 def part_dirs(exp_dir) -> Dict[Optional[str], Path]:
     """``{None: exp_dir}``, or ``{machine: exp_dir/machine}`` for one model per type."""
     info = read_model_info(exp_dir)
@@ -165,7 +176,7 @@ class TrainedModel:
         self.class_index = {c: i for i, c in enumerate(self.class_names)}
         model, head = build_model(self.config["model"], self.config["model_conf"],
                                   self.config["head"], self.config["head_conf"],
-                                  self.info["num_samples"], self.config["sample_rate"],
+                                  self.info["num_samples"], self.sample_rate,
                                   len(self.class_names))
         path = checkpoint_path(exp_dir, checkpoint)
         state = load_safe(path)
@@ -184,7 +195,7 @@ class TrainedModel:
 
     @property
     def sample_rate(self) -> int:
-        return int(self.config["sample_rate"])
+        return recorded_sample_rate(self.exp_dir)
 
 
 def checkpoint_path(exp_dir, checkpoint: str) -> Path:
@@ -320,8 +331,8 @@ class Experiment:
 
     @property
     def sample_rate(self) -> int:
-        """The sample rate the model(s) were trained at (``config.yaml`` of the first part)."""
-        return int(read_saved_config(self._first_part / "config.yaml")["sample_rate"])
+        """The sample rate of the dump the model(s) were trained on (first part)."""
+        return recorded_sample_rate(self._first_part)
 
     @property
     def _first_part(self) -> Path:

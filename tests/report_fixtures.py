@@ -11,7 +11,8 @@ from pathlib import Path
 
 import yaml
 
-from asd_lib.bin import dump, infer, make_labels, make_synthetic, prepare_data, score, train
+from asd_lib.bin import dump, infer, make_labels, make_synthetic, prepare_data, score
+from train_helpers import train_with
 
 TAG = "train_tiny"
 INFERENCE_TAG = "neg_log_prob_best"
@@ -51,12 +52,12 @@ def tiny_experiment(tmp_path_factory) -> Path:
         for name in DATA_FILES:
             if (root / "data" / dset / name).is_file():
                 shutil.copy(root / "data" / dset / name, out / name)
+        (out / "sample_rate").write_text("16000\n")  # as stage 2 records it
     config = root / "conf" / "train_tiny.yaml"
     config.parent.mkdir()
     config.write_text(yaml.safe_dump(CONFIG))
     exp = root / "exp" / TAG
-    train.main(["--config", str(config), "--train_dir", str(root / "dump/train"),
-                "--exp_dir", str(exp), "--num_threads", "1", "--verbose", "0"])
+    train_with(config, train_dir=root / "dump/train", exp_dir=exp, num_threads=1, verbose=0)
     (exp / "run.sh").write_text(
         "#!/usr/bin/env bash\n# Re-runs this experiment with the options it was made with.\n"
         f'cd {root} && ./asd.sh --train_config conf/train_tiny.yaml --test_sets dev_test\\ '

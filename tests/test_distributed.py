@@ -18,10 +18,10 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from asd_lib.bin import train
 from asd_lib.frontends.mel import to_float_waveform
 from asd_lib.models import MODELS
 from test_train import make_dumped_set, write_config
+from train_helpers import train_with
 
 TOLERANCE = 1e-5
 
@@ -51,11 +51,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _worker(rank, world_size, port, argv):
+def _worker(rank, world_size, port, values):
     os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world_size),
                       MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     try:
-        train.main(argv)
+        train_with(**values)
     finally:
         if dist.is_initialized():
             dist.destroy_process_group()
@@ -66,13 +66,13 @@ def toy_args(tmp_path, dumped, exp):
     text = conf.read_text().replace("model: stgram_mfn", "model: toy_spectrum_linear") \
         .replace("model_conf:\n  table: liu8", "model_conf: {}")
     conf.write_text(text)
-    return ["--config", str(conf), "--train_dir", str(dumped), "--exp_dir", str(tmp_path / exp),
-            "--num_threads", "1", "--verbose", "0"]
+    return {"config": conf, "train_dir": dumped, "exp_dir": tmp_path / exp, "num_threads": 1,
+            "verbose": 0}
 
 
 def test_two_gloo_processes_reproduce_the_single_process_loss_curve(tmp_path):
     dumped = make_dumped_set(tmp_path / "train", per_class=8)  # 18 training clips: 8 + 8 + 2
-    train.main(toy_args(tmp_path, dumped, "one"))
+    train_with(**toy_args(tmp_path, dumped, "one"))
     torch.multiprocessing.spawn(_worker, args=(2, free_port(), toy_args(tmp_path, dumped, "two")),
                                 nprocs=2, join=True)
     one, two = losses(tmp_path / "one"), losses(tmp_path / "two")

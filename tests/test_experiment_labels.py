@@ -7,12 +7,12 @@ import shutil
 import pytest
 import yaml
 
-from asd_lib.bin import train
 from asd_lib.experiment import read_training_labels
 from asd_lib.utils.fileio import read_kv, write_kv
 from inference_helpers import copy_as_test_set, decode_config, outputs, run_stage4
 from test_systems2024 import make_dumped_set
 from test_train import write_config
+from train_helpers import train_with
 
 
 @pytest.fixture(scope="module")
@@ -21,8 +21,8 @@ def trained(tmp_path_factory):
     data = make_dumped_set(root / "dump" / "train", clips_per_class=4)
     (data / "label_scheme").write_text("machine_section_attr\n")
     exp = root / "exp"
-    train.main(["--config", str(write_config(root / "c.yaml", epochs=1)), "--train_dir",
-                str(data), "--exp_dir", str(exp), "--num_threads", "1", "--verbose", "0"])
+    train_with(write_config(root / "c.yaml", epochs=1), train_dir=data, exp_dir=exp,
+               num_threads=1, verbose=0)
     return root, data, exp
 
 
@@ -67,8 +67,7 @@ def test_training_refuses_to_resume_on_other_data(trained, tmp_path):
     with pytest.raises(ValueError, match=r"was trained on other data: 0 of its clips are gone, "
                                          r"0 are new and 20 have another class .*classes then: "
                                          r"5, now: 2\); train a new experiment with another --tag"):
-        train.main(["--config", str(root / "c.yaml"), "--train_dir", str(other), "--exp_dir",
-                    str(exp), "--num_threads", "1", "--verbose", "0"])
+        train_with(root / "c.yaml", train_dir=other, exp_dir=exp, num_threads=1, verbose=0)
     assert (exp / "model_info.yaml").read_bytes() == before
     assert read_kv(exp / "train_labels/utt2class") == read_kv(data / "utt2class")
 

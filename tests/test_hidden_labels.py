@@ -15,9 +15,9 @@ import yaml
 
 import test_methods_beat_chance
 import test_systems2024
-from asd_lib.bin import train
 from inference_helpers import hide_test_labels, outputs, run_stage4
 from test_w2v2_ast import make_set
+from train_helpers import train_with
 
 REPO = Path(__file__).resolve().parents[1]
 HERE = [
@@ -85,9 +85,8 @@ def test_stage4_ignores_what_the_evaluation_data_hides(config, sets, tmp_path):
     path, decode = REPO / "egs" / config, decode_of(config)
     train_dir, test_dir = sets
     exp = tmp_path / "exp"
-    train.main(["--config", str(one_epoch(path, tmp_path / "conf.yaml")), "--train_dir",
-                str(train_dir), "--exp_dir", str(exp), "--seed", "1", "--num_threads", "1",
-                "--verbose", "0"])
+    train_with(one_epoch(path, tmp_path / "conf.yaml"), train_dir=train_dir, exp_dir=exp, seed=1,
+               num_threads=1, verbose=0)
     blind = tmp_path / "blind"
     shutil.copytree(test_dir, blind)
     hide_test_labels(blind)

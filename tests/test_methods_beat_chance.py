@@ -15,10 +15,11 @@ import pytest
 import yaml
 from sklearn.metrics import roc_auc_score
 
-from asd_lib.bin import make_labels, make_synthetic, prepare_data, train
+from asd_lib.bin import make_labels, make_synthetic, prepare_data
 from asd_lib.data.audio import dump_wav_scp
 from asd_lib.utils.fileio import read_kv
 from inference_helpers import hide_test_labels, outputs, run_stage4
+from train_helpers import train_with
 
 pytestmark = pytest.mark.slow
 
@@ -53,6 +54,7 @@ def corpus(tmp_path_factory):
         out = root / "dump" / name
         shutil.copytree(root / "data" / name, out)
         dump_wav_scp(out / "wav.scp", out / "feats", sample_rate=16000, segment_sec=1.0)
+        (out / "sample_rate").write_text("16000\n")
         dumped[name] = out
     return dumped
 
@@ -94,8 +96,7 @@ def mean_auc(scores, data_dir: Path) -> float:
 def test_method_learns_and_beats_chance(config, corpus, tmp_path):
     conf = config_with_epochs(CONF / config, tmp_path / "conf.yaml", METHODS[config])
     exp = tmp_path / "exp"
-    train.main(["--config", str(conf), "--train_dir", str(corpus["train"]), "--exp_dir",
-                str(exp), "--num_threads", "1", "--verbose", "0"])
+    train_with(conf, train_dir=corpus["train"], exp_dir=exp, num_threads=1, verbose=0)
     for curve in training_losses(exp):
         assert curve[-1] < curve[0], curve
     decode = CONF / (CONF / config).read_text().split(

@@ -15,7 +15,6 @@ import pytest
 import torch
 
 from asd_lib.backends import BACKENDS
-from asd_lib.bin import train
 from asd_lib.data.dataset import DumpedSet
 from asd_lib.data.step import Mix, Step
 from asd_lib.inference import InferenceConfig
@@ -32,6 +31,7 @@ from asd_lib.models.freq_attention import FrequencyAttention
 from asd_lib.models.traits import traits
 from asd_lib.utils.fileio import read_kv, write_kv
 from inference_helpers import copy_as_test_set, decode_config, hide_test_labels, outputs, run_stage4
+from train_helpers import train_with
 
 SR = 16000
 TUNING = Path(__file__).resolve().parents[1] / "egs" / "dcase24" / "asd1" / "conf" / "tuning"
@@ -268,6 +268,7 @@ def make_dumped_set(path, clips_per_class=4, seed=0):
     for name, table in rows.items():
         write_kv(path / name, sorted(table))
     write_kv(path / "feats.scp", sorted(read_kv(path / "feats.scp").items()))
+    (path / "sample_rate").write_text(f"{SR}\n")
     return path
 
 
@@ -307,9 +308,8 @@ def scoring_config(system: str) -> str:
 @pytest.mark.parametrize("system", SYSTEMS)
 def test_debug_config_trains_lowers_loss_and_scores_with_its_backend(system, tmp_path, dumped):
     exp = tmp_path / "exp"
-    train.main(["--config", str(debug_config(system)), "--train_dir",
-                str(dumped), "--exp_dir", str(exp), "--seed", "1", "--verbose", "0",
-                "--num_threads", "1"])
+    train_with(debug_config(system), train_dir=dumped, exp_dir=exp, seed=1, verbose=0,
+               num_threads=1)
     for history in histories(exp):
         assert float(history[-1]["train_loss"]) < float(history[0]["train_loss"])
     decode = decode_config("dcase24", scoring_config(system))

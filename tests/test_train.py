@@ -10,7 +10,7 @@ import pytest
 import torch
 import yaml
 
-from asd_lib.bin import infer, train
+from asd_lib.bin import infer
 from asd_lib.data.dataset import DumpedSet
 from asd_lib.train import trainer as trainer_module
 from asd_lib.train.optim import SCHEDULERS
@@ -19,6 +19,7 @@ from asd_lib.train.trainer import held_out_split
 from asd_lib.utils.config import ConfigError
 from asd_lib.utils.fileio import read_kv, write_kv
 from inference_helpers import copy_as_test_set, run_stage4
+from train_helpers import train_with
 
 SR = 16000
 NUM_SAMPLES = SR  # 1 s clips -> 128 x 32 STgram input
@@ -46,6 +47,7 @@ def make_dumped_set(path, classes=("fan_id_00", "fan_id_02", "pump_id_00"), per_
         write_kv(path / name, rows)
     # kaldiio writes the scp in insertion order; data dirs are sorted.
     write_kv(path / "feats.scp", read_kv(path / "feats.scp").items())
+    (path / "sample_rate").write_text(f"{SR}\n")
     return path
 
 
@@ -76,14 +78,14 @@ def test_unknown_config_key_names_file_and_key(tmp_path, dumped):
     conf = tmp_path / "bad.yaml"
     conf.write_text("model: stgram_mfn\nlearning_rate: 0.1\n")
     with pytest.raises(ConfigError, match=r"bad.yaml: unknown key 'learning_rate'"):
-        train.main(["--config", str(conf), "--train_dir", str(dumped), "--exp_dir", str(tmp_path / "e")])
+        train_with(conf, train_dir=dumped, exp_dir=tmp_path / "e")
 
 
 def test_wrong_type_in_config_is_rejected(tmp_path, dumped):
     conf = tmp_path / "bad.yaml"
     conf.write_text("seed: abc\n")
     with pytest.raises(ValueError):
-        train.main(["--config", str(conf), "--train_dir", str(dumped), "--exp_dir", str(tmp_path / "e")])
+        train_with(conf, train_dir=dumped, exp_dir=tmp_path / "e")
 
 
 def test_stage_with_unknown_key_is_rejected():
@@ -122,7 +124,7 @@ def test_held_out_split_is_stratified_and_deterministic():
 def test_training_lowers_loss_and_writes_outputs(tmp_path, dumped):
     exp = tmp_path / "exp"
     conf = write_config(tmp_path / "c.yaml", epochs=3)
-    train.main(["--config", str(conf), "--train_dir", str(dumped), "--exp_dir", str(exp)])
+    train_with(conf, train_dir=dumped, exp_dir=exp)
     history = (exp / "train_history.csv").read_text().splitlines()
     losses = [float(line.split(",")[3]) for line in history[1:]]
     assert len(losses) == 3 and losses[-1] < losses[0]
@@ -135,7 +137,7 @@ def test_training_lowers_loss_and_writes_outputs(tmp_path, dumped):
     assert read_kv(exp / "train_labels/utt2class") == read_kv(dumped / "utt2class")
     # A finished run is left alone: same weights after re-running the command.
     before = weights(exp)
-    train.main(["--config", str(conf), "--train_dir", str(dumped), "--exp_dir", str(exp)])
+    train_with(conf, train_dir=dumped, exp_dir=exp)
     assert all(torch.equal(before["model"][k], v) for k, v in weights(exp)["model"].items())
 
     # Inference on the training set itself: the tones are learnt, so scores of the true class
@@ -152,39 +154,40 @@ def test_training_lowers_loss_and_writes_outputs(tmp_path, dumped):
     assert {d.split(",")[1] for d in decisions} <= {"0", "1"} and len(decisions) == 8
 
 
-def test_a_set_dumped_for_another_system_is_refused(tmp_path, dumped):
-    # A recipe's systems share dump/: System-3's stage 2 at 19.2 kHz re-dumps the sets
-    # under a 16 kHz model, or another --segment_sec changes the clip length.
+def test_training_takes_the_rate_from_the_dump_and_records_it(tmp_path, dumped):
+    """The rate is stage 2's only: training builds the model for the dump's rate and
+    records it in model_info.yaml (the config holds none), and inference refuses a dump
+    made at another rate or clip length than the experiment's."""
     data = tmp_path / "dump"
     shutil.copytree(dumped, data)
-    (data / "sample_rate").write_text("16000\n")
+    (data / "sample_rate").write_text("19200\n")  # System-3's run.sh --sample_rate 19200
     exp = tmp_path / "exp"
-    train.main(["--config", str(write_config(tmp_path / "c.yaml", epochs=1)),
-                "--train_dir", str(data), "--exp_dir", str(exp)])
-    with pytest.raises(ValueError) as error:
-        train.main(["--config", str(tmp_path / "c.yaml"), "--train_dir", str(data),
-                    "--exp_dir", str(tmp_path / "exp19k"), "--sample_rate", "19200"])
-    assert str(error.value) == (f"{data}: dumped at 16000 Hz, but training with --sample_rate "
-                                "19200 needs clips at 19200 Hz; re-run stage 2 with "
-                                "--sample_rate 19200")
+    train_with(write_config(tmp_path / "c.yaml", epochs=1), train_dir=data, exp_dir=exp)
+    info = yaml.safe_load((exp / "model_info.yaml").read_text())
+    assert info["sample_rate"] == 19200 and info["num_samples"] == NUM_SAMPLES
+    assert "sample_rate" not in yaml.safe_load((exp / "config.yaml").read_text())
+
     infer_args = ["--exp_dir", str(exp), "--data_dir", str(data), "--out_dir",
                   str(tmp_path / "scores"), "--checkpoint", "latest", "--train_dir", str(data),
                   "--train_out_dir", str(tmp_path / "scores")]
-    (data / "sample_rate").write_text("19200\n")
+    (data / "sample_rate").write_text("16000\n")  # another system's stage 2 re-dumped it
     with pytest.raises(ValueError) as error:
         infer.main(infer_args)
-    assert str(error.value) == (f"{data}: dumped as 16000-sample clips at 19200 Hz, but {exp} "
-                                "needs 16000-sample clips at 16000 Hz; re-run stage 2 with "
-                                "--sample_rate 16000 --segment_sec 1")
+    assert str(error.value) == (f"{data}: dumped as 16000-sample clips at 16000 Hz, but {exp} "
+                                "needs 16000-sample clips at 19200 Hz; re-run stage 2 with "
+                                "--sample_rate 19200 --segment_sec 0.833333")
     (data / "sample_rate").unlink()  # an older dump records no rate; the length still counts
     clips = kaldiio.load_scp(str(dumped / "feats.scp"))
     halves = {utt: wave[:NUM_SAMPLES // 2] for utt, wave in clips.items()}
     kaldiio.save_ark(str(data / "feats.ark"), halves, scp=str(data / "feats.scp"),
                      write_function="numpy")
     with pytest.raises(ValueError, match="dumped as 8000-sample clips at an unrecorded rate, "
-                                         "but .* --segment_sec 1$"):
+                                         "but .* --segment_sec 0.833333$"):
         infer.main(infer_args)
     assert not (tmp_path / "scores" / "utt2score").exists()
+    with pytest.raises(ValueError, match=r"sample_rate: missing, so the rate of the dumped "
+                                         r"clips is unknown; re-run stage 2"):
+        train_with(tmp_path / "c.yaml", train_dir=data, exp_dir=tmp_path / "unknown_rate")
     (data / "sample_rate").write_text("16 kHz\n")
     with pytest.raises(ValueError, match=r"sample_rate: '16 kHz' is not a sample rate in Hz"):
         DumpedSet(data).sample_rate
@@ -192,8 +195,7 @@ def test_a_set_dumped_for_another_system_is_refused(tmp_path, dumped):
 
 def test_resume_after_interruption_equals_uninterrupted_run(tmp_path, dumped, monkeypatch):
     conf = write_config(tmp_path / "c.yaml", epochs=3)
-    args = ["--config", str(conf), "--train_dir", str(dumped)]
-    train.main(args + ["--exp_dir", str(tmp_path / "full")])
+    train_with(conf, train_dir=dumped, exp_dir=tmp_path / "full")
 
     original = trainer_module.Trainer._run_epoch
 
@@ -204,10 +206,10 @@ def test_resume_after_interruption_equals_uninterrupted_run(tmp_path, dumped, mo
 
     monkeypatch.setattr(trainer_module.Trainer, "_run_epoch", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        train.main(args + ["--exp_dir", str(tmp_path / "resumed")])
+        train_with(conf, train_dir=dumped, exp_dir=tmp_path / "resumed")
     assert (tmp_path / "resumed" / "latest.pth").resolve().name == "epoch2.pth"
     monkeypatch.setattr(trainer_module.Trainer, "_run_epoch", original)
-    train.main(args + ["--exp_dir", str(tmp_path / "resumed")])
+    train_with(conf, train_dir=dumped, exp_dir=tmp_path / "resumed")
 
     full, resumed = weights(tmp_path / "full"), weights(tmp_path / "resumed")
     for part in ("model", "head"):
@@ -219,8 +221,7 @@ def test_sigterm_checkpoints_mid_epoch_and_resume_is_bit_exact(tmp_path, dumped,
     """SIGTERM during epoch 2 (after its 2nd batch): a mid-epoch checkpoint, exit 143, and
     the resumed run ends with exactly the weights of an uninterrupted one."""
     conf = write_config(tmp_path / "c.yaml", epochs=3)
-    args = ["--config", str(conf), "--train_dir", str(dumped)]
-    train.main(args + ["--exp_dir", str(tmp_path / "full")])
+    train_with(conf, train_dir=dumped, exp_dir=tmp_path / "full")
 
     original = trainer_module.Trainer._run_epoch
     state = {"epoch": 0, "batches": 0}
@@ -240,14 +241,14 @@ def test_sigterm_checkpoints_mid_epoch_and_resume_is_bit_exact(tmp_path, dumped,
     monkeypatch.setattr(trainer_module.Trainer, "_run_epoch", counting)
     monkeypatch.setattr(trainer_module.Trainer, "_should_stop", stop_after_second_batch_of_epoch_2)
     with pytest.raises(SystemExit) as exit_info:
-        train.main(args + ["--exp_dir", str(tmp_path / "resumed")])
+        train_with(conf, train_dir=dumped, exp_dir=tmp_path / "resumed")
     assert exit_info.value.code == 143
     saved = torch.load(tmp_path / "resumed" / "checkpoint.pth", weights_only=True)
     assert saved["global_epoch"] == 1 and saved["partial"]["batches_done"] == 2
     assert signal.getsignal(signal.SIGTERM) is handler_before  # the trainer restored it
     monkeypatch.setattr(trainer_module.Trainer, "_run_epoch", original)
     monkeypatch.undo()
-    train.main(args + ["--exp_dir", str(tmp_path / "resumed")])
+    train_with(conf, train_dir=dumped, exp_dir=tmp_path / "resumed")
 
     full, resumed = weights(tmp_path / "full"), weights(tmp_path / "resumed")
     for part in ("model", "head"):
@@ -259,11 +260,10 @@ def test_sigterm_checkpoints_mid_epoch_and_resume_is_bit_exact(tmp_path, dumped,
 
 def test_resume_with_changed_config_is_refused(tmp_path, dumped):
     exp = tmp_path / "exp"
-    train.main(["--config", str(write_config(tmp_path / "a.yaml", epochs=1)),
-                "--train_dir", str(dumped), "--exp_dir", str(exp)])
+    train_with(write_config(tmp_path / "a.yaml", epochs=1), train_dir=dumped, exp_dir=exp)
     with pytest.raises(ConfigError, match="changed: stages"):
-        train.main(["--config", str(write_config(tmp_path / "b.yaml", epochs=1, lr=5e-3)),
-                    "--train_dir", str(dumped), "--exp_dir", str(exp)])
+        train_with(write_config(tmp_path / "b.yaml", epochs=1, lr=5e-3), train_dir=dumped,
+                   exp_dir=exp)
 
 
 def test_bf16_channels_last_training_tracks_fp32_and_keeps_fp32_weights(tmp_path, dumped):
@@ -271,10 +271,9 @@ def test_bf16_channels_last_training_tracks_fp32_and_keeps_fp32_weights(tmp_path
     first epoch's loss is within 1% of fp32's, it falls as fast, and what is saved is fp32."""
     conf = write_config(tmp_path / "c.yaml", epochs=3)
     histories = {}
-    for name, extra in (("fp32", []), ("bf16", ["--precision", "bf16", "--channels_last", "true"])):
+    for name, extra in (("fp32", {}), ("bf16", {"precision": "bf16", "channels_last": True})):
         exp = tmp_path / name
-        train.main(["--config", str(conf), "--train_dir", str(dumped), "--exp_dir", str(exp),
-                    "--num_threads", "1", *extra])
+        train_with(conf, train_dir=dumped, exp_dir=exp, num_threads=1, **extra)
         lines = (exp / "train_history.csv").read_text().splitlines()
         column = lines[0].split(",").index("train_loss")
         histories[name] = [float(line.split(",")[column]) for line in lines[1:]]
@@ -294,5 +293,4 @@ def test_precision_must_be_a_known_one(tmp_path, dumped):
     conf = tmp_path / "c.yaml"
     conf.write_text("precision: fp16\n")
     with pytest.raises(ConfigError, match=r"c.yaml: precision must be one of \['fp32', 'bf16'\]"):
-        train.main(["--config", str(conf), "--train_dir", str(dumped), "--exp_dir",
-                    str(tmp_path / "exp")])
+        train_with(conf, train_dir=dumped, exp_dir=tmp_path / "exp")

@@ -16,7 +16,7 @@ import yaml
 from asd_lib.augment import AUGMENTS
 from asd_lib.augment.speed_perturb import change_speed, fit_length, time_stretch
 from asd_lib.backends.kmeans import KMeansMemoryBank
-from asd_lib.bin import ensemble, score, train
+from asd_lib.bin import ensemble, score
 from asd_lib.data.dataset import DumpedSet
 from asd_lib.data.step import Mix, Step
 from asd_lib.ensemble import fuse_embeddings as fuse
@@ -35,6 +35,7 @@ from asd_lib.models.w2v2_ast import (
 from asd_lib.train.stages import parse_stages
 from asd_lib.utils.fileio import read_kv, write_kv
 from inference_helpers import run_stage4
+from train_helpers import train_config, train_with
 
 SR = 16000
 TUNING = Path(__file__).resolve().parents[1] / "egs" / "dcase24" / "asd1" / "conf" / "tuning"
@@ -187,16 +188,15 @@ def test_missing_pretrained_dir_says_how_to_get_the_weights(tmp_path):
 def test_published_config_builds_from_local_directories(tmp_path):
     for kind in ("wav2vec2", "ast"):
         load_backbone(kind, random_init=RANDOM_INIT[kind]).save_pretrained(tmp_path / kind)
-    args = train.get_parser().parse_args(["--config", str(TUNING / "train_w2v2_ast.yaml"),
-                                          "--train_dir", "unused", "--exp_dir", "unused"])
-    assert args.model_conf["pretrained_dir"] == {
+    config = train_config(TUNING / "train_w2v2_ast.yaml")
+    assert config.model_conf["pretrained_dir"] == {
         "wav2vec2": "pretrained/wav2vec2-base",
         "ast": "pretrained/ast-finetuned-audioset-10-10-0.4593"}
-    args.model_conf["pretrained_dir"] = {k: str(tmp_path / k) for k in ("wav2vec2", "ast")}
-    model = MODELS.build(args.model, num_samples=12 * SR, sample_rate=args.sample_rate,
-                         **args.model_conf).eval()
+    config.model_conf["pretrained_dir"] = {k: str(tmp_path / k) for k in ("wav2vec2", "ast")}
+    model = MODELS.build(config.model, num_samples=12 * SR, sample_rate=SR,
+                         **config.model_conf).eval()
     assert model(torch.zeros(1, 12 * SR)).shape == (1, 256)
-    for stage in parse_stages(args.stages):
+    for stage in parse_stages(config.stages):
         for term in stage.losses:
             OBJECTIVES.build(term.name, **term.conf)
         assert [AUGMENTS.build(a["name"], **a["conf"]).factors for a in stage.augments] == \
@@ -297,6 +297,7 @@ def make_set(path, split="train", per_class=4, seed=0):
         if name != "utt2label" or split == "test":
             write_kv(path / name, sorted(table))
     write_kv(path / "feats.scp", sorted(read_kv(path / "feats.scp").items()))
+    (path / "sample_rate").write_text(f"{SR}\n")
     return path
 
 
@@ -306,8 +307,8 @@ def test_debug_config_trains_lowers_loss_and_embeds(tmp_path):
     config["stages"][0]["epochs"] = 5
     (tmp_path / "conf.yaml").write_text(yaml.safe_dump(config))
     exp = tmp_path / "exp"
-    train.main(["--config", str(tmp_path / "conf.yaml"), "--train_dir", str(dumped),
-                "--exp_dir", str(exp), "--seed", "1", "--num_threads", "1", "--verbose", "0"])
+    train_with(tmp_path / "conf.yaml", train_dir=dumped, exp_dir=exp, seed=1, num_threads=1,
+               verbose=0)
     with open(exp / "train_history.csv") as f:
         losses = [float(row["train_loss"]) for row in csv.DictReader(f)]
     assert len(losses) == 5

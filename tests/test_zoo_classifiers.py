@@ -17,7 +17,6 @@ import yaml
 from sklearn.metrics import roc_auc_score
 
 from asd_lib.backends.neg_log_prob import neg_log_prob
-from asd_lib.bin import train
 from asd_lib.data.samplers import SAMPLERS
 from asd_lib.data.step import Mix, Step, as_output, forward
 from asd_lib.frontends.tagram import TemporalAttention
@@ -32,6 +31,7 @@ from asd_lib.train.optim import OPTIMIZERS
 from asd_lib.utils.fileio import read_kv, write_kv
 from inference_helpers import run_stage4
 from test_train import NUM_SAMPLES, SR, make_dumped_set
+from train_helpers import train_with
 
 CONF = Path(__file__).resolve().parents[1] / "egs" / "dcase20" / "asd1" / "conf" / "tuning"
 CLASSES = ("fan_id_00", "fan_id_02", "pump_id_00")
@@ -388,6 +388,7 @@ def make_anomaly_set(path, per_class=4, seed=1):
     for name, rows in tables.items():
         write_kv(path / name, rows)
     write_kv(path / "feats.scp", sorted(read_kv(path / "feats.scp").items()))
+    (path / "sample_rate").write_text(f"{SR}\n")
     return path, truth
 
 
@@ -397,8 +398,8 @@ def toy(tmp_path_factory):
 
 
 def run_train(method, train_dir, exp_dir):
-    train.main(["--config", str(CONF / f"train_{method}.debug.yaml"), "--train_dir",
-                str(train_dir), "--exp_dir", str(exp_dir), "--num_threads", "1", "--verbose", "0"])
+    train_with(CONF / f"train_{method}.debug.yaml", train_dir=train_dir, exp_dir=exp_dir,
+               num_threads=1, verbose=0)
 
 
 def history(exp_dir):

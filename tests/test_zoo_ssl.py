@@ -13,7 +13,6 @@ import yaml
 from torchvision.models import mobilenet_v2, resnet50
 
 from asd_lib.augment import id_mixup_warp as ssl_augment
-from asd_lib.bin import train
 from asd_lib.data.dataset import DumpedSet, WaveformDataset
 from asd_lib.data.step import Mix, Step
 from asd_lib.experiment import load_experiment
@@ -26,6 +25,7 @@ from asd_lib.models.patches import extract_patches, num_patches
 from asd_lib.utils.fileio import read_kv
 from inference_helpers import decode_config, run_stage4
 from test_train import make_dumped_set
+from train_helpers import train_with
 
 SR = 16000
 TUNING = Path(__file__).resolve().parents[1] / "egs" / "dcase20" / "asd1" / "conf" / "tuning"
@@ -237,8 +237,7 @@ def test_giri_training_batches_contain_original_clips(tmp_path, dumped, monkeypa
     config = yaml.safe_load(conf.read_text())
     config["split_overrides"] = {m: config["split_overrides"][m] for m in ("fan", "pump")}
     conf.write_text(yaml.safe_dump(config))
-    train.main(["--config", str(conf), "--train_dir", str(dumped), "--exp_dir",
-                str(tmp_path / "exp"), "--num_threads", "1", "--verbose", "0"])
+    train_with(conf, train_dir=dumped, exp_dir=tmp_path / "exp", num_threads=1, verbose=0)
     training = [(w, m, g) for w, m, g in seen if m is not None]
     assert training and len(training) < len(seen)  # held-out batches are never mixed
     for wave, mix, warp in training:
@@ -303,8 +302,7 @@ def test_mobilenetv2_ssl_trains_per_type_and_scores_by_patch_averaged_prob(tmp_p
     }
     conf = debug_config(tmp_path, "mobilenetv2_ssl", split_overrides=overrides)
     exp = tmp_path / "exp"
-    train.main(["--config", str(conf), "--train_dir", str(dumped), "--exp_dir", str(exp),
-                "--num_threads", "1"])
+    train_with(conf, train_dir=dumped, exp_dir=exp, num_threads=1)
     assert yaml.safe_load((exp / "model_info.yaml").read_text()) == {"parts": ["fan", "pump"]}
     for machine in ("fan", "pump"):
         info = yaml.safe_load((exp / machine / "model_info.yaml").read_text())
@@ -335,10 +333,8 @@ def test_ae_baseline_trains_per_type_and_scores_by_reconstruction(tmp_path, dump
                                                                   monkeypatch):
     conf = debug_config(tmp_path, "ae_baseline")
     exp = tmp_path / "exp"
-    monkeypatch.setattr(train, "setup_logging", lambda *args, **kwargs: None)  # keep caplog's
     with caplog.at_level(logging.INFO):
-        train.main(["--config", str(conf), "--train_dir", str(dumped), "--exp_dir", str(exp),
-                    "--num_threads", "1"])
+        train_with(conf, train_dir=dumped, exp_dir=exp, num_threads=1)
     epochs = [r.getMessage() for r in caplog.records if r.getMessage().startswith("epoch ")]
     assert len(epochs) == 6 and all(" acc n/a | held-out " in m for m in epochs)  # no logits
     for machine in ("fan", "pump"):

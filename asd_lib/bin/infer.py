@@ -11,17 +11,16 @@ fit the embedding back-ends and its scores set the decision thresholds, both rea
 configuration, the checkpoint, the corpus and the training set are recorded in
 ``<out_dir>/../inference.yaml``.
 """
+from dataclasses import fields
 from pathlib import Path
 
 from asd_lib.corpus import CORPORA
 from asd_lib.inference import InferenceConfig, run_inference
 from asd_lib.inference.config import InferenceRecord
 from asd_lib.utils.cli import run_main
-from asd_lib.utils.config import ConfigError, ConfigParser, str2bool, yaml_value
+from asd_lib.utils.config import ConfigError, ConfigParser
 from asd_lib.utils.log import setup_logging
-
-RUN_OPTIONS = ("exp_dir", "checkpoint", "data_dir", "out_dir", "train_dir", "train_out_dir",
-               "dataset", "ngpu", "num_threads", "verbose")
+from asd_lib.utils.options import add_options
 
 
 def get_parser() -> ConfigParser:
@@ -40,20 +39,7 @@ def get_parser() -> ConfigParser:
     group.add_argument("--num_threads", type=int, default=0,
                        help="CPU threads when --ngpu 0 (0: all available cores)")
     group.add_argument("--verbose", type=int, default=1, help="0 warning, 1 info, 2 debug")
-    group = parser.add_argument_group("inference configuration (conf/decode/*.yaml keys)")
-    defaults = InferenceConfig()
-    group.add_argument("--backend", default=defaults.backend,
-                       help="anomaly scorer: neg_log_prob, neg_prob or model_score (forward "
-                            "pass), or an embedding back-end of asd_lib.backends")
-    group.add_argument("--backend_conf", type=yaml_value, default={},
-                       help="back-end arguments, e.g. '{k: 1}' for knn")
-    group.add_argument("--batch_size", type=int, default=defaults.batch_size,
-                       help="clips per forward pass")
-    group.add_argument("--score_margin", type=str2bool, default=defaults.score_margin,
-                       help="class scores with the head's margin at the class (the STgram-MFN "
-                            "code's choice)")
-    group.add_argument("--num_workers", type=int, default=defaults.num_workers,
-                       help="DataLoader workers")
+    add_options(parser, InferenceConfig, given_only=False)
     return parser
 
 
@@ -61,8 +47,8 @@ def main(cmd=None) -> None:
     args = get_parser().parse_args(cmd)
     setup_logging(args.verbose)
     try:
-        config = InferenceConfig(**{k: v for k, v in vars(args).items()
-                                    if k not in RUN_OPTIONS and k != "config"})
+        config = InferenceConfig(**{f.name: getattr(args, f.name)
+                                    for f in fields(InferenceConfig)})
     except ConfigError as err:
         raise ConfigError(f"{args.config or 'the command line'}: {err}") from None
     Path(args.out_dir).mkdir(parents=True, exist_ok=True)

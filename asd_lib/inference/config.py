@@ -16,7 +16,7 @@ Stage 4 records each inference in ``exp/<tag>/<inference_tag>/inference.yaml`` (
 resolved configuration, the checkpoint, the corpus and the training set), which
 ``detect`` reads back (:class:`InferenceRecord`).
 """
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Dict
 
@@ -26,16 +26,23 @@ from asd_lib.backends import BACKENDS
 from asd_lib.inference.scores import FORWARD_SCORES
 from asd_lib.utils.config import ConfigError, load_yaml
 from asd_lib.utils.fileio import atomic_write
+from asd_lib.utils.options import option
 from asd_lib.utils.yamlread import shown
+
+KEYS = "inference configuration (conf/decode/*.yaml keys)"
 
 
 @dataclass(frozen=True)
 class InferenceConfig:
-    backend: str = "neg_log_prob"
-    backend_conf: Dict[str, Any] = field(default_factory=dict)
-    batch_size: int = 64
-    score_margin: bool = True
-    num_workers: int = 0
+    backend: str = option("neg_log_prob", "str", "anomaly scorer: neg_log_prob, neg_prob or "
+                          "model_score (forward pass), or an embedding back-end of "
+                          "asd_lib.backends", KEYS)
+    backend_conf: Dict[str, Any] = option({}, "yaml", "back-end arguments, e.g. '{k: 1}' for "
+                                          "knn", KEYS)
+    batch_size: int = option(64, "int", "clips per forward pass", KEYS)
+    score_margin: bool = option(True, "bool", "class scores with the head's margin at the "
+                                "class (the STgram-MFN code's choice)", KEYS)
+    num_workers: int = option(0, "int", "DataLoader workers", KEYS)
 
     def __post_init__(self):
         """Check every key: the scorer is a forward-pass score or a registered back-end,

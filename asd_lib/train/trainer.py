@@ -52,6 +52,7 @@ from asd_lib.experiment import (
 from asd_lib.losses import OBJECTIVES
 from asd_lib.models.attr_text import describe
 from asd_lib.models.traits import traits
+from asd_lib.train.config import TrainConfig
 from asd_lib.train.distributed import ShardedBatches, all_reduce_sum, barrier, init_distributed
 from asd_lib.train.ema import WeightEma
 from asd_lib.train.fallback import replay_schedule, snapshot_state
@@ -100,6 +101,15 @@ def correct_count(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 def _accuracy_text(accuracy: float) -> str:
     """``0.873``, or ``n/a`` for a model without class logits (an autoencoder)."""
     return "n/a" if math.isnan(accuracy) else f"{accuracy:.3f}"
+
+
+def dumped_rate(train_set: DumpedSet) -> int:
+    """The sample rate stage 2 dumped the training set at: what the model is built for."""
+    rate = train_set.sample_rate
+    if rate is None:
+        raise ValueError(f"{train_set.path}/sample_rate: missing, so the rate of the dumped "
+                         "clips is unknown; re-run stage 2 (it records the rate)")
+    return rate
 
 
 def training_labels(train_set: DumpedSet, utts: List[str]) -> TrainingLabels:
@@ -162,9 +172,9 @@ class Trainer:
     type, e.g. the MobileNetV2 classifier of Giri et al. and the DCASE 2020 AE baseline).
     """
 
-    def __init__(self, args, stages: List[Stage], exp_dir=None, machines=None):
-        self.args = args
-        self.stages = stages
+    def __init__(self, config: TrainConfig, exp_dir=None, machines=None):
+        args = self.args = config
+        self.stages = config.training_stages()
         self.exp_dir = Path(exp_dir or args.exp_dir)
         self.ctx = init_distributed(args.ngpu)
         self.device = select_device(args.ngpu, args.num_threads, self.ctx.world_size,
@@ -182,19 +192,18 @@ class Trainer:
         index = {c: i for i, c in enumerate(self.class_names)}
         self.labels = [index[c] for c in classes]
         self.num_samples = self.train_set.clip_length()
-        self.train_set.check_dumped_as(args.sample_rate, None,
-                                       f"training with --sample_rate {args.sample_rate}")
+        self.sample_rate = dumped_rate(self.train_set)
         torch.manual_seed(args.seed)
         self.model, self.head = build_model(
             args.model, args.model_conf, args.head, args.head_conf,
-            self.num_samples, args.sample_rate, len(self.class_names))
+            self.num_samples, self.sample_rate, len(self.class_names))
         self.texts = None  # attribute texts, for models conditioned on them (System-3)
         if traits(self.model).conditioning == "attribute_text":
             attrs = self.training_labels.tables.get("utt2attr", {})
             self.texts = [describe(m, attrs.get(u, "")) for u, m in zip(
                 self.utts, self.training_labels.column("utt2machine", self.utts))]
         self.objectives = [[(term, OBJECTIVES.build(term.name, **term.conf))
-                            for term in stage.losses] for stage in stages]
+                            for term in stage.losses] for stage in self.stages]
         self.loss_modules = nn.ModuleDict({
             f"{s}_{j}": objective for s, terms in enumerate(self.objectives)
             for j, (_, objective) in enumerate(terms) if isinstance(objective, nn.Module)})
@@ -283,6 +292,7 @@ class Trainer:
         """Clip length, classes, the training labels and the held-out list: what
         inference needs (:mod:`asd_lib.experiment`)."""
         write_model_info(self.exp_dir, {"num_samples": self.num_samples,
+                                        "sample_rate": self.sample_rate,
                                         "classes": self.class_names,
                                         "label_scheme": self.training_labels.label_scheme,
                                         "train_digest": self.training_labels.digest()})
@@ -291,9 +301,10 @@ class Trainer:
             self.content.write(self.exp_dir / CONTENT_DIR)
         with atomic_write(self.exp_dir / "held_out.list") as f:
             f.writelines(f"{self.utts[i]}\n" for i in self.valid_idx)
-        logging.info("%d classes (%s), %d clips of %d samples: %d for training, %d held out",
-                     len(self.class_names), self.training_labels.label_scheme, len(self.labels),
-                     self.num_samples, len(self.train_idx), len(self.valid_idx))
+        logging.info("%d classes (%s), %d clips of %d samples at %d Hz: %d for training, %d "
+                     "held out", len(self.class_names), self.training_labels.label_scheme,
+                     len(self.labels), self.num_samples, self.sample_rate, len(self.train_idx),
+                     len(self.valid_idx))
 
     def _batches(self, indices, stage: Stage, train: bool, generator):
         labels = [self.labels[i] for i in indices]

@@ -15,7 +15,6 @@ from typing import Any, Dict, Iterable, Optional, Sequence
 
 import yaml
 
-import asd_lib
 from asd_lib.utils import yamlread
 from asd_lib.utils.fileio import atomic_write
 from asd_lib.utils.yamlread import YamlContentError, shown
@@ -150,10 +149,8 @@ def to_number(value: Any, kind: type):
     return kind(value)
 
 
-def save_config(args: argparse.Namespace, path) -> None:
-    """Write the resolved configuration (plus the package version) as YAML, atomically."""
-    data = {k: v for k, v in vars(args).items() if k != "config"}
-    data["asd_lib_version"] = asd_lib.__version__
+def save_config(data: Dict[str, Any], path) -> None:
+    """Write a resolved configuration as YAML, atomically."""
     with atomic_write(path) as f:
         yaml.safe_dump(data, f, sort_keys=True)
 

@@ -11,8 +11,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from faultkit import EPOCHS  # noqa: E402
 
-from asd_lib.bin import train  # noqa: E402
 from test_train import make_dumped_set, write_config  # noqa: E402
+from train_helpers import train_with  # noqa: E402
 
 
 class Experiment:
@@ -23,9 +23,16 @@ class Experiment:
         self.data = make_dumped_set(root / "train", per_class=5)
         self.config = write_config(root / "train.yaml", epochs=EPOCHS)
         self.exp = root / "exp"
-        train.main(self.train_args(self.exp))
+        self.train(self.exp)
+
+    def train(self, exp_dir, **values):
+        """Stage 3 of the toy config in ``exp_dir`` (one thread, quiet), ``values``
+        overriding its keys."""
+        return train_with(self.config, train_dir=self.data, exp_dir=exp_dir, num_threads=1,
+                          verbose=0, **values)
 
     def train_args(self, exp_dir) -> list:
+        """The same as command-line options of ``python -m asd_lib.bin.train``."""
         return ["--config", str(self.config), "--train_dir", str(self.data),
                 "--exp_dir", str(exp_dir), "--num_threads", "1", "--verbose", "0"]
 

@@ -30,6 +30,7 @@ from asd_lib.train.trainer import build_model
 from asd_lib.utils.checkpoint import save_atomic
 from asd_lib.utils.cli import run_main
 from asd_lib.utils.config import ConfigError
+from train_helpers import train_config, train_with
 
 
 def config_with(trained, tmp_path, **changes):
@@ -43,8 +44,7 @@ def config_with(trained, tmp_path, **changes):
 def train_fails(trained, tmp_path, config) -> str:
     exp = tmp_path / "exp"
     with pytest.raises(ConfigError) as err:
-        train.main(["--config", str(config), "--train_dir", str(trained.data),
-                    "--exp_dir", str(exp), "--verbose", "0"])
+        train_with(config, train_dir=trained.data, exp_dir=exp, verbose=0)
     assert not exp.exists()
     return str(err.value)
 
@@ -74,15 +74,24 @@ def test_wrong_type_names_the_file_and_the_key(trained, tmp_path, key, value, ex
     assert train_fails(trained, tmp_path, config) == f"{config}: {expected}"
 
 
+@fault('a training config that sets `sample_rate:` (the rate is stage 2\'s)',
+       'refused with the fix', 'names the file and asks stage 2 for the rate (run.sh '
+       '--sample_rate); nothing written')
+def test_a_sample_rate_in_a_training_config_is_refused_with_the_fix(trained, tmp_path):
+    config = config_with(trained, tmp_path, sample_rate=16000)
+    assert train_fails(trained, tmp_path, config) == (
+        f"{config}: sample_rate is not a training option: stage 3 takes the rate from the "
+        "dump it trains on (<train_dir>/sample_rate) and records it in the experiment. "
+        "Remove the line, and ask stage 2 for the rate instead (run.sh --sample_rate N)")
+
+
 @fault('`1e-4` (read as text by YAML 1.1) in a config', 'handled and logged',
        'read as the number')
 def test_number_written_without_a_dot_is_read_as_a_number(trained, tmp_path):
     # YAML 1.1 reads "1e-4" as text; a float option still takes it.
     config = tmp_path / "c.yaml"
     config.write_text(trained.config.read_text() + "ema_decay: 1e-4\n")
-    args = train.get_parser().parse_args(["--config", str(config), "--train_dir", "d",
-                                          "--exp_dir", "e"])
-    assert args.ema_decay == 1e-4
+    assert train_config(config).ema_decay == 1e-4
 
 
 @fault('a wrong type inside a training stage', 'clear error',
@@ -156,7 +165,7 @@ def test_resume_from_a_checkpoint_of_another_model_is_refused(trained, tmp_path)
     save_atomic({**state, **foreign_weights(trained)}, exp / "checkpoint.pth")
     before = snapshot(exp)
     with pytest.raises(ValueError) as err:
-        train.main(trained.train_args(exp))
+        trained.train(exp)
     assert str(err.value) == f"{exp}/checkpoint.pth: {FOREIGN_MODEL}{OTHER_MODEL}"
     assert snapshot(exp) == before
 
@@ -201,8 +210,7 @@ def config_error_before_data(trained, tmp_path, change) -> tuple:
     path.write_text(yaml.safe_dump(config))
     exp = tmp_path / "exp"
     with pytest.raises(ConfigError) as err:
-        train.main(["--config", str(path), "--train_dir", str(tmp_path / "no data here"),
-                    "--exp_dir", str(exp), "--verbose", "0"])
+        train_with(path, train_dir=tmp_path / "no data here", exp_dir=exp, verbose=0)
     assert not exp.exists()
     return path, str(err.value)
 
@@ -325,11 +333,10 @@ def test_numbers_written_as_text_in_a_conf_are_read_as_numbers(trained, tmp_path
     config["stages"][0]["scheduler_conf"]["min_lr_ratio"] = "1e-1"
     path = tmp_path / "c.yaml"
     path.write_text(yaml.safe_dump(config))
-    args = train.get_parser().parse_args(["--config", str(path), "--train_dir", "d",
-                                          "--exp_dir", "e"])
-    stages = train.check_config(args)
-    assert args.model_conf == {"table": "liu8", "embedding_dim": 64}
-    assert args.head_conf == {"margin": 0.5, "scale": 30.0}
+    config = train_config(path)
+    stages = config.training_stages()
+    assert config.model_conf == {"table": "liu8", "embedding_dim": 64}
+    assert config.head_conf == {"margin": 0.5, "scale": 30.0}
     assert stages[0].scheduler_conf == {"start_epoch": 1, "min_lr_ratio": 0.1}
 
 

@@ -13,11 +13,11 @@ import torch
 import yaml
 from faultkit import EPOCHS, fault, snapshot, temp_files
 
-from asd_lib.bin import train
 from asd_lib.train import trainer as trainer_module
 from asd_lib.utils.checkpoint import load_safe
 from asd_lib.utils.config import ConfigError
 from test_train import make_dumped_set
+from train_helpers import train_with
 
 
 def config_with(trained, path, stage=None, **changes):
@@ -29,9 +29,8 @@ def config_with(trained, path, stage=None, **changes):
     return path
 
 
-def args(config, data, exp):
-    return ["--config", str(config), "--train_dir", str(data), "--exp_dir", str(exp),
-            "--num_threads", "1", "--verbose", "0"]
+def train_on(config, data, exp):
+    train_with(config, train_dir=data, exp_dir=exp, num_threads=1, verbose=0)
 
 
 @fault('`valid_fraction: 1.0` (every clip held out)', 'clear error',
@@ -40,7 +39,7 @@ def test_valid_fraction_of_one_is_refused_before_anything_is_written(trained, tm
     config = config_with(trained, tmp_path / "all held out.yaml", valid_fraction=1.0)
     exp = tmp_path / "exp"
     with pytest.raises(ConfigError) as err:
-        train.main(args(config, trained.data, exp))
+        train_on(config, trained.data, exp)
     assert str(err.value) == (f"{config}: valid_fraction must be at least 0 and below 1 (the "
                               "share of every class held out), got 1.0")
     assert not exp.exists()
@@ -53,13 +52,13 @@ def test_a_split_without_training_clips_saves_nothing_and_takes_the_fix(trained,
     exp = tmp_path / "exp"
     config = config_with(trained, tmp_path / "c.yaml", valid_fraction=0.6)
     with pytest.raises(ValueError) as err:
-        train.main(args(config, data, exp))
+        train_on(config, data, exp)
     assert str(err.value) == (f"{data}: no clip is left to train on (valid_fraction 0.6 holds "
                               "out all 3); lower valid_fraction")
     assert [name for name in snapshot(exp) if name.endswith(".pth")] == []
     # No epoch was trained: the corrected configuration is taken, not refused.
     config = config_with(trained, tmp_path / "c.yaml", valid_fraction=0.0)
-    train.main(args(config, data, exp))
+    train_on(config, data, exp)
     assert load_safe(exp / "checkpoint.pth")["global_epoch"] == EPOCHS
     assert (exp / "best.pth").resolve().name == f"epoch{EPOCHS}.pth"
 
@@ -71,7 +70,7 @@ def test_a_stage_without_a_batch_is_an_error(trained, tmp_path):
                          stage={"batch_size": 64, "sampler_conf": {"drop_last": True}})
     exp = tmp_path / "exp"
     with pytest.raises(ValueError) as err:
-        train.main(args(config, trained.data, exp))
+        train_on(config, trained.data, exp)
     assert str(err.value) == (
         f"{exp}: stage 0 ('arcface') made no training batch in epoch 1 (12 training clips, "
         "batch_size 64, sampler random); lower batch_size or set drop_last: false in "
@@ -94,7 +93,7 @@ def test_nan_loss_keeps_the_previous_epoch_and_saves_nothing_of_its_own(trained,
     with monkeypatch.context() as poisoned:
         poisoned.setattr(trainer_module.TrainingSystem, "forward", nan_in_epoch_2)
         with pytest.raises(ValueError) as err:
-            train.main(trained.train_args(exp))
+            trained.train(exp)
     assert str(err.value) == (
         f"{exp}: the training loss of epoch 2 is nan; nothing of this epoch is saved (the "
         "checkpoint of epoch 1 is kept). Lower the learning rate or check the input (silent "
@@ -114,7 +113,7 @@ def test_nan_loss_keeps_the_previous_epoch_and_saves_nothing_of_its_own(trained,
             assert torch.equal(value, saved[part][key]), key
 
     # The re-run resumes from epoch 1 and ends where the uninterrupted run ended.
-    train.main(trained.train_args(exp))
+    trained.train(exp)
     full = torch.load(trained.exp / "latest.pth", weights_only=True)
     resumed = torch.load(exp / "latest.pth", weights_only=True)
     for part in ("model", "head"):

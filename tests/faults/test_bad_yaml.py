@@ -7,8 +7,9 @@ import time
 import pytest
 from faultkit import fault
 
-from asd_lib.bin import infer, train
+from asd_lib.bin import infer
 from asd_lib.utils.config import ConfigError
+from train_helpers import train_with
 
 # write_config's training config (tests/test_train.py), as text with line numbers known.
 CONFIG = """\
@@ -40,8 +41,7 @@ def train_fails(trained, tmp_path, text: str) -> str:
     config.write_text(text)
     exp = tmp_path / "exp"
     with pytest.raises(ConfigError) as err:
-        train.main(["--config", str(config), "--train_dir", str(trained.data),
-                    "--exp_dir", str(exp), "--num_threads", "1", "--verbose", "0"])
+        train_with(config, train_dir=trained.data, exp_dir=exp, num_threads=1, verbose=0)
     assert not exp.exists()
     return str(err.value).replace(str(config), "<config>")
 

@@ -9,9 +9,9 @@ import shutil
 import pytest
 from faultkit import copy_experiment, fault, snapshot
 
-from asd_lib.bin import train
 from asd_lib.utils.fileio import read_kv
 from test_train import make_dumped_set
+from train_helpers import train_with
 
 
 @pytest.fixture
@@ -28,12 +28,7 @@ def make_again(experiment, seed: int) -> None:
 
 
 def train_on(trained, exp, data) -> None:
-    train.main(["--config", str(trained.config), "--train_dir", str(data), "--exp_dir",
-                str(exp), "--num_threads", "1", "--verbose", "0"])
-
-
-def quiet_logging(monkeypatch) -> None:
-    monkeypatch.setattr(train, "setup_logging", lambda verbose: None)
+    train_with(trained.config, train_dir=data, exp_dir=exp, num_threads=1, verbose=0)
 
 
 @fault('the corpus made again under the same names with other audio (another seed), '
@@ -44,7 +39,7 @@ def test_other_audio_under_the_same_names_is_refused(experiment):
     before = snapshot(exp)
     make_again(experiment, seed=1)
     with pytest.raises(ValueError) as err:
-        train.main(experiment.train_args(exp))
+        experiment.train(exp)
     first = "fan-normal_id_00_00000000"
     assert str(err.value) == (
         f"{exp} was trained on other audio: 15 of its 15 clips in {data} hold other "
@@ -61,9 +56,8 @@ def test_the_same_audio_in_new_files_is_accepted(experiment, monkeypatch, caplog
     exp = experiment.exp
     before = snapshot(exp)
     make_again(experiment, seed=0)
-    quiet_logging(monkeypatch)
     with caplog.at_level(logging.INFO):
-        train.main(experiment.train_args(exp))
+        experiment.train(exp)
     assert (f"{exp}: the files of its training clips were rewritten with the same samples; "
             "record updated") in caplog.messages
     assert "training already complete (2 epochs); nothing to do" in caplog.messages
@@ -72,7 +66,7 @@ def test_the_same_audio_in_new_files_is_accepted(experiment, monkeypatch, caplog
     assert changed == {"train_content/files_digest"}
     caplog.clear()
     with caplog.at_level(logging.INFO):  # the record now matches: the clips are not read
-        train.main(experiment.train_args(exp))
+        experiment.train(exp)
     assert "training already complete (2 epochs); nothing to do" in caplog.messages
     assert not any("rewritten" in m for m in caplog.messages)
 
@@ -85,7 +79,6 @@ def test_an_experiment_without_a_content_record_is_checked_by_names(trained, tmp
     exp = copy_experiment(trained.exp, tmp_path / "exp")
     shutil.rmtree(exp / "train_content")
     other = make_dumped_set(tmp_path / "other", per_class=5, seed=1)
-    quiet_logging(monkeypatch)
     with caplog.at_level(logging.INFO):
         train_on(trained, exp, other)
     assert (f"{exp}: no record of what its training clips hold (made by an earlier stage 3); "

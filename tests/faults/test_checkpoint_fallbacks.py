@@ -10,8 +10,8 @@ import pytest
 import torch
 from faultkit import EPOCHS, copy_experiment, fault, snapshot, temp_files
 
-from asd_lib.bin import train
 from asd_lib.utils.checkpoint import load_safe
+from train_helpers import train_with
 
 TRUNCATED = "PytorchStreamReader failed reading zip archive: failed finding central directory"
 
@@ -26,20 +26,18 @@ def history(exp):
         return list(csv.DictReader(f))
 
 
-def retrain(trained, exp, monkeypatch, caplog) -> None:
-    monkeypatch.setattr(train, "setup_logging", lambda verbose: None)
+def retrain(trained, exp, caplog) -> None:
     with caplog.at_level(logging.INFO):
-        train.main(trained.train_args(exp))
+        trained.train(exp)
 
 
 @fault('truncated checkpoint.pth, then the recovery\'s next checkpoint', 'recovery',
        'the file that failed to load is overwritten, never rotated into checkpoint.prev.pth')
-def test_a_checkpoint_that_failed_to_load_is_never_rotated(trained, tmp_path, monkeypatch,
-                                                          caplog):
+def test_a_checkpoint_that_failed_to_load_is_never_rotated(trained, tmp_path, caplog):
     exp = copy_experiment(trained.exp, tmp_path / "exp")
     previous = (exp / "checkpoint.prev.pth").read_bytes()
     truncate(exp / "checkpoint.pth")
-    retrain(trained, exp, monkeypatch, caplog)
+    retrain(trained, exp, caplog)
     assert (exp / "checkpoint.prev.pth").read_bytes() == previous
     assert load_safe(exp / "checkpoint.prev.pth")["global_epoch"] == EPOCHS - 1
     assert load_safe(exp / "checkpoint.pth")["global_epoch"] == EPOCHS
@@ -49,11 +47,11 @@ def test_a_checkpoint_that_failed_to_load_is_never_rotated(trained, tmp_path, mo
        'recovery', 'resumes from the newest readable snapshot, weights only: logs which '
        'files failed and that the optimiser state starts afresh; the schedule is replayed')
 def test_no_readable_checkpoint_resumes_from_the_newest_readable_snapshot(
-        trained, tmp_path, monkeypatch, caplog):
+        trained, tmp_path, caplog):
     exp = copy_experiment(trained.exp, tmp_path / "exp")
     for name in ("checkpoint.pth", "checkpoint.prev.pth", f"snapshots/epoch{EPOCHS}.pth"):
         truncate(exp / name)
-    retrain(trained, exp, monkeypatch, caplog)
+    retrain(trained, exp, caplog)
     assert (f"{exp / 'checkpoint.pth'}: cannot read checkpoint ({TRUNCATED}); "
             f"checkpoint.prev.pth: cannot read it either ({TRUNCATED}); resuming from "
             f"{exp / 'snapshots'}/epoch{EPOCHS - 1}.pth, the newest readable snapshot "
@@ -80,14 +78,13 @@ def test_no_readable_checkpoint_with_ema_is_refused(trained, tmp_path):
     config = tmp_path / "ema.yaml"
     config.write_text(trained.config.read_text() + "ema_decay: 0.9\n")
     exp = tmp_path / "exp"
-    args = ["--config", str(config), "--train_dir", str(trained.data), "--exp_dir", str(exp),
-            "--num_threads", "1", "--verbose", "0"]
-    train.main(args)
+    values = {"train_dir": trained.data, "exp_dir": exp, "num_threads": 1, "verbose": 0}
+    train_with(config, **values)
     for name in ("checkpoint.pth", "checkpoint.prev.pth"):
         truncate(exp / name)
     before = snapshot(exp)
     with pytest.raises(ValueError) as err:
-        train.main(args)
+        train_with(config, **values)
     assert str(err.value) == (
         f"{exp / 'checkpoint.pth'}: cannot read checkpoint ({TRUNCATED}); checkpoint.prev.pth: "
         f"cannot read it either ({TRUNCATED}); {exp / 'snapshots'}/epoch{EPOCHS}.pth holds the "

@@ -15,7 +15,6 @@ import torch
 import yaml
 from faultkit import EPOCHS, fault, snapshot, temp_files
 
-from asd_lib.bin import train
 from asd_lib.utils.checkpoint import load_safe
 
 
@@ -44,14 +43,13 @@ def same_weights(a, b) -> None:
 
 @fault('truncated checkpoint.pth (stage 3 re-run)', 'recovery',
        'resumes from checkpoint.prev.pth, logged, to the same weights')
-def test_truncated_checkpoint_resumes_from_the_one_before(trained, copied, monkeypatch, caplog):
+def test_truncated_checkpoint_resumes_from_the_one_before(trained, copied, caplog):
     exp = copied
     assert load_safe(exp / "checkpoint.prev.pth")["global_epoch"] == EPOCHS - 1
     truncate(exp / "checkpoint.pth")
     epoch1 = (exp / "snapshots" / "epoch1.pth").read_bytes()
-    monkeypatch.setattr(train, "setup_logging", lambda verbose: None)
     with caplog.at_level(logging.INFO):
-        train.main(trained.train_args(exp))
+        trained.train(exp)
     warning = next(m for m in caplog.messages if m.startswith(f"{exp / 'checkpoint.pth'}: "))
     assert warning.startswith(f"{exp / 'checkpoint.pth'}: cannot read checkpoint (")
     assert warning.endswith("); resuming from checkpoint.prev.pth, the checkpoint it replaced "
@@ -69,12 +67,11 @@ def test_truncated_checkpoint_resumes_from_the_one_before(trained, copied, monke
 
 @fault('checkpoint.pth deleted (stage 3 re-run)', 'recovery',
        'resumes from checkpoint.prev.pth, logged')
-def test_deleted_checkpoint_resumes_from_the_one_before(trained, copied, monkeypatch, caplog):
+def test_deleted_checkpoint_resumes_from_the_one_before(trained, copied, caplog):
     exp = copied
     (exp / "checkpoint.pth").unlink()
-    monkeypatch.setattr(train, "setup_logging", lambda verbose: None)
     with caplog.at_level(logging.INFO):
-        train.main(trained.train_args(exp))
+        trained.train(exp)
     assert (f"{exp / 'checkpoint.pth'}: missing; resuming from checkpoint.prev.pth, the "
             "checkpoint it replaced (the epochs after it are trained again and their "
             "snapshots rewritten)") in caplog.messages
@@ -90,7 +87,7 @@ def test_truncated_checkpoint_without_an_earlier_one_is_refused(trained, copied)
         truncate(exp / name)
     before = snapshot(exp)
     with pytest.raises(ValueError) as err:
-        train.main(trained.train_args(exp))
+        trained.train(exp)
     cause = "PytorchStreamReader failed reading zip archive: failed finding central directory"
     assert str(err.value) == (
         f"{exp / 'checkpoint.pth'}: cannot read checkpoint ({cause}); there is no "
@@ -108,7 +105,7 @@ def test_fresh_start_over_the_snapshots_of_an_earlier_run_is_refused(trained, co
     (exp / "checkpoint.prev.pth").unlink()
     before = snapshot(exp)
     with pytest.raises(ValueError) as err:
-        train.main(trained.train_args(exp))
+        trained.train(exp)
     assert str(err.value) == (
         f"{exp}: no checkpoint.pth or checkpoint.prev.pth to resume from, but snapshots/ holds "
         f"{EPOCHS} snapshot(s) of an earlier run (the last epoch{EPOCHS}.pth) that training "

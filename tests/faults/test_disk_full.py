@@ -15,7 +15,7 @@ import pytest
 import torch
 from faultkit import EPOCHS, fault, snapshot, temp_files
 
-from asd_lib.bin import infer, train
+from asd_lib.bin import infer
 from asd_lib.utils.checkpoint import load_safe
 from asd_lib.utils.fileio import atomic_write
 
@@ -87,11 +87,10 @@ def test_atomic_write_keeps_the_previous_file(tmp_path, monkeypatch):
        'the previous checkpoint is kept; training resumes')
 def test_full_disk_during_a_checkpoint_write_then_resume(trained, tmp_path, monkeypatch, caplog):
     exp = tmp_path / "exp"
-    monkeypatch.setattr(train, "setup_logging", lambda verbose: None)  # keep caplog's handler
     with monkeypatch.context() as full_disk, pytest.raises(OSError) as err:
         # The checkpoint after the last epoch fails half-way (its first 64 KiB fit).
         seen = fill_disk_on(full_disk, "checkpoint.pth", EPOCHS, room=1 << 16)
-        train.main(trained.train_args(exp))
+        trained.train(exp)
     assert seen["count"] == EPOCHS
     assert err.value.errno == errno.ENOSPC
     assert str(err.value) == no_space_message(exp / "checkpoint.pth")
@@ -102,7 +101,7 @@ def test_full_disk_during_a_checkpoint_write_then_resume(trained, tmp_path, monk
     assert (exp / "latest.pth").resolve().name == f"epoch{EPOCHS - 1}.pth"
 
     with caplog.at_level(logging.INFO):
-        train.main(trained.train_args(exp))
+        trained.train(exp)
     assert any(m.startswith(f"resuming from {exp / 'checkpoint.pth'}: stage 0 (arcface), at "
                             f"the end of global epoch {EPOCHS - 1}") for m in caplog.messages)
     for name in ("latest.pth", "checkpoint.pth"):

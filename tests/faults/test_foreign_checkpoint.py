@@ -5,7 +5,7 @@ import pytest
 import torch
 from faultkit import copy_experiment, fault, snapshot
 
-from asd_lib.bin import infer, train
+from asd_lib.bin import infer
 from asd_lib.models import MODELS
 from asd_lib.utils.checkpoint import CodeInCheckpointError, save_atomic
 
@@ -35,7 +35,7 @@ def test_a_checkpoint_that_holds_code_is_refused(trained, tmp_path):
         "weights: refused, as loading it could run that code. Use a checkpoint that "
         "asd_lib saved, or save the model's state_dict() instead of the model")
     with pytest.raises(CodeInCheckpointError) as err:  # no fall-back to checkpoint.prev.pth
-        train.main(trained.train_args(exp))
+        trained.train(exp)
     assert str(err.value).startswith(f"{exp}/checkpoint.pth: holds pickled code (")
     assert snapshot(exp) == before and not (out / "train" / "utt2score").exists()
 

@@ -34,7 +34,7 @@ from faultkit import (
     write_wav,
 )
 
-from asd_lib.bin import infer, score, train
+from asd_lib.bin import infer, score
 from asd_lib.utils.checkpoint import load_safe
 from asd_lib.utils.fileio import atomic_write, remove_stale_temps
 
@@ -105,9 +105,8 @@ def test_training_killed_after_its_first_epoch(trained, tmp_path, monkeypatch, c
     assert len((exp / "train_history.csv").read_text().splitlines()) == 1 + done
 
     as_new_process(monkeypatch)
-    monkeypatch.setattr(train, "setup_logging", lambda verbose: None)
     with caplog.at_level(logging.INFO):
-        train.main(trained.train_args(exp))
+        trained.train(exp)
     assert f"resuming from {exp / 'checkpoint.pth'}: stage 0 (arcface), at the end of " \
            f"global epoch {done}" in caplog.messages
     assert temp_files(exp) == []
