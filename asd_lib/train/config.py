@@ -28,7 +28,7 @@ from asd_lib.utils.yamlread import shown
 RUN, MODEL, STAGES = "data and run", "model", "training stages"
 
 RUNTIME_KEYS = {"ngpu", "num_workers", "num_threads", "verbose", "exp_dir", "train_dir",
-                "keep_snapshots", "channels_last"}
+                "keep_snapshots", "channels_last", "compile"}
 """Options that may change between a run and its resumption without changing the result."""
 
 
@@ -54,8 +54,12 @@ class TrainConfig:
     precision: str = option("fp32", "str", "bf16: forward pass and losses under bfloat16 "
                             "autocast, weights and optimiser fp32 (for CUDA; "
                             "asd_lib.train.precision)", RUN, choices=PRECISIONS)
-    channels_last: bool = option(False, "bool", "4-D weights in channels-last (NHWC) layout, "
-                                                "for CUDA tensor cores", RUN)
+    channels_last: bool = option(False, "bool", "4-D weights and activations in channels-last "
+                                                "(NHWC) layout: faster convolutions with cuDNN "
+                                                "and with oneDNN on the CPU (README, "
+                                                "Performance)", RUN)
+    compile: bool = option(False, "bool", "compile the model with torch.compile (minutes "
+                                          "before the first step; README, Performance)", RUN)
     model: str = option("stgram_mfn", "str", "name in asd_lib.models.MODELS", MODEL)
     model_conf: Dict[str, Any] = option({}, "mapping", "model arguments", MODEL)
     head: str = option("arcface", "str", "name in asd_lib.losses.HEADS", MODEL)

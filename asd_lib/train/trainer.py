@@ -57,7 +57,7 @@ from asd_lib.train.distributed import ShardedBatches, all_reduce_sum, barrier, i
 from asd_lib.train.ema import WeightEma
 from asd_lib.train.fallback import replay_schedule, snapshot_state
 from asd_lib.train.optim import OPTIMIZERS, SCHEDULERS
-from asd_lib.train.precision import autocast, set_memory_format
+from asd_lib.train.precision import autocast, compile_module, set_memory_format
 from asd_lib.train.stages import Stage
 from asd_lib.utils.checkpoint import (
     CHECKPOINT,
@@ -211,6 +211,7 @@ class Trainer:
             TrainingSystem(self.model, self.head, self.loss_modules).to(self.device),
             args.channels_last)
         self.training_free = traits(self.model).training_free
+        compile_module(self.model, args.compile and not self.training_free)
         trainable = sum(p.numel() for p in self.system.parameters() if p.requires_grad)
         if self.training_free and trainable:
             raise ValueError(f"model {args.model!r} declares itself training-free but has "
