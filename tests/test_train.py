@@ -169,7 +169,7 @@ def test_a_set_dumped_for_another_system_is_refused(tmp_path, dumped):
                                 "--sample_rate 19200")
     infer_args = ["--exp_dir", str(exp), "--data_dir", str(data), "--out_dir",
                   str(tmp_path / "scores"), "--checkpoint", "latest", "--train_dir", str(data),
-                  "--train_out_dir", str(tmp_path / "scores")]
+                  "--train_out_dir", str(tmp_path / "scores"), "--score", "neg_log_prob"]
     (data / "sample_rate").write_text("19200\n")
     with pytest.raises(ValueError) as error:
         infer.main(infer_args)

@@ -7,15 +7,20 @@
 The training set is scored first (``--data_dir`` equal to ``--train_dir``): its embeddings
 fit the embedding back-ends and its scores set the decision thresholds, both read from
 ``--train_out_dir`` when a test set is scored. ``--config`` is an inference configuration
-(:mod:`asd_lib.inference.config`); the options below override its keys. The resolved
+(:mod:`asd_lib.inference.config`); the options below override its keys, and a scorer given
+on the command line replaces the file's (``--backend knn`` over a file with
+``score: neg_log_prob``; ``--score`` also drops the file's ``backend_conf``). The resolved
 configuration, the checkpoint, the corpus and the training set are recorded in
 ``<out_dir>/../inference.yaml``.
 """
+import argparse
 from pathlib import Path
 
+from asd_lib.backends import BACKENDS
 from asd_lib.corpus import CORPORA
 from asd_lib.inference import InferenceConfig, run_inference
 from asd_lib.inference.config import InferenceRecord
+from asd_lib.inference.scores import FORWARD_SCORES
 from asd_lib.utils.cli import run_main
 from asd_lib.utils.config import ConfigError, ConfigParser, str2bool, yaml_value
 from asd_lib.utils.log import setup_logging
@@ -41,10 +46,13 @@ def get_parser() -> ConfigParser:
                        help="CPU threads when --ngpu 0 (0: all available cores)")
     group.add_argument("--verbose", type=int, default=1, help="0 warning, 1 info, 2 debug")
     group = parser.add_argument_group("inference configuration (conf/decode/*.yaml keys)")
-    defaults = InferenceConfig()
-    group.add_argument("--backend", default=defaults.backend,
-                       help="anomaly scorer: neg_log_prob, neg_prob or model_score (forward "
-                            "pass), or an embedding back-end of asd_lib.backends")
+    defaults = InferenceConfig(score="neg_log_prob")
+    group.add_argument("--score", default=None,
+                       help=f"forward-pass score: {', '.join(FORWARD_SCORES)} (give this or "
+                            "--backend)")
+    group.add_argument("--backend", default=None,
+                       help=f"embedding back-end: {', '.join(BACKENDS.names())} (give this or "
+                            "--score)")
     group.add_argument("--backend_conf", type=yaml_value, default={},
                        help="back-end arguments, e.g. '{k: 1}' for knn")
     group.add_argument("--batch_size", type=int, default=defaults.batch_size,
@@ -60,17 +68,37 @@ def get_parser() -> ConfigParser:
 def main(cmd=None) -> None:
     args = get_parser().parse_args(cmd)
     setup_logging(args.verbose)
-    try:
-        config = InferenceConfig(**{k: v for k, v in vars(args).items()
-                                    if k not in RUN_OPTIONS and k != "config"})
-    except ConfigError as err:
-        raise ConfigError(f"{args.config or 'the command line'}: {err}") from None
+    config = inference_config(args, cmd)
     Path(args.out_dir).mkdir(parents=True, exist_ok=True)
     InferenceRecord(config, args.checkpoint, args.dataset, args.train_dir).write(
         Path(args.out_dir).parent)
     run_inference(args.exp_dir, args.checkpoint, args.data_dir, args.out_dir, args.dataset,
                   config, args.train_dir, args.train_out_dir, ngpu=args.ngpu,
                   num_threads=args.num_threads)
+
+
+def inference_config(args, cmd=None) -> InferenceConfig:
+    """The inference configuration of the parsed ``args``: the ``--config`` file's keys with
+    the command line's over them, a scorer of the command line replacing the file's."""
+    values = {k: v for k, v in vars(args).items() if k not in RUN_OPTIONS and k != "config"}
+    given = scorers_given(cmd)
+    if given == {"backend"}:
+        values["score"] = None
+    elif given == {"score"}:
+        values.update(backend=None, backend_conf={})
+    try:
+        return InferenceConfig(**values)
+    except ConfigError as err:
+        raise ConfigError(f"{args.config or 'the command line'}: {err}") from None
+
+
+def scorers_given(cmd=None) -> set:
+    """Which of ``--score`` and ``--backend`` the command line itself gives."""
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--score")
+    pre.add_argument("--backend")
+    known, _ = pre.parse_known_args(cmd)
+    return {name for name in ("score", "backend") if getattr(known, name) is not None}
 
 
 if __name__ == "__main__":
