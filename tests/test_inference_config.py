@@ -100,3 +100,10 @@ def test_inference_records_read_back_either_scorer(tmp_path, written, score, bac
     (tmp_path / "inference.yaml").write_text(yaml.safe_dump(record))
     config = read_inference_record(tmp_path).config
     assert (config.score, config.backend) == (score, backend)
+
+
+def test_back_end_arguments_given_with_a_forward_score_are_refused(tmp_path):
+    embedding = str(decode(tmp_path, "backend: knn\nbackend_conf: {k: 4}\n"))
+    with pytest.raises(ConfigError, match="backend_conf: score neg_prob is a forward-pass score "
+                                          "and takes no arguments, got"):
+        config_of(["--config", embedding, "--score", "neg_prob", "--backend_conf", "{k: 2}"])

@@ -85,7 +85,9 @@ def inference_config(args, cmd=None) -> InferenceConfig:
     if given == {"backend"}:
         values["score"] = None
     elif given == {"score"}:
-        values.update(backend=None, backend_conf={})
+        values["backend"] = None
+        if not backend_conf_given(cmd):
+            values["backend_conf"] = {}
     try:
         return InferenceConfig(**values)
     except ConfigError as err:
@@ -94,11 +96,20 @@ def inference_config(args, cmd=None) -> InferenceConfig:
 
 def scorers_given(cmd=None) -> set:
     """Which of ``--score`` and ``--backend`` the command line itself gives."""
-    pre = argparse.ArgumentParser(add_help=False)
-    pre.add_argument("--score")
-    pre.add_argument("--backend")
-    known, _ = pre.parse_known_args(cmd)
+    known = _command_line_keys(cmd)
     return {name for name in ("score", "backend") if getattr(known, name) is not None}
+
+
+def backend_conf_given(cmd=None) -> bool:
+    """Whether the command line itself gives ``--backend_conf``."""
+    return _command_line_keys(cmd).backend_conf is not None
+
+
+def _command_line_keys(cmd=None) -> argparse.Namespace:
+    pre = argparse.ArgumentParser(add_help=False)
+    for name in ("score", "backend", "backend_conf"):
+        pre.add_argument(f"--{name}")
+    return pre.parse_known_args(cmd)[0]
 
 
 if __name__ == "__main__":
