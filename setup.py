@@ -25,6 +25,27 @@ setup(
         "matplotlib>=3.7",
         "tensorboard>=2.12",
     ],
+    entry_points={
+        # asd-<verb>: python -m asd_lib.bin.<verb>
+        "console_scripts": [
+            "asd-make-synthetic = asd_lib.bin.console:make_synthetic",
+            "asd-download = asd_lib.bin.console:download",
+            "asd-prepare-data = asd_lib.bin.console:prepare_data",
+            "asd-make-labels = asd_lib.bin.console:make_labels",
+            "asd-validate-data-dir = asd_lib.bin.console:validate_data_dir",
+            "asd-dump = asd_lib.bin.console:dump",
+            "asd-train = asd_lib.bin.console:train",
+            "asd-infer = asd_lib.bin.console:infer",
+            "asd-score = asd_lib.bin.console:score",
+            "asd-plot-results = asd_lib.bin.console:plot_results",
+            "asd-ensemble = asd_lib.bin.console:ensemble",
+            "asd-show-results = asd_lib.bin.console:show_results",
+            "asd-compare = asd_lib.bin.console:compare",
+            "asd-detect = asd_lib.bin.console:detect",
+            "asd-export-onnx = asd_lib.bin.console:export_onnx",
+            "asd-benchmark = asd_lib.bin.console:benchmark",
+        ],
+    },
     extras_require={
         "pretrained": ["transformers>=4.40"],  # wav2vec 2.0 + AST (models/w2v2_ast.py)
         "onnx": ["onnx>=1.15", "onnxruntime>=1.17"],  # export_onnx, detect --onnx

@@ -84,7 +84,7 @@ class Combination:
             raise ValueError(f"std_floor must be > 0, got {self.std_floor!r}")
         if self.level == "embedding" and self.inference.is_forward_score:
             raise ValueError(f"embedding-level combination scores with an embedding back-end; "
-                             f"{self.inference.backend} is a forward-pass score")
+                             f"{self.inference.score} is a forward-pass score")
 
 
 def system_weights(weights: Optional[Sequence[float]], n_systems: int) -> np.ndarray:

@@ -124,12 +124,12 @@ def scoring_graph(exp_dir, checkpoint: str, config: InferenceConfig):
         raise ValueError(f"backend {config.backend!r} scores embeddings outside the network; "
                          f"ONNX export supports the forward-pass scores {sorted(FORWARD_SCORES)}")
     trained = experiment.parts[None]
-    graph = ScoringGraph(trained.model, trained.head, config.score_margin, config.backend)
+    graph = ScoringGraph(trained.model, trained.head, config.score_margin, config.score)
     return graph.eval(), experiment
 
 
 def export_onnx(exp_dir, checkpoint: str, out_path, input_dtype: str = "int16",
-                config: InferenceConfig = InferenceConfig()) -> Path:
+                config: InferenceConfig = InferenceConfig(score="neg_log_prob")) -> Path:
     """Export ``exp_dir`` at ``checkpoint`` with the forward-pass score of ``config`` to
     ``out_path`` and check it against PyTorch.
 

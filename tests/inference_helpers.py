@@ -17,10 +17,11 @@ def decode_config(recipe: str, name: str) -> Path:
 
 
 def run_stage4(exp: Path, train_dir: Path, out_root: Path, test_dirs: Dict[str, Path] = None,
-               args: Sequence[str] = (), checkpoint: str = "best",
+               args: Sequence[str] = ("--score", "neg_log_prob"), checkpoint: str = "best",
                dataset: str = "dcase2020") -> Path:
     """Score ``train_dir`` into ``out_root/train``, then each test dir into
-    ``out_root/<name>``; ``args`` are extra infer options (e.g. a --config)."""
+    ``out_root/<name>``; ``args`` are the scorer and any other infer options (e.g. a
+    --config)."""
     common = ["--exp_dir", str(exp), "--checkpoint", checkpoint, "--train_dir", str(train_dir),
               "--train_out_dir", str(out_root / "train"), "--dataset", dataset,
               "--num_threads", "1", "--verbose", "0", *args]

@@ -66,8 +66,8 @@ def tiny_experiment(tmp_path_factory) -> Path:
     for dset in ("train", "dev_test"):
         infer.main(["--exp_dir", str(exp), "--data_dir", str(root / "dump" / dset),
                     "--out_dir", str(scores / dset), "--train_dir", str(root / "dump/train"),
-                    "--train_out_dir", str(scores / "train"), "--batch_size", "8",
-                    "--num_threads", "1", "--verbose", "0"])
+                    "--train_out_dir", str(scores / "train"), "--score", "neg_log_prob",
+                    "--batch_size", "8", "--num_threads", "1", "--verbose", "0"])
     score.main(["--data_dir", str(root / "dump/dev_test"), "--score_dir",
                 str(scores / "dev_test"), "--verbose", "0"])
     (root / ".done").touch()

@@ -61,7 +61,7 @@ def write_system(inference_dir: Path, dataset: str, dset: str, clips: Sequence[C
     """An inference dir as stage 4 leaves it: inference.yaml, and in ``<dset>/`` utt2score
     and the official score and decision CSVs (decision: score > 0.5)."""
     inference_dir.mkdir(parents=True, exist_ok=True)
-    InferenceRecord(InferenceConfig(), "best", dataset, "dump/train").write(inference_dir)
+    InferenceRecord(InferenceConfig(score="neg_log_prob"), "best", dataset, "dump/train").write(inference_dir)
     out = inference_dir / dset
     out.mkdir()
     corpus = get_corpus(dataset)

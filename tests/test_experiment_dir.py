@@ -67,7 +67,7 @@ def recipe(request, tmp_path):
     write_run_sh(exp, tmp_path, "./asd.sh --tag sys")
     inference = exp / "knn_best"
     inference.mkdir()
-    InferenceRecord(InferenceConfig(), "best", "dcase2020", "dump/train").write(inference)
+    InferenceRecord(InferenceConfig(backend="knn"), "best", "dcase2020", "dump/train").write(inference)
     write_thresholds(inference / "train" / FILE_NAME,
                      {("fan", "id_00"): Threshold(0.5, 4, "held_out")})
     return tmp_path

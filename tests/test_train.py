@@ -169,7 +169,7 @@ def test_training_takes_the_rate_from_the_dump_and_records_it(tmp_path, dumped):
 
     infer_args = ["--exp_dir", str(exp), "--data_dir", str(data), "--out_dir",
                   str(tmp_path / "scores"), "--checkpoint", "latest", "--train_dir", str(data),
-                  "--train_out_dir", str(tmp_path / "scores")]
+                  "--train_out_dir", str(tmp_path / "scores"), "--score", "neg_log_prob"]
     (data / "sample_rate").write_text("16000\n")  # another system's stage 2 re-dumped it
     with pytest.raises(ValueError) as error:
         infer.main(infer_args)

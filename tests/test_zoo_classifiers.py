@@ -16,11 +16,11 @@ import torch.nn.functional as F
 import yaml
 from sklearn.metrics import roc_auc_score
 
-from asd_lib.backends.neg_log_prob import neg_log_prob
 from asd_lib.data.samplers import SAMPLERS
 from asd_lib.data.step import Mix, Step, as_output, forward
 from asd_lib.frontends.tagram import TemporalAttention
 from asd_lib.frontends.tfgram import TFgramNet
+from asd_lib.inference.scores import FORWARD_SCORES
 from asd_lib.losses import HEADS, OBJECTIVES
 from asd_lib.losses.supcon import supcon_loss
 from asd_lib.models import MODELS
@@ -188,6 +188,7 @@ def test_osscl_fph_feeds_arcface_and_the_score():
         plain = model.backbone(model.features(wave))
         assert torch.allclose(embedding, model.perturbation(plain))
         assert torch.allclose(embedding.norm(dim=1), torch.ones(4), atol=1e-6)
+        neg_log_prob = FORWARD_SCORES["neg_log_prob"].per_class
         before = neg_log_prob(head(embedding, labels), labels)
         model.perturbation.layers[3].weight.mul_(-0.5)  # Linear(64, 128) of the FPH
         after = neg_log_prob(head(model(wave), labels), labels)

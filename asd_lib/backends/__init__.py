@@ -1,5 +1,6 @@
-"""Anomaly scorers: the classifier's negative log-probability, the decision threshold, and
-back-ends fitted on embeddings per (machine type, section).
+"""Embedding back-ends, fitted on embeddings per (machine type, section), and the decision
+threshold. The forward-pass scores (a classifier's negative log-probability) are
+:mod:`asd_lib.inference.scores`.
 
 Importing the package registers every embedding back-end in ``BACKENDS``
 (``BACKENDS.build("knn", k=4).fit(embeddings, domains, classes).score(test)``).

@@ -39,7 +39,7 @@ def main(cmd=None) -> None:
     args = get_parser().parse_args(cmd)
     setup_logging(args.verbose)
     out = args.out or Path(args.model) / f"{args.checkpoint}.onnx"
-    config = InferenceConfig() if args.inference_config is None \
+    config = InferenceConfig(score="neg_log_prob") if args.inference_config is None \
         else InferenceConfig.from_yaml(args.inference_config)
     export_onnx(args.model, args.checkpoint, out, args.input_dtype, config)
 

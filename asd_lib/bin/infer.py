@@ -7,10 +7,13 @@
 The training set is scored first (``--data_dir`` equal to ``--train_dir``): its embeddings
 fit the embedding back-ends and its scores set the decision thresholds, both read from
 ``--train_out_dir`` when a test set is scored. ``--config`` is an inference configuration
-(:mod:`asd_lib.inference.config`); the options below override its keys. The resolved
+(:mod:`asd_lib.inference.config`); the options below override its keys, and a scorer given
+on the command line replaces the file's (``--backend knn`` over a file with
+``score: neg_log_prob``; ``--score`` also drops the file's ``backend_conf``). The resolved
 configuration, the checkpoint, the corpus and the training set are recorded in
 ``<out_dir>/../inference.yaml``.
 """
+import argparse
 from dataclasses import fields
 from pathlib import Path
 
@@ -46,17 +49,48 @@ def get_parser() -> ConfigParser:
 def main(cmd=None) -> None:
     args = get_parser().parse_args(cmd)
     setup_logging(args.verbose)
-    try:
-        config = InferenceConfig(**{f.name: getattr(args, f.name)
-                                    for f in fields(InferenceConfig)})
-    except ConfigError as err:
-        raise ConfigError(f"{args.config or 'the command line'}: {err}") from None
+    config = inference_config(args, cmd)
     Path(args.out_dir).mkdir(parents=True, exist_ok=True)
     InferenceRecord(config, args.checkpoint, args.dataset, args.train_dir).write(
         Path(args.out_dir).parent)
     run_inference(args.exp_dir, args.checkpoint, args.data_dir, args.out_dir, args.dataset,
                   config, args.train_dir, args.train_out_dir, ngpu=args.ngpu,
                   num_threads=args.num_threads)
+
+
+def inference_config(args, cmd=None) -> InferenceConfig:
+    """The inference configuration of the parsed ``args``: the ``--config`` file's keys with
+    the command line's over them, a scorer of the command line replacing the file's."""
+    values = {f.name: getattr(args, f.name) for f in fields(InferenceConfig)}
+    given = scorers_given(cmd)
+    if given == {"backend"}:
+        values["score"] = None
+    elif given == {"score"}:
+        values["backend"] = None
+        if not backend_conf_given(cmd):
+            values["backend_conf"] = {}
+    try:
+        return InferenceConfig(**values)
+    except ConfigError as err:
+        raise ConfigError(f"{args.config or 'the command line'}: {err}") from None
+
+
+def scorers_given(cmd=None) -> set:
+    """Which of ``--score`` and ``--backend`` the command line itself gives."""
+    known = _command_line_keys(cmd)
+    return {name for name in ("score", "backend") if getattr(known, name) is not None}
+
+
+def backend_conf_given(cmd=None) -> bool:
+    """Whether the command line itself gives ``--backend_conf``."""
+    return _command_line_keys(cmd).backend_conf is not None
+
+
+def _command_line_keys(cmd=None) -> argparse.Namespace:
+    pre = argparse.ArgumentParser(add_help=False)
+    for name in ("score", "backend", "backend_conf"):
+        pre.add_argument(f"--{name}")
+    return pre.parse_known_args(cmd)[0]
 
 
 if __name__ == "__main__":

@@ -56,7 +56,7 @@ def run_inference(exp_dir, checkpoint: str, data_dir, out_dir, dataset: str,
     if is_train:
         check_training_set(experiment, data)
     groups = list(zip(data.column("utt2machine"), data.column("utt2section")))
-    score = FORWARD_SCORES.get(config.backend)
+    score = FORWARD_SCORES.get(config.score)
     result = forward_set(experiment, data.locations, groups, score, config.score_margin,
                          config.batch_size, config.num_workers)
     out_dir = Path(out_dir)
@@ -90,7 +90,7 @@ def run_inference(exp_dir, checkpoint: str, data_dir, out_dir, dataset: str,
         write_official_files(out_dir, get_corpus(dataset).csv_name, data.file_names(), groups,
                              scores, thresholds)
     logger.info("scored %d clips of %s into %s (%s)", len(scores), data_dir, out_dir,
-                config.backend)
+                config.scorer)
 
 
 def check_training_set(experiment: Experiment, data: DumpedSet) -> None:

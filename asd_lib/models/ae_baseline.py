@@ -9,7 +9,7 @@ frame after frame (640-d; a 313-frame clip gives 309 vectors). The network is
 ``Dense(128) x 4 -> Dense(8) -> Dense(128) x 4 -> Dense(640)``, every layer but the output
 followed by batch normalisation and ReLU, trained with the mean squared error. The anomaly
 score of a clip is the mean over its vectors of the vector's mean squared reconstruction
-error (backend ``model_score``).
+error (score ``model_score``).
 
 As Keras does, dense weights start Glorot-uniform with zero biases, and batch
 normalisation uses Keras' epsilon 1e-3 and moving-average momentum 0.99 (PyTorch

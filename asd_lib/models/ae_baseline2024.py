@@ -18,7 +18,7 @@ reused here): 5 frames x 128 log-mels (n_fft 1024, hop 512) -> dense AE
   not matter). ``backend: mahalanobis`` (``asd_lib.backends``) scores it per domain and
   keeps the minimum (selective Mahalanobis);
 * ``score`` / ``reconstruction_error``: the clip's mean squared error, the official
-  ``--score MSE`` (``backend: model_score``), also the training loss.
+  ``--score MSE`` (``score: model_score``), also the training loss.
 """
 from typing import Dict
 

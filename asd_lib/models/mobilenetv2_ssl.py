@@ -7,7 +7,7 @@ recognise is anomalous. The input (Sec. 3.3) is cut into 64-frame x 128-mel log-
 patches (n_fft 1024 = 64 ms, hop 512 = 32 ms at 16 kHz), successive patches overlapping
 by 56 frames, and every patch is classified on its own: the model returns patch
 embeddings ``[B, P, E]``, the ``linear`` head patch logits, and the anomaly score
-(backend ``neg_prob``) is minus the softmax at the clip's ID (Sec. 3.1) averaged over its
+(score ``neg_prob``) is minus the softmax at the clip's ID (Sec. 3.1) averaged over its
 patches (the averaging is our choice: the paper gives the softmax score at the true ID and
 does not say how the patches of a clip are combined).
 

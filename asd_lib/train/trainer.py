@@ -58,6 +58,7 @@ from asd_lib.train.ema import WeightEma
 from asd_lib.train.fallback import replay_schedule, snapshot_state
 from asd_lib.train.optim import OPTIMIZERS, SCHEDULERS
 from asd_lib.train.precision import autocast, compile_module, set_memory_format
+from asd_lib.train.progress import Progress
 from asd_lib.train.stages import Stage
 from asd_lib.utils.checkpoint import (
     CHECKPOINT,
@@ -339,6 +340,8 @@ class Trainer:
             torch.set_rng_state(partial["rng"])
         bar = tqdm(batches, desc=f"epoch {global_epoch} {'train' if train else 'held-out'}",
                    total=len(loader), disable=not progress_enabled(), leave=False)
+        if train:
+            self.progress.start_epoch(global_epoch, done + len(loader), done)
         with torch.set_grad_enabled(train):
             for b, (wave, label, item) in enumerate(bar, start=done + 1):
                 step = Step(wave.to(self.device, non_blocking=True),
@@ -361,6 +364,8 @@ class Trainer:
                     totals[1] += correct_count(logits.detach(), step.labels)
                     totals[3] += len(step.labels)
                 totals[2] += len(step.labels)
+                if train:
+                    self.progress.update(b, len(step.labels))
                 if train and self._should_stop():
                     raise Interrupted({"batches_done": b, "totals": totals.tolist(),
                                        "rng": torch.get_rng_state()})
@@ -530,6 +535,8 @@ class Trainer:
         from torch.utils.tensorboard import SummaryWriter
 
         self.writer = SummaryWriter(str(self.exp_dir / "tensorboard")) if self.ctx.is_main else None
+        self.progress = Progress(sum(stage.epochs for stage in self.stages),
+                                 enabled=self.ctx.is_main and not progress_enabled())
         previous = signal.signal(signal.SIGTERM, self._on_sigterm)
         try:
             for s in range(stage_index, len(self.stages)):

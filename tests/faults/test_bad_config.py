@@ -181,7 +181,8 @@ def test_inference_with_a_checkpoint_of_another_model_is_refused(trained, tmp_pa
     with pytest.raises(ValueError) as err:
         infer.main(["--exp_dir", str(exp), "--checkpoint", "latest", "--data_dir",
                     str(trained.data), "--out_dir", str(out / "train"), "--train_dir",
-                    str(trained.data), "--train_out_dir", str(out / "train"), "--verbose", "0"])
+                    str(trained.data), "--train_out_dir", str(out / "train"), "--score",
+                    "neg_log_prob", "--verbose", "0"])
     assert str(err.value) == f"{exp}/latest.pth: {FOREIGN_MODEL}{OTHER_MODEL}"
     assert snapshot(exp) == before and not (out / "train" / "utt2score").exists()
 
@@ -343,7 +344,23 @@ def test_numbers_written_as_text_in_a_conf_are_read_as_numbers(trained, tmp_path
 INFERENCE_ERRORS = {
     "backend": ("backend: knnn\n",
                 "backend: unknown backend 'knnn'; did you mean 'knn'? choose one of: "
-                + names(BACKENDS, extra=FORWARD_SCORES)),
+                + names(BACKENDS)),
+    "score": ("score: neg_log_probs\n",
+              "score: unknown forward-pass score 'neg_log_probs'; did you mean 'neg_log_prob'? "
+              "choose one of: " + ", ".join(FORWARD_SCORES)),
+    "forward score as backend": ("backend: neg_log_prob\n",
+                                 "backend: neg_log_prob is a forward-pass score, not an embedding "
+                                 "back-end; write 'score: neg_log_prob'"),
+    "back-end as score": ("score: knn\n",
+                          "score: unknown forward-pass score 'knn'; choose one of: "
+                          + ", ".join(FORWARD_SCORES)
+                          + "; knn is an embedding back-end: write 'backend: knn'"),
+    "both scorers": ("score: neg_log_prob\nbackend: knn\n",
+                     "give one scorer, 'score: <forward-pass score>' (" + ", ".join(FORWARD_SCORES)
+                     + ") or 'backend: <embedding back-end>' (" + names(BACKENDS) + "); got both"),
+    "no scorer": ("batch_size: 8\n",
+                  "give one scorer, 'score: <forward-pass score>' (" + ", ".join(FORWARD_SCORES)
+                  + ") or 'backend: <embedding back-end>' (" + names(BACKENDS) + "); got neither"),
     "backend_conf key": ("backend: lof\nbackend_conf: {n_neigbors: 4}\n",
                          "backend_conf: unknown key 'n_neigbors' of backend 'lof'; did you mean "
                          "'n_neighbors'? known keys: n_neighbors"),
@@ -352,7 +369,8 @@ INFERENCE_ERRORS = {
 }
 
 
-@fault('an unknown back-end, or a wrong back-end argument, in an inference config',
+@fault('an unknown scorer, a forward-pass score written as a back-end, two scorers or none, '
+       'or a wrong back-end argument, in an inference config',
        'clear error', 'names the file, the key and the choices; no output written')
 @pytest.mark.parametrize("case", sorted(INFERENCE_ERRORS))
 def test_inference_config_errors_name_the_file_and_the_key(trained, tmp_path, case):

@@ -133,7 +133,7 @@ def test_full_disk_while_writing_embeddings_keeps_the_previous_ones(trained, tmp
     out = tmp_path / "out"
     args = ["--exp_dir", str(trained.exp), "--data_dir", str(trained.data), "--out_dir", str(out),
             "--train_dir", str(trained.data), "--train_out_dir", str(out),
-            "--num_threads", "1", "--verbose", "0"]
+            "--score", "neg_log_prob", "--num_threads", "1", "--verbose", "0"]
     infer.main(args + ["--checkpoint", "epoch1"])
     before = snapshot(out)
     old = kaldiio.load_scp(str(out / "embeddings.scp"))

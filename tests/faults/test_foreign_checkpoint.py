@@ -13,7 +13,7 @@ from asd_lib.utils.checkpoint import CodeInCheckpointError, save_atomic
 def infer_args(exp, out, trained) -> list:
     return ["--exp_dir", str(exp), "--checkpoint", "latest", "--data_dir", str(trained.data),
             "--out_dir", str(out / "train"), "--train_dir", str(trained.data),
-            "--train_out_dir", str(out / "train"), "--verbose", "0"]
+            "--train_out_dir", str(out / "train"), "--score", "neg_log_prob", "--verbose", "0"]
 
 
 @fault('a pickled model object (code, not weights) as a checkpoint', 'refused with the fix',

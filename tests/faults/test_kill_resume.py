@@ -129,7 +129,8 @@ def test_inference_killed_before_its_scores_are_renamed(trained, tmp_path, monke
     def args(checkpoint):
         return ["--exp_dir", str(trained.exp), "--data_dir", str(trained.data), "--out_dir",
                 "out", "--train_dir", str(trained.data), "--train_out_dir", "out",
-                "--checkpoint", checkpoint, "--num_threads", "1", "--verbose", "0"]
+                "--checkpoint", checkpoint, "--score", "neg_log_prob", "--num_threads", "1",
+                "--verbose", "0"]
 
     for run in (killed, reference):
         run.mkdir()

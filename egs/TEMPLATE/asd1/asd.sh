@@ -64,7 +64,7 @@ seeds=""               # the trials' seeds instead, e.g. "0 1 2" (--num_trials o
 trial_jobs=""          # trials run at once (default: all with ASD_CMD_BACKEND slurm or sge,
                        # one after another on this machine)
 # Inference and scoring (stages 4-5)
-inference_config=""    # inference YAML: back-end, its options, batch size (required for 4-5)
+inference_config=""    # inference YAML: its scorer (score: or backend:), batch size (required for 4-5)
 inference_args=""      # options overriding its keys, e.g. "--backend knn --backend_conf '{k: 4}'"
 inference_checkpoint=best  # best, latest or epochN
 inference_tag=""       # output dir exp/<tag>/<inference_tag> (default: <config name>_<checkpoint>)
