@@ -5,7 +5,7 @@ import logging
 import math
 import platform
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import List, Optional, Tuple
 
 import torch
@@ -30,6 +30,7 @@ from asd_lib.bench.steps import (
 from asd_lib.bench.timing import median
 from asd_lib.data.dataset import WaveformDataset
 from asd_lib.data.loader import make_loader
+from asd_lib.inference.config import InferenceConfig
 from asd_lib.utils.cpu import usable_cores
 from asd_lib.utils.device import select_device
 
@@ -55,6 +56,9 @@ ROW_KEYS = {
 }
 
 
+STAGE4_BATCH_SIZE = {f.name: f.default for f in fields(InferenceConfig)}["batch_size"]
+
+
 @dataclass(frozen=True)
 class BenchOptions:
     """Sizes and settings of one benchmark run (defaults: a few minutes on 2 CPU cores)."""
@@ -63,7 +67,7 @@ class BenchOptions:
     clips_per_id: int = 8
     batch_size: int = 8
     loader_batch_size: int = 32
-    infer_batch_size: int = 0  # 0: batch_size
+    infer_batch_size: int = STAGE4_BATCH_SIZE  # 0: batch_size
     num_workers: int = -1  # -1: min(4, usable cores)
     repeats: int = 5
     loader_seconds: float = 1.0
@@ -200,7 +204,8 @@ def _rows(rates: dict, opts: BenchOptions, device_type: str) -> List[Row]:
                    "dump_wav_scp copy=always", r["dump"]["copy"],
                    "copy the wav bytes to one file + fsync"),
     ]
-    rows += _inference_rows(rates["inference"], rates["inference_ceiling"], opts.infer_batch_size)
+    batch_size = min(opts.infer_batch_size, NUM_IDS * opts.clips_per_id)
+    rows += _inference_rows(rates["inference"], rates["inference_ceiling"], batch_size)
     if device_type == "cpu":
         rows += _step_option_rows(r["step_options"], opts) + [_contention_row(r["contention"])]
     else:

@@ -14,6 +14,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from asd_lib.bench.timing import interleaved_rates, median, synchronize
 from asd_lib.data.step import Step, forward
+from asd_lib.inference.fast_model import for_inference
 from asd_lib.losses import HEADS
 from asd_lib.losses.objectives import OBJECTIVES
 from asd_lib.models import MODELS
@@ -116,10 +117,19 @@ def infer(setup: TrainSetup, waves: torch.Tensor, labels: torch.Tensor, batch_si
     return waves.shape[0]
 
 
+def inference_setup(setup: TrainSetup) -> TrainSetup:
+    """A copy of ``setup`` whose model is in eval mode and rearranged as stage 4 does
+    (:func:`~asd_lib.inference.fast_model.for_inference`)."""
+    model = for_inference(copy.deepcopy(setup.model).eval())
+    return TrainSetup(model, setup.head, setup.optimizer, setup.device)
+
+
 def inference_rates(setup: TrainSetup, batches: List[Batch], batch_size: int,
                     repeats: int) -> Rates:
     """Clips/s of inference in batches of ``batch_size`` (``batched``) and one clip at a
-    time (``single``) over the same clips, on the device, in eval mode without gradients."""
+    time (``single``) over the same clips, on the device, in eval mode without gradients,
+    with the model as stage 4 runs it."""
+    setup = inference_setup(setup)
     waves = torch.cat([w for w, _ in batches])
     labels = torch.cat([lab for _, lab in batches])
     infer(setup, waves[:min(batch_size, waves.shape[0])], labels[:batch_size], batch_size)

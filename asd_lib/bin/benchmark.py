@@ -57,7 +57,7 @@ def get_parser() -> argparse.ArgumentParser:
     sizes.add_argument("--loader_batch_size", type=int, default=DEFAULTS.loader_batch_size,
                        help="batch size of the loader comparison (over the larger corpus)")
     sizes.add_argument("--infer_batch_size", type=int, default=DEFAULTS.infer_batch_size,
-                       help="batched inference size (0: --batch_size)")
+                       help="batched inference size (default: stage 4's; 0: --batch_size)")
     sizes.add_argument("--repeats", type=int, default=DEFAULTS.repeats,
                        help="interleaved repetitions per measurement (median reported)")
     sizes.add_argument("--loader_seconds", type=float, default=DEFAULTS.loader_seconds,

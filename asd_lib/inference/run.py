@@ -23,6 +23,7 @@ from asd_lib.data.dataset import TEST_TIME_FILES, DumpedSet
 from asd_lib.experiment import Experiment, load_experiment
 from asd_lib.inference.backend import backend_scores, fit_backends, rows_within_groups
 from asd_lib.inference.config import InferenceConfig
+from asd_lib.inference.fast_model import for_inference
 from asd_lib.inference.forward import ForwardResult, forward_set
 from asd_lib.inference.outputs import (
     read_embeddings,
@@ -50,6 +51,8 @@ def run_inference(exp_dir, checkpoint: str, data_dir, out_dir, dataset: str,
     ``train_dir``, receives) the training set's outputs."""
     device = select_device(ngpu, num_threads)
     experiment = load_experiment(exp_dir, checkpoint, device)
+    for part in experiment.parts.values():
+        for_inference(part.model)
     is_train = Path(data_dir).resolve() == Path(train_dir).resolve()
     data = DumpedSet(data_dir, only=TEST_TIME_FILES)
     data.check_dumped_as(experiment.sample_rate, experiment.num_samples, str(exp_dir))
