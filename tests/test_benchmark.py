@@ -34,14 +34,14 @@ INFO_ROWS = {"dump_copy", "dump_io", "inference_ceiling"}
 
 def test_tiny_benchmark_run(tmp_path, capsys):
     out, readme = tmp_path / "bench.json", tmp_path / "README.md"
-    readme.write_text("# x\n<!-- make bench (cpu): begin -->\nold\n<!-- make bench (cpu): end -->\n"
+    readme.write_text("# x\n<!-- make bench (cpu): begin -->\nSTALE\n<!-- make bench (cpu): end -->\n"
                       "tail\n")
     benchmark.main(["--clip_sec", "0.25", "--clips_per_id", "1", "--batch_size", "2",
                     "--loader_batch_size", "4", "--repeats", "2", "--loader_seconds", "0",
                     "--memory_factor", "2", "--num_workers", "1", "--num_threads", "1",
                     "--device", "cpu", "--schedule_clip_sec", "1", "--schedule_batch_size", "2",
                     "--step_batch_size", "2", "--step_clip_sec", "0.25", "--compile_step",
-                    "false", "--work_dir", str(tmp_path), "--out", str(out),
+                    "false", "--infer_batch_size", "2", "--compile_inference", "false", "--work_dir", str(tmp_path), "--out", str(out),
                     "--readme", str(readme), "--verbose", "0"])
     report = json.loads(out.read_text())
     rows = {r["key"]: r for r in report["rows"]}
@@ -68,7 +68,7 @@ def test_tiny_benchmark_run(tmp_path, capsys):
     assert printed.count("\n| ") == len(ROWS) + 1  # header and one line per row
     block = readme.read_text()
     assert block.startswith("# x\n<!-- make bench (cpu): begin -->\nMeasured by `make bench` on ")
-    assert block.endswith("<!-- make bench (cpu): end -->\ntail\n") and "old" not in block
+    assert block.endswith("<!-- make bench (cpu): end -->\ntail\n") and "STALE" not in block
     assert block.count("\n| ") == len(ROWS) + 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["README.md", "bench.json"]
 
@@ -126,7 +126,9 @@ def test_inference_target_is_a_share_of_the_ceiling_when_the_ceiling_is_low():
     # against the 50 GFLOP/s batch 1 reaches leaves at most 3x: the target is 0.8 x 3 = 2.4x.
     rates = {"batched": [60.0], "single": [40.0]}
     inference, ceiling = run._inference_rows(
-        rates, {"peak": 150e9, "single": [50e9], "flop_per_clip": 1.25e9}, batch_size=8)
+        rates, {"peak": 150e9, "single": [50e9], "flop_per_clip": 1.25e9}, batch_size=8,
+        compiled=True)
+    assert inference.value_label == "stage 4, batch 8, folded, channels-last, compile: true"
     assert (inference.ratio, inference.target, inference.result) == (
         pytest.approx(1.5), (">=", 2.4), FAIL)
     assert (ceiling.ratio, ceiling.result) == (pytest.approx(3.0), INFO)
@@ -134,7 +136,8 @@ def test_inference_target_is_a_share_of_the_ceiling_when_the_ceiling_is_low():
     assert ceiling.baseline_label == "batch 1: 1.25 GFLOP per clip"
     # A device with room for 10x (a GPU at batch 1 waits on kernel launches): 5x it is.
     inference, _ = run._inference_rows(
-        rates, {"peak": 500e9, "single": [50e9], "flop_per_clip": 1.25e9}, batch_size=8)
+        rates, {"peak": 500e9, "single": [50e9], "flop_per_clip": 1.25e9}, batch_size=8,
+        compiled=False)
     assert inference.target == (">=", 5.0) and inference.note == ""
 
 

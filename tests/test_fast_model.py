@@ -82,3 +82,13 @@ def test_only_a_convolution_followed_by_its_own_norm_is_folded():
     assert [type(m).__name__ for m in block] == ["Conv2d", "Identity", "PReLU", "BatchNorm2d",
                                                  "Conv2d", "ReLU"]
     assert block[0].bias is not None
+
+
+@pytest.mark.slow
+def test_compiled_inference_model_gives_the_same_embeddings():
+    torch.manual_seed(0)
+    model = trained_like(MODELS.build("stgram_mfn", num_samples=NUM_SAMPLES), NUM_SAMPLES)
+    fast = for_inference(copy.deepcopy(model), compile_model=True)
+    wave = 0.1 * torch.randn(4, NUM_SAMPLES, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        assert embedding(fast, wave) == pytest.approx(embedding(model, wave), abs=1e-4, rel=1e-4)

@@ -95,11 +95,11 @@ def write_json(path, rows: List[Row], context: dict) -> None:
 def readme_block(rows: List[Row], context: dict) -> str:
     """The README's table of one device type: what was measured where, then the rows."""
     facts, options = context["machine"], context["options"]
-    return (f"Measured by `make bench` on {facts['date']}: {context['device']}, CPU "
-            f"{facts['cpu']} ({facts['cores']} usable cores), {options['num_threads']} torch "
-            f"threads, torch {facts['torch']}, Python {facts['python']}. Each ratio is the "
-            f"median (min-max) over {options['repeats']} interleaved repeats.\n\n"
-            + markdown_table(rows))
+    gpu = f"{context['device']} with " if options["device"] == "cuda" else ""
+    return (f"Measured by `make bench` on {facts['date']} on {gpu}{facts['cpu']} "
+            f"({facts['cores']} usable cores, {options['num_threads']} torch threads), torch "
+            f"{facts['torch']}, Python {facts['python']}. Each ratio is the median (min-max) "
+            f"over {options['repeats']} interleaved repeats.\n\n" + markdown_table(rows))
 
 
 def block_markers(device_type: str) -> tuple:

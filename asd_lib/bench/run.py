@@ -5,7 +5,7 @@ import logging
 import math
 import platform
 import tempfile
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import List, Optional, Tuple
 
 import torch
@@ -30,7 +30,6 @@ from asd_lib.bench.steps import (
 from asd_lib.bench.timing import median
 from asd_lib.data.dataset import WaveformDataset
 from asd_lib.data.loader import make_loader
-from asd_lib.inference.config import InferenceConfig
 from asd_lib.utils.cpu import usable_cores
 from asd_lib.utils.device import select_device
 
@@ -56,9 +55,6 @@ ROW_KEYS = {
 }
 
 
-STAGE4_BATCH_SIZE = {f.name: f.default for f in fields(InferenceConfig)}["batch_size"]
-
-
 @dataclass(frozen=True)
 class BenchOptions:
     """Sizes and settings of one benchmark run (defaults: a few minutes on 2 CPU cores)."""
@@ -67,7 +63,8 @@ class BenchOptions:
     clips_per_id: int = 8
     batch_size: int = 8
     loader_batch_size: int = 32
-    infer_batch_size: int = STAGE4_BATCH_SIZE  # 0: batch_size
+    infer_batch_size: int = 8  # the fastest on a CPU (README, Performance)
+    compile_inference: bool = True
     num_workers: int = -1  # -1: min(4, usable cores)
     repeats: int = 5
     loader_seconds: float = 1.0
@@ -101,6 +98,9 @@ class BenchOptions:
         if self.clip_sec <= 0 or self.step_clip_sec <= 0 or self.loader_seconds < 0:
             raise ValueError("--clip_sec and --step_clip_sec must be positive and "
                              "--loader_seconds not negative")
+        if values["infer_batch_size"] > NUM_IDS * self.clips_per_id:
+            raise ValueError(f"--infer_batch_size {values['infer_batch_size']}: at most "
+                             f"{NUM_IDS} x --clips_per_id = {NUM_IDS * self.clips_per_id} clips")
         if values["batch_size"] < 2 or values["batch_size"] > NUM_IDS * self.clips_per_id:
             raise ValueError(f"--batch_size {self.batch_size}: training needs 2 to "
                              f"{NUM_IDS} x --clips_per_id = {NUM_IDS * self.clips_per_id} clips")
@@ -155,7 +155,8 @@ def _measure(corpus: BenchCorpus, opts: BenchOptions, device: torch.device):
         rates["contention"]["fair_slowdown"] = fair_slowdown(
             torch.get_num_threads(), usable_cores(), competing)
     logging.info("measuring: inference")
-    rates["inference"] = inference_rates(setup, batches, opts.infer_batch_size, opts.repeats)
+    rates["inference"] = inference_rates(setup, batches, opts.infer_batch_size, opts.repeats,
+                                         opts.compile_inference)
     flops = inference_flops(setup, batches)
     rates["inference_ceiling"] = {"peak": peak_flops(device, opts.repeats),
                                   "single": [flops * r for r in rates["inference"]["single"]],
@@ -204,8 +205,8 @@ def _rows(rates: dict, opts: BenchOptions, device_type: str) -> List[Row]:
                    "dump_wav_scp copy=always", r["dump"]["copy"],
                    "copy the wav bytes to one file + fsync"),
     ]
-    batch_size = min(opts.infer_batch_size, NUM_IDS * opts.clips_per_id)
-    rows += _inference_rows(rates["inference"], rates["inference_ceiling"], batch_size)
+    rows += _inference_rows(rates["inference"], rates["inference_ceiling"], opts.infer_batch_size,
+                            opts.compile_inference)
     if device_type == "cpu":
         rows += _step_option_rows(r["step_options"], opts) + [_contention_row(r["contention"])]
     else:
@@ -221,7 +222,7 @@ def _rows(rates: dict, opts: BenchOptions, device_type: str) -> List[Row]:
     return rows
 
 
-def _inference_rows(rates: dict, ceiling: dict, batch_size: int) -> List[Row]:
+def _inference_rows(rates: dict, ceiling: dict, batch_size: int, compiled: bool) -> List[Row]:
     """Batched against batch-1 inference, and the ceiling on that ratio: the device's peak
     FLOP/s over the FLOP/s batch 1 already reaches. Where the ceiling is below the 5x
     target, the target is ``CEILING_SHARE`` of the ceiling."""
@@ -236,8 +237,10 @@ def _inference_rows(rates: dict, ceiling: dict, batch_size: int) -> List[Row]:
     if bound.ratio < target:
         target = round(CEILING_SHARE * bound.ratio, 2)
         note = f"target {CEILING_SHARE:g} of this device's ceiling, {bound.ratio:.2f}x"
-    inference = paired_row("inference", "inference", "clips/s", rates["batched"],
-                           f"batch {batch_size}", rates["single"], "batch 1", (op, target), note)
+    stage4 = f"stage 4, batch {batch_size}, folded, channels-last" + (
+        ", compile: true" if compiled else "")
+    inference = paired_row("inference", "inference", "clips/s", rates["batched"], stage4,
+                           rates["single"], "batch 1, the model as trained", (op, target), note)
     return [inference, bound]
 
 

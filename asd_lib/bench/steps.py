@@ -117,23 +117,29 @@ def infer(setup: TrainSetup, waves: torch.Tensor, labels: torch.Tensor, batch_si
     return waves.shape[0]
 
 
-def inference_setup(setup: TrainSetup) -> TrainSetup:
+def inference_setup(setup: TrainSetup, compile_model: bool) -> TrainSetup:
     """A copy of ``setup`` whose model is in eval mode and rearranged as stage 4 does
-    (:func:`~asd_lib.inference.fast_model.for_inference`)."""
-    model = for_inference(copy.deepcopy(setup.model).eval())
+    (:func:`~asd_lib.inference.fast_model.for_inference`; ``compile: true``)."""
+    model = for_inference(copy.deepcopy(setup.model).eval(), compile_model)
     return TrainSetup(model, setup.head, setup.optimizer, setup.device)
 
 
-def inference_rates(setup: TrainSetup, batches: List[Batch], batch_size: int,
-                    repeats: int) -> Rates:
-    """Clips/s of inference in batches of ``batch_size`` (``batched``) and one clip at a
-    time (``single``) over the same clips, on the device, in eval mode without gradients,
-    with the model as stage 4 runs it."""
-    setup = inference_setup(setup)
+def inference_rates(setup: TrainSetup, batches: List[Batch], batch_size: int, repeats: int,
+                    compile_model: bool) -> Rates:
+    """Clips/s of stage 4's inference in batches of ``batch_size`` (``batched``: folded,
+    channels-last, compiled when ``compile_model``) and of the trained model one clip at
+    a time (``single``, eager, as the papers' code scores), over the same clips, on the
+    device, in eval mode without gradients. Clips beyond the last whole batch are left
+    out, so the compiled model sees one shape."""
+    setup.model.eval()
+    stage4 = inference_setup(setup, compile_model)
     waves = torch.cat([w for w, _ in batches])
     labels = torch.cat([lab for _, lab in batches])
-    infer(setup, waves[:min(batch_size, waves.shape[0])], labels[:batch_size], batch_size)
-    return interleaved_rates({"batched": lambda: infer(setup, waves, labels, batch_size),
+    whole = waves.shape[0] // batch_size * batch_size
+    waves, labels = waves[:whole], labels[:whole]
+    infer(stage4, waves[:batch_size], labels[:batch_size], batch_size)  # warm-up, compile
+    infer(setup, waves[:1], labels[:1], 1)
+    return interleaved_rates({"batched": lambda: infer(stage4, waves, labels, batch_size),
                               "single": lambda: infer(setup, waves, labels, 1)}, repeats)
 
 

@@ -14,7 +14,8 @@ reported as the median (min-max of the ratio) over --repeats:
               already on the device
   dump        clips/s of one stage-2 job vs merely reading the wavs (and vs copying
               their bytes to one synced file: the dump's I/O alone)
-  inference   clips/s in batches vs one clip at a time, and the ceiling on that ratio
+  inference   clips/s of stage 4 (folded, channels-last, compiled) in batches vs the model
+              as trained one clip at a time, and the ceiling on that ratio
   step        (CPU) samples/s of training steps with channels_last / compile vs a plain
               eager PyTorch step, batch --step_batch_size, each in a worker process
   contention  (CPU) a training epoch beside one busy process per usable core vs alone,
@@ -57,7 +58,7 @@ def get_parser() -> argparse.ArgumentParser:
     sizes.add_argument("--loader_batch_size", type=int, default=DEFAULTS.loader_batch_size,
                        help="batch size of the loader comparison (over the larger corpus)")
     sizes.add_argument("--infer_batch_size", type=int, default=DEFAULTS.infer_batch_size,
-                       help="batched inference size (default: stage 4's; 0: --batch_size)")
+                       help="batched inference size (0: --batch_size)")
     sizes.add_argument("--repeats", type=int, default=DEFAULTS.repeats,
                        help="interleaved repetitions per measurement (median reported)")
     sizes.add_argument("--loader_seconds", type=float, default=DEFAULTS.loader_seconds,
@@ -65,6 +66,9 @@ def get_parser() -> argparse.ArgumentParser:
     sizes.add_argument("--memory_factor", type=int, default=DEFAULTS.memory_factor,
                        help="the larger corpus (loader, dump, memory) is this many times "
                        "the training corpus")
+    sizes.add_argument("--compile_inference", type=str2bool,
+                       default=DEFAULTS.compile_inference,
+                       help="batched inference with the decode option compile: true")
     step = parser.add_argument_group("training-step options (CPU)")
     step.add_argument("--step_batch_size", type=int, default=DEFAULTS.step_batch_size,
                       help="batch size of the step comparison")

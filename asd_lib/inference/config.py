@@ -51,6 +51,10 @@ class InferenceConfig:
     score_margin: bool = option(True, "bool", "class scores with the head's margin at the "
                                 "class (the STgram-MFN code's choice)", KEYS)
     num_workers: int = option(0, "int", "DataLoader workers", KEYS)
+    compile: bool = option(False, "bool", "compile the model with torch.compile, its weights "
+                           "frozen as constants: on a CPU about 40 s per model before the "
+                           "first batch, then faster, most at batch_size 8 (README, "
+                           "Performance)", KEYS)
 
     def __post_init__(self):
         """Check every key: exactly one of ``score`` and ``backend``, a known name, and

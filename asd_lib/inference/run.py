@@ -52,7 +52,7 @@ def run_inference(exp_dir, checkpoint: str, data_dir, out_dir, dataset: str,
     device = select_device(ngpu, num_threads)
     experiment = load_experiment(exp_dir, checkpoint, device)
     for part in experiment.parts.values():
-        for_inference(part.model)
+        for_inference(part.model, config.compile)
     is_train = Path(data_dir).resolve() == Path(train_dir).resolve()
     data = DumpedSet(data_dir, only=TEST_TIME_FILES)
     data.check_dumped_as(experiment.sample_rate, experiment.num_samples, str(exp_dir))
