@@ -3,6 +3,8 @@
 import json
 import math
 import os
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,6 +21,7 @@ from asd_lib.bench.report import (
     PASS,
     SKIPPED,
     Row,
+    block_markers,
     markdown_table,
     paired_row,
     replace_block,
@@ -29,7 +32,7 @@ from asd_lib.frontends.mel import LogMel
 from asd_lib.utils.cpu import usable_cores
 
 ROWS = run.ROW_KEYS["cpu"]
-INFO_ROWS = {"dump_copy", "dump_io", "inference_ceiling"}
+INFO_ROWS = {"dump_copy", "dump_io", "inference_ceiling", "step_channels_last"}
 
 
 def test_tiny_benchmark_run(tmp_path, capsys):
@@ -206,3 +209,45 @@ def test_naive_dataset_computes_the_stgram_log_mel(tmp_path):
     assert label == 4 and log_mel.shape == (128, 16)  # 1 + 8000 // 512 frames
     expected = LogMel(sample_rate=16000)(torch.from_numpy(x)[None])[0]
     torch.testing.assert_close(log_mel, expected)
+
+
+def fabricated_rates(device_type: str) -> dict:
+    """Rates in the shape run_benchmark measures them, 1.0 everywhere."""
+    one = [1.0, 1.0]
+    step = {"rates": one, "losses": [1.0, 1.0]}
+    rates = {"loader": {"loader": one, "naive": one},
+             "train_step": {"loader": one, "model_only": one},
+             "dump": {k: one for k in ("dump", "dump_copy", "read", "copy")},
+             "inference": {"batched": one, "single": one},
+             "inference_ceiling": {"peak": 1.0, "single": one, "flop_per_clip": 1.0},
+             "step_options": {v: step for v in ("eager", "channels_last", "compile")},
+             "memory": {"1x": 1.0, "4x": 1.0}}
+    if device_type == "cpu":
+        rates["contention"] = {"alone": one, "beside": one, "fair_slowdown": 2.0}
+    else:
+        rates["precision"] = {"fp32": one, "bf16": one}
+    return rates
+
+
+@pytest.mark.parametrize("device_type", ["cpu", "cuda"])
+def test_readme_blocks_hold_the_rows_the_benchmark_measures(device_type):
+    """The README's generated block of each device type is either a placeholder (nothing
+    measured there yet) or a table with exactly the benchmark's rows, in order, and the
+    facts of the run that made it."""
+    options = run.BenchOptions(device="cpu", num_threads=1, num_workers=1).resolved()
+    measures = [r.measure for r in run._rows(fabricated_rates(device_type), options,
+                                             device_type)]
+    assert [r.key for r in run._rows(fabricated_rates(device_type), options, device_type)] \
+        == run.ROW_KEYS[device_type]
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    begin, end = block_markers(device_type)
+    block = text.split(begin)[1].split(end)[0]
+    lines = [line for line in block.splitlines() if line.startswith("| ")]
+    if not lines:
+        assert "Not measured" in block
+        assert device_type == "cuda", "the CPU table is missing: run make bench"
+        return
+    assert [line.split(" | ")[0][2:] for line in lines[1:]] == measures
+    assert re.search(r"Measured by `make bench` on \d{4}-\d\d-\d\d on .+ \(\d+ usable cores, "
+                     r"\d+ torch threads\), torch \S+, Python \S+\. Each ratio is the median "
+                     r"\(min-max\) over \d+ interleaved repeats\.", block)

@@ -18,12 +18,13 @@ from typing import Dict, List, Sequence
 class StepWorker:
     """A running :mod:`asd_lib.bench.stepworker` process."""
 
-    def __init__(self, variant: str, batch_size: int, clip_sec: float, threads: int, seed: int):
+    def __init__(self, variant: str, batch_size: int, clip_sec: float, threads: int, seed: int,
+                 device: str):
         self.variant = variant
         self.process = subprocess.Popen(
             [sys.executable, "-m", "asd_lib.bench.stepworker", "--variant", variant,
              "--batch_size", str(batch_size), "--clip_sec", str(clip_sec),
-             "--threads", str(threads), "--seed", str(seed)],
+             "--threads", str(threads), "--seed", str(seed), "--device", device],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
     def wait_ready(self) -> None:
@@ -51,13 +52,14 @@ class StepWorker:
 
 
 def step_option_rates(variants: Sequence[str], batch_size: int, clip_sec: float, threads: int,
-                      steps: int, repeats: int, seed: int = 0) -> Dict[str, dict]:
+                      steps: int, repeats: int, seed: int = 0,
+                      device: str = "cpu") -> Dict[str, dict]:
     """``{variant: {"rates": [samples/s per repeat], "losses": [per step]}}``."""
     with ExitStack() as stack:
         workers = []
         for variant in variants:  # one at a time: a compiling worker would slow the others
             logging.info("step options: preparing %s", variant)
-            worker = StepWorker(variant, batch_size, clip_sec, threads, seed)
+            worker = StepWorker(variant, batch_size, clip_sec, threads, seed, device)
             stack.callback(worker.close)
             worker.wait_ready()
             workers.append(worker)

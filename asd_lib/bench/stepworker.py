@@ -14,8 +14,8 @@ prints one JSON line: ``{"seconds": s, "samples": n, "losses": [...]}``.
 Variants (the training options of ``conf/*.yaml`` they stand for):
 
 - ``eager``: plain PyTorch, as the papers' code runs it: NCHW, glibc's allocator as it is;
-- ``channels_last``: ``channels_last: true`` with the recipe's CPU process settings
-  (freed memory kept for reuse);
+- ``channels_last``: ``channels_last: true`` with the recipe's process settings (on a CPU,
+  freed memory kept for reuse);
 - ``compile``: ``compile: true`` (``torch.compile`` of the model) with the same settings.
 """
 import argparse
@@ -35,29 +35,32 @@ SAMPLE_RATE = 16000
 NUM_CLASSES = 7
 
 
-def make_variant(variant: str, num_samples: int, seed: int) -> TrainSetup:
+def make_variant(variant: str, num_samples: int, seed: int,
+                 device: torch.device = torch.device("cpu")) -> TrainSetup:
     """The training setup of ``variant`` (see the module docstring), seeded alike."""
     if variant not in VARIANTS:
         raise ValueError(f"variant {variant!r}; choose one of {VARIANTS}")
-    if variant != "eager":
+    if variant != "eager" and device.type == "cpu":
         keep_freed_memory()
-    setup = build_setup(num_samples, SAMPLE_RATE, NUM_CLASSES, torch.device("cpu"), seed)
+    setup = build_setup(num_samples, SAMPLE_RATE, NUM_CLASSES, device, seed)
     set_memory_format(setup.model, variant == "channels_last")
     compile_module(setup.model, variant == "compile")
     return setup
 
 
-def random_batches(count: int, batch_size: int, num_samples: int, seed: int):
-    """``count`` batches of quiet noise clips and class labels, the same for every seed."""
+def random_batches(count: int, batch_size: int, num_samples: int, seed: int,
+                   device: torch.device = torch.device("cpu")):
+    """``count`` batches of quiet noise clips and class labels, the same for every seed,
+    on ``device``."""
     generator = torch.Generator().manual_seed(seed)
-    return [(0.1 * torch.randn(batch_size, num_samples, generator=generator),
-             torch.randint(0, NUM_CLASSES, (batch_size,), generator=generator))
+    return [(0.1 * torch.randn(batch_size, num_samples, generator=generator).to(device),
+             torch.randint(0, NUM_CLASSES, (batch_size,), generator=generator).to(device))
             for _ in range(count)]
 
 
 def run_steps(setup: TrainSetup, batches, steps: int, start: int = 0) -> List[float]:
     """``steps`` optimiser steps over ``batches`` (cycled from index ``start``); the loss
-    of each step."""
+    of each step (reading it waits for the device)."""
     setup.model.train()
     setup.head.train()
     losses = []
@@ -77,11 +80,13 @@ def main(cmd=None) -> None:
     parser.add_argument("--num_batches", type=int, default=2, help="distinct batches, cycled")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
     args = parser.parse_args(cmd)
     torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
     num_samples = int(args.clip_sec * SAMPLE_RATE)
-    setup = make_variant(args.variant, num_samples, args.seed)
-    batches = random_batches(args.num_batches, args.batch_size, num_samples, args.seed)
+    setup = make_variant(args.variant, num_samples, args.seed, device)
+    batches = random_batches(args.num_batches, args.batch_size, num_samples, args.seed, device)
     done = len(run_steps(setup, batches, 1))  # warm-up (and compilation)
     print("ready", flush=True)
     for line in sys.stdin:

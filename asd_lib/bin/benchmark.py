@@ -16,7 +16,7 @@ reported as the median (min-max of the ratio) over --repeats:
               their bytes to one synced file: the dump's I/O alone)
   inference   clips/s of stage 4 (folded, channels-last, compiled) in batches vs the model
               as trained one clip at a time, and the ceiling on that ratio
-  step        (CPU) samples/s of training steps with channels_last / compile vs a plain
+  step        samples/s of training steps with channels_last / compile vs a plain
               eager PyTorch step, batch --step_batch_size, each in a worker process
   contention  (CPU) a training epoch beside one busy process per usable core vs alone,
               over the slowdown a fair share of the cores gives
@@ -69,7 +69,7 @@ def get_parser() -> argparse.ArgumentParser:
     sizes.add_argument("--compile_inference", type=str2bool,
                        default=DEFAULTS.compile_inference,
                        help="batched inference with the decode option compile: true")
-    step = parser.add_argument_group("training-step options (CPU)")
+    step = parser.add_argument_group("training-step options")
     step.add_argument("--step_batch_size", type=int, default=DEFAULTS.step_batch_size,
                       help="batch size of the step comparison")
     step.add_argument("--step_clip_sec", type=float, default=DEFAULTS.step_clip_sec,

@@ -53,7 +53,7 @@ class InferenceConfig:
     num_workers: int = option(0, "int", "DataLoader workers", KEYS)
     compile: bool = option(False, "bool", "compile the model with torch.compile, its weights "
                            "frozen as constants: on a CPU about 40 s per model before the "
-                           "first batch, then faster, most at batch_size 8 (README, "
+                           "first batch, then faster, most at batch_size 4-8 (README, "
                            "Performance)", KEYS)
 
     def __post_init__(self):
