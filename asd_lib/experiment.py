@@ -26,8 +26,10 @@ the one reader of what an experiment dir holds (:func:`load_experiment`).
   ``run.sh``, the same kind of script with the command that made this inference, and one
   score dir per set, ``<inference_tag>/<set>/`` (stage 5 adds results and plots).
 """
+import csv
 import hashlib
 import logging
+import math
 import os
 import re
 import shlex
@@ -36,6 +38,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Dict, List, NamedTuple, Optional, Sequence, Set, Tuple
 
+import numpy as np
 import torch
 import yaml
 
@@ -142,6 +145,32 @@ def recorded_sample_rate(exp_dir) -> int:
     if "sample_rate" in info:
         return int(info["sample_rate"])
     return int(read_saved_config(Path(exp_dir) / "config.yaml")["sample_rate"])
+
+
+HISTORY_COLUMNS = ("epoch", "lr", "train_loss", "train_acc")
+
+
+def read_training_history(exp_dir) -> Dict[str, np.ndarray]:
+    """Columns of ``exp_dir/train_history.csv`` (stage 3): numeric ones as float arrays."""
+    path = Path(exp_dir) / "train_history.csv"
+    if not path.is_file():
+        raise ValueError(f"{path}: missing; train the model first (stage 3)")
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        raise ValueError(f"{path}: no epochs recorded; train at least one epoch (stage 3)")
+    missing = [c for c in HISTORY_COLUMNS if c not in rows[0]]
+    if missing:
+        raise ValueError(f"{path}: columns {missing} are missing; it was not written by "
+                         "asd_lib's trainer")
+    columns: Dict[str, np.ndarray] = {}
+    for name in rows[0]:
+        values = [row[name] for row in rows]
+        try:
+            columns[name] = np.array([float(v) if v != "" else math.nan for v in values])
+        except ValueError:
+            columns[name] = np.array(values)
+    return columns
 
 
 def part_dirs(exp_dir) -> Dict[Optional[str], Path]:

@@ -13,6 +13,7 @@ import pytest
 
 from asd_lib.bin import plot_results, show_results
 from asd_lib.corpus import get_corpus
+from asd_lib.experiment import read_training_history
 from asd_lib.inference.thresholds import read_thresholds
 from asd_lib.report.aggregate import (
     collect_results,
@@ -21,7 +22,7 @@ from asd_lib.report.aggregate import (
     sort_groups,
     tables_json,
 )
-from asd_lib.report.plots import histogram_edges, read_history, tsne_map
+from asd_lib.report.plots import histogram_edges, tsne_map
 from asd_lib.report.report import plot_scored_set
 from asd_lib.report.scored_set import load_scored_set, thresholds_from_decisions
 from report_fixtures import INFERENCE_TAG, TAG, tiny_experiment
@@ -159,7 +160,7 @@ def test_read_history_names_missing_columns(tmp_path):
     path = tmp_path / "train_history.csv"
     path.write_text("epoch,loss\n1,0.5\n")
     with pytest.raises(ValueError, match=r"train_history.csv: columns \['lr', 'train_loss'"):
-        read_history(path)
+        read_training_history(tmp_path)
 
 
 def make_result(root: Path, tag: str, dset: str, data: dict, workdir: str = "recipe") -> None:

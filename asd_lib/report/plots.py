@@ -12,12 +12,11 @@ pyplot, so no display or global state is involved and each file is written atomi
   ``TSNE``) of the L2-normalised embeddings of one machine type, coloured by section,
   normal clips as dots and anomalous clips as crosses;
 - :func:`plot_training_curves`: loss, accuracy and learning rate per epoch from
-  ``exp/<tag>/train_history.csv``.
+  ``exp/<tag>/train_history.csv`` (read by :func:`asd_lib.experiment.read_training_history`).
 """
-import csv
 import math
 from pathlib import Path
-from typing import Dict, Mapping, Optional, Sequence
+from typing import Mapping, Optional, Sequence
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -30,7 +29,6 @@ from asd_lib.utils.fileio import atomic_write
 MAX_FPR = 0.1
 DPI = 100
 TSNE_MIN_POINTS = 5  # t-SNE needs perplexity < number of points
-HISTORY_COLUMNS = ("epoch", "lr", "train_loss", "train_acc")
 
 
 def save_figure(fig: Figure, path) -> Path:
@@ -147,29 +145,6 @@ def _colours(count: int):
 
     cmap = colormaps["tab10" if count <= 10 else "tab20"]
     return [cmap(i % cmap.N) for i in range(count)]
-
-
-def read_history(path) -> Dict[str, np.ndarray]:
-    """Columns of ``train_history.csv`` (stage 3): numeric ones as float arrays."""
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"{path}: missing; train the model first (stage 3)")
-    with open(path, newline="", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
-    if not rows:
-        raise ValueError(f"{path}: no epochs recorded; train at least one epoch (stage 3)")
-    missing = [c for c in HISTORY_COLUMNS if c not in rows[0]]
-    if missing:
-        raise ValueError(f"{path}: columns {missing} are missing; it was not written by "
-                         "asd_lib's trainer")
-    columns: Dict[str, np.ndarray] = {}
-    for name in rows[0]:
-        values = [row[name] for row in rows]
-        try:
-            columns[name] = np.array([float(v) if v != "" else math.nan for v in values])
-        except ValueError:
-            columns[name] = np.array(values)
-    return columns
 
 
 def plot_training_curves(history: Mapping[str, np.ndarray], title: str, path) -> Path:

@@ -16,7 +16,12 @@ from typing import Dict, List, Mapping, Optional
 import numpy as np
 
 from asd_lib.corpus import get_corpus
-from asd_lib.experiment import Experiment, load_experiment, unique_options
+from asd_lib.experiment import (
+    Experiment,
+    load_experiment,
+    read_training_history,
+    unique_options,
+)
 from asd_lib.inference.thresholds import read_thresholds
 from asd_lib.report.plots import (
     TSNE_MIN_POINTS,
@@ -24,7 +29,6 @@ from asd_lib.report.plots import (
     plot_score_histograms,
     plot_training_curves,
     plot_tsne,
-    read_history,
     tsne_map,
 )
 from asd_lib.report.scored_set import (
@@ -124,10 +128,11 @@ def plot_training(exp_dir) -> Optional[Path]:
     """``exp_dir/plots/training_curves.png`` from ``exp_dir/train_history.csv``; None
     (logged) when the experiment has no history."""
     exp_dir = Path(exp_dir)
-    if not (exp_dir / "train_history.csv").is_file():
-        logger.info("%s/train_history.csv: missing; no training curves", exp_dir)
+    try:
+        history = read_training_history(exp_dir)
+    except ValueError as err:
+        logger.info("%s; no training curves", err)
         return None
-    history = read_history(exp_dir / "train_history.csv")
     return plot_training_curves(history, f"{exp_dir.name}: training", exp_dir / TRAINING_PLOT)
 
 
