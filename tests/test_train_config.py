@@ -46,7 +46,7 @@ def test_a_bad_value_in_a_file_names_the_file(tmp_path):
     with pytest.raises(ConfigError) as err:
         load_train_config(path)
     assert str(err.value).startswith(f"{path}: unknown key 'ema_decy'; did you mean "
-                                     "'ema_decay'? known keys: channels_last, ema_decay, ")
+                                     "'ema_decay'? known keys: channels_last, compile, ema_decay, ")
 
 
 def test_numbers_written_as_text_are_read_as_numbers():

@@ -399,6 +399,7 @@ def test_fuse_rejects_bad_weights_and_missing_embeddings(tmp_path):
     system.mkdir(parents=True)
     TrainingLabels({name: DumpedSet(train_dir).tables[name] for name in LABEL_FILES}).write(
         system.parent)
+    write_model_info(system.parent, {"num_samples": 16000, "sample_rate": 16000})
     with pytest.raises(ValueError, match="1 weights for 2 systems"):
         ensemble.main(["--level", "embedding", "--systems", str(system), "b", "--weights", "1",
                        "--out_dir", str(tmp_path / "o"), "--data_root", str(tmp_path / "dump")])

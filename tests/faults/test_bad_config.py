@@ -55,7 +55,7 @@ def test_unknown_key_names_the_file_the_key_and_a_close_match(trained, tmp_path)
     config = config_with(trained, tmp_path, ema_decy=0.99)
     message = train_fails(trained, tmp_path, config)
     assert message.startswith(f"{config}: unknown key 'ema_decy'; did you mean 'ema_decay'? "
-                              "known keys: channels_last, ema_decay, exp_dir, ")
+                              "known keys: channels_last, compile, ema_decay, exp_dir, ")
 
 
 @pytest.mark.parametrize("key, value, expected", [

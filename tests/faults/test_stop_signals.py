@@ -107,7 +107,7 @@ def test_after_kill_9_the_next_run_names_the_holder(recipe):
         again = subprocess.run(STAGE1, cwd=recipe, capture_output=True, text=True, timeout=60,
                                env={**os.environ, "DCASE2020": ""})
         assert again.returncode == 1
-        assert (f"data/ is in use by another run: PID {record.name} ({recipe}/asd.sh --dataset "
+        assert (f"data/ is in use by another run: PID {record.name} (./asd.sh --dataset "
                 "dcase2020 ") in again.stderr
         os.kill(int(record.name), signal.SIGKILL)  # now the job is an orphan holding the lock
         job = int((recipe / "job.pid").read_text())
