@@ -49,11 +49,18 @@ def session_processes(sid: int) -> list:
     return pids
 
 
+def default_sigint() -> None:
+    """SIGINT at its default in run.sh, as a terminal starts it: a shell cannot trap a
+    signal ignored when it starts, and the pytest worker may have come to ignore SIGINT
+    (it did after other tests in the same worker)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start(recipe: Path) -> subprocess.Popen:
     """run.sh in a session of its own; returns once the stage's job runs."""
     proc = subprocess.Popen(STAGE1, cwd=recipe, start_new_session=True, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env={**os.environ, "DCASE2020": ""})
+                            env={**os.environ, "DCASE2020": ""}, preexec_fn=default_sigint)
     deadline = time.monotonic() + 60
     while not (recipe / "job.pid").is_file() or not (recipe / "job.pid").read_text():
         assert proc.poll() is None, proc.communicate()
