@@ -223,7 +223,8 @@ def fabricated_rates(device_type: str) -> dict:
              "step_options": {v: step for v in ("eager", "channels_last", "compile")},
              "memory": {"1x": 1.0, "4x": 1.0}}
     if device_type == "cpu":
-        rates["contention"] = {"alone": one, "beside": one, "fair_slowdown": 2.0}
+        rates["contention"] = {"alone": one, "beside": one, "competing": 2,
+                              "fair_slowdown": 2.0}
     else:
         rates["precision"] = {"fp32": one, "bf16": one}
     return rates

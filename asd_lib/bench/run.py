@@ -147,13 +147,12 @@ def _measure(corpus: BenchCorpus, opts: BenchOptions, device: torch.device):
     rates["train_step"] = train_rates(setup, loader, batches, opts.repeats)
     loader.close()
     if device.type == "cpu":
-        competing = usable_cores()
-        logging.info("measuring: a training epoch alone and beside %d busy processes",
-                     competing)
+        cores = usable_cores()  # one busy process per core the benchmark may use
+        logging.info("measuring: a training epoch alone and beside %d busy processes", cores)
         epoch = functools.partial(run_epoch, setup, batches[:2])
-        rates["contention"] = contention_rates(epoch, competing, opts.repeats)
-        rates["contention"]["fair_slowdown"] = fair_slowdown(
-            torch.get_num_threads(), usable_cores(), competing)
+        rates["contention"] = contention_rates(epoch, cores, opts.repeats)
+        rates["contention"].update(competing=cores, fair_slowdown=fair_slowdown(
+            torch.get_num_threads(), cores, competing=cores))
     logging.info("measuring: inference")
     rates["inference"] = inference_rates(setup, batches, opts.infer_batch_size, opts.repeats,
                                          opts.compile_inference)
@@ -269,7 +268,7 @@ def _contention_row(rates: dict) -> Row:
     fair = rates["fair_slowdown"]
     slowdowns = [a / b for a, b in zip(rates["alone"], rates["beside"])]
     return paired_row("contention", "epoch beside busy processes", "x", slowdowns,
-                      f"slowdown beside {usable_cores()} busy processes",
+                      f"slowdown beside {rates['competing']} busy processes",
                       [fair] * len(slowdowns), "fair-share slowdown", TARGETS["contention"])
 
 

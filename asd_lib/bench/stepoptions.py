@@ -2,10 +2,10 @@
 
 :func:`step_option_rates` starts one :mod:`asd_lib.bench.stepworker` per variant, all on
 the same seed, batches and thread count, waits until each has warmed up (and compiled),
-then asks them in turn (A B C, C B A, ...) to run the same steps, so that only one
-computes at a time. It returns every repeat's samples/s and the losses of every step,
-which must agree across variants up to float rounding: the options change how a step
-computes, not what.
+then asks them in turn (:func:`~asd_lib.bench.timing.interleaved_rates`) to run the same
+steps, so that only one computes at a time. It returns every repeat's samples/s and the
+losses of every step, which must agree across variants up to float rounding: the options
+change how a step computes, not what.
 """
 import json
 import logging
@@ -13,6 +13,8 @@ import subprocess
 import sys
 from contextlib import ExitStack
 from typing import Dict, List, Sequence
+
+from asd_lib.bench.timing import interleaved_rates
 
 
 class StepWorker:
@@ -63,13 +65,16 @@ def step_option_rates(variants: Sequence[str], batch_size: int, clip_sec: float,
             stack.callback(worker.close)
             worker.wait_ready()
             workers.append(worker)
-        results = {w.variant: {"rates": [], "losses": []} for w in workers}
-        for r in range(repeats):
-            for worker in workers if r % 2 == 0 else reversed(workers):
+        losses: Dict[str, List[float]] = {}
+
+        def variant(worker: StepWorker):
+            def run() -> int:
                 out = worker.run(steps)
-                results[worker.variant]["rates"].append(out["samples"] / out["seconds"])
-                if r == 0:
-                    results[worker.variant]["losses"] = out["losses"]
+                losses.setdefault(worker.variant, out["losses"])  # the first repeat's
+                return out["samples"]
+            return run
+        rates = interleaved_rates({w.variant: variant(w) for w in workers}, repeats)
+        results = {name: {"rates": rates[name], "losses": losses[name]} for name in rates}
         return results
 
 

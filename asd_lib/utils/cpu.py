@@ -17,7 +17,6 @@ blocks stay in the heap and are reused (``mallopt(3)``: ``M_MMAP_MAX``,
 training or inference process does anyway.
 """
 import ctypes
-import ctypes.util
 import math
 import os
 from pathlib import Path
@@ -61,9 +60,8 @@ def cgroup_cpu_quota(root: Path) -> Optional[float]:
 
 def keep_freed_memory() -> bool:
     """Keep freed blocks in the heap for reuse (glibc only); True when it took effect."""
-    name = ctypes.util.find_library("c")
     try:
-        mallopt = ctypes.CDLL(name).mallopt
-    except (OSError, AttributeError, TypeError):
+        mallopt = ctypes.CDLL(None).mallopt  # the C library this process runs with
+    except (OSError, AttributeError):
         return False  # not glibc (macOS, musl without mallopt): its allocator as it is
     return bool(mallopt(M_MMAP_MAX, 0)) and bool(mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD))
