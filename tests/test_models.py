@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from asd_lib.frontends.mel import LogMel, to_float_waveform
+from asd_lib.frontends.mel import LogMel, power_mel, to_float_waveform
 from asd_lib.frontends.tgram import TgramNet
 from asd_lib.losses.arcface import ArcMarginHead
 from asd_lib.models import MODELS
@@ -72,6 +72,19 @@ def test_log_mel_matches_numpy_reference():
     ours_offset = LogMel(log="offset")(torch.from_numpy(wave)[None])[0].double().numpy()
     np.testing.assert_allclose(
         ours_offset, numpy_htk_log_mel(wave.astype(np.float64), floor=0.0, offset=eps), atol=2e-3)
+
+
+@pytest.mark.parametrize("conf", [
+    {},  # STgram-MFN
+    dict(n_fft=2048, win_length=2048, pad_mode="constant", mel_scale="slaney", norm="slaney"),
+    dict(power=1.0, center=False),
+])
+def test_power_mel_is_torchaudios_mel_spectrogram(conf):
+    melspec = LogMel(**conf).melspec
+    wave = 0.1 * torch.randn(3, SR, generator=torch.Generator().manual_seed(0))
+    ours, theirs = power_mel(melspec, wave), melspec(wave)
+    assert ours.shape == theirs.shape
+    torch.testing.assert_close(ours, theirs, rtol=2e-6, atol=1e-9)
 
 
 def test_log_floor_on_silence():
