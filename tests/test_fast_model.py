@@ -1,5 +1,6 @@
 """Stage 4's rearranged model (batch norms folded into their convolutions, channels-last
-weights) computes what the trained model computes, at batch 1 and in batches, for every CNN
+weights, a MobileFaceNet's high-resolution layers one clip at a time) computes what the
+trained model computes, at batch 1 and in batches, for every CNN
 of the zoo with batch-norm statistics measured on data.
 
 The bound is float rounding: STgram-MFN's embeddings (mean magnitude 1.2) move by 1.6e-5
@@ -13,7 +14,14 @@ import pytest
 import torch
 from torch import nn
 
-from asd_lib.inference.fast_model import fold_batch_norms, for_inference
+from asd_lib.inference.fast_model import (
+    ChunkedFramingConv,
+    OneClipAtATime,
+    chunk_framing_convs,
+    fold_batch_norms,
+    for_inference,
+    split_high_resolution_layers,
+)
 from asd_lib.models import MODELS
 
 NUM_SAMPLES = 16000
@@ -68,6 +76,37 @@ def test_folded_channels_last_model_gives_the_same_embeddings(name, num_samples,
         reference = embedding(model, wave)
         assert embedding(fast, wave) == pytest.approx(reference, abs=tol, rel=tol)
         assert embedding(fast, wave[:1]) == pytest.approx(reference[:1], abs=tol, rel=tol)
+
+
+@pytest.mark.parametrize("kernel, stride, padding, bias", [
+    (1024, 512, 512, False),  # TgramNet
+    (256, 64, 0, False),  # the two-branch SSL model's waveform branch
+    (12, 4, 3, True)])
+def test_framing_convolution_as_one_matrix_product(kernel, stride, padding, bias):
+    torch.manual_seed(0)
+    conv = nn.Conv1d(1, 16, kernel, stride, padding, bias=bias)
+    x = torch.randn(3, 1, 5000)
+    with torch.no_grad():
+        expected = conv(x)
+        assert ChunkedFramingConv(conv)(x) == pytest.approx(expected, abs=2e-6)
+    model = nn.Sequential(conv, nn.Conv1d(1, 4, 11, 5), nn.Conv1d(16, 4, 4, 2))
+    assert chunk_framing_convs(model) == 1  # a kernel of 2.2 strides and 16 inputs stay
+    assert [type(m).__name__ for m in model] == ["ChunkedFramingConv", "Conv1d", "Conv1d"]
+
+
+def test_high_resolution_layers_of_a_mobilefacenet_take_one_clip_at_a_time():
+    model = MODELS.build("stgram_mfn", num_samples=NUM_SAMPLES).eval()
+    stem, first = model.backbone.stem, model.backbone.blocks[0]
+    assert split_high_resolution_layers(model) == 1
+    assert isinstance(model.backbone.stem, OneClipAtATime)
+    assert list(model.backbone.stem.module) == [stem, first]
+    assert isinstance(model.backbone.blocks[0], nn.Identity)
+    assert split_high_resolution_layers(MODELS.build("mobilenetv2_ssl", num_samples=40000)) == 0
+    calls = []
+    probe = OneClipAtATime(nn.Identity())
+    probe.module.register_forward_hook(lambda module, args, out: calls.append(args[0].shape))
+    x = torch.randn(3, 2, 4)
+    assert torch.equal(probe(x), x) and calls == [(1, 2, 4)] * 3
 
 
 def test_folding_refuses_a_model_in_training_mode():

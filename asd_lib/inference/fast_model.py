@@ -8,19 +8,37 @@
   instead of two.
 - Weights in channels-last (NHWC) layout, so that oneDNN on the CPU and cuDNN run the
   convolutions without reordering their input and output at every layer.
+- A one-channel Conv1d whose kernel spans a whole number ``k`` of strides (TgramNet's
+  waveform framing: kernel 1024, stride 512) becomes one matrix product over the padded
+  waveform cut into stride-long chunks, ``P = chunks @ [W_1; ...; W_k]^T``, and the sum of
+  ``k`` shifted slices of ``P`` (:class:`ChunkedFramingConv`): frame ``t`` is chunks
+  ``t .. t+k-1``, so ``y_t = sum_j chunk_{t+j} W_j^T``. The arithmetic is the
+  convolution's, in a shape the matrix-product kernel runs at full rate.
+- On the CPU, the layers of a MobileFaceNet that work at half the input resolution (the
+  stem and the first bottleneck) take the clips of a batch one at a time
+  (:class:`OneClipAtATime`). Their activations are the model's largest, about 5 MB per
+  10 s clip after the first expansion (128 x 64 x 157 floats), so a batch of 4 no longer
+  fits the last-level cache between the 1x1 expansion and the depthwise convolution that
+  reads it; one clip does. The later layers, on maps 16 times smaller, keep the batch.
 - With ``compile: true`` in the inference configuration, the model compiled by
   ``torch.compile`` with its weights frozen as constants (TorchInductor's ``freezing``),
   which fuses the element-wise layers (PReLU, residual additions) into fewer passes and
-  lets oneDNN pre-pack the convolution weights. Compilation happens at the first batch of
-  each shape.
+  lets oneDNN pre-pack the convolution weights; on the CPU, with a C++ wrapper
+  (``cpp_wrapper``) that calls the kernels without a Python call per layer. Compilation
+  happens at the first batch of each shape.
 
-Scores change by float rounding only (a test holds them to 1e-5 against the model as
+Embeddings change by float rounding only (a test holds them to 1e-4 against the model as
 trained).
 """
+import warnings
+
 import torch
 import torch._inductor.config as inductor_config
+import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+from asd_lib.models.mobilefacenet import MobileFaceNet
 
 
 def fold_batch_norms(model: nn.Module) -> int:
@@ -42,12 +60,89 @@ def fold_batch_norms(model: nn.Module) -> int:
     return folded
 
 
+class ChunkedFramingConv(nn.Module):
+    """A one-channel ``nn.Conv1d`` (zero padding, no dilation, kernel = k x stride) as one
+    matrix product over stride-long chunks of the padded input (module docstring)."""
+
+    def __init__(self, conv: nn.Conv1d):
+        super().__init__()
+        if not is_chunkable(conv):
+            raise ValueError(f"{conv} is not a one-channel framing convolution")
+        self.stride, self.padding = conv.stride[0], conv.padding[0]
+        self.parts = conv.kernel_size[0] // self.stride
+        self.channels = conv.out_channels
+        weight = conv.weight.detach()[:, 0]  # [C, k * stride]
+        self.register_buffer("chunk_weights", torch.cat(weight.split(self.stride, dim=1)).T
+                             .contiguous())  # [stride, k * C]: W_1 .. W_k side by side
+        self.register_buffer("bias", None if conv.bias is None else conv.bias.detach())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        padded = F.pad(x[:, 0], (self.padding, self.padding))
+        frames = (padded.shape[1] - self.parts * self.stride) // self.stride + 1
+        chunks = padded[:, :(frames + self.parts - 1) * self.stride].unflatten(1, (-1, self.stride))
+        products = chunks @ self.chunk_weights  # [B, frames + k - 1, k * C]
+        c = self.channels
+        out = sum(products[:, j:j + frames, j * c:(j + 1) * c] for j in range(self.parts))
+        if self.bias is not None:
+            out = out + self.bias
+        return out.transpose(1, 2)
+
+
+def is_chunkable(conv: nn.Module) -> bool:
+    """Whether ``conv`` is a Conv1d that :class:`ChunkedFramingConv` computes."""
+    return (isinstance(conv, nn.Conv1d) and conv.in_channels == 1 and conv.groups == 1
+            and conv.dilation == (1,) and conv.padding_mode == "zeros"
+            and isinstance(conv.padding, tuple) and conv.stride[0] > 1
+            and conv.kernel_size[0] % conv.stride[0] == 0)
+
+
+def chunk_framing_convs(model: nn.Module) -> int:
+    """Replace every chunkable Conv1d of ``model`` by its :class:`ChunkedFramingConv`, in
+    place; the number replaced."""
+    replaced = 0
+    for parent in list(model.modules()):
+        for name, child in list(parent.named_children()):
+            if is_chunkable(child):
+                setattr(parent, name, ChunkedFramingConv(child))
+                replaced += 1
+    return replaced
+
+
+class OneClipAtATime(nn.Module):
+    """``module`` applied to each clip of the batch in turn, the outputs stacked again."""
+
+    def __init__(self, module: nn.Module):
+        super().__init__()
+        self.module = module
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.module(clip) for clip in x.split(1)])
+
+
+def split_high_resolution_layers(model: nn.Module) -> int:
+    """Run the stem and first bottleneck of every MobileFaceNet in ``model`` one clip at a
+    time (in place); the number of backbones changed."""
+    backbones = [m for m in model.modules() if isinstance(m, MobileFaceNet)]
+    for backbone in backbones:
+        backbone.stem = OneClipAtATime(nn.Sequential(backbone.stem, backbone.blocks[0]))
+        backbone.blocks[0] = nn.Identity()
+    return len(backbones)
+
+
 def for_inference(model: nn.Module, compile_model: bool = False) -> nn.Module:
-    """``model`` (in eval mode) with its batch norms folded and channels-last weights,
-    compiled in place when ``compile_model``."""
+    """``model`` (in eval mode) with its batch norms folded, its framing convolutions as
+    matrix products, channels-last weights, its high-resolution layers one clip at a time
+    on the CPU, compiled in place when ``compile_model``."""
     fold_batch_norms(model)
+    chunk_framing_convs(model)
     model.to(memory_format=torch.channels_last)
+    on_cpu = all(t.device.type == "cpu" for t in [*model.parameters(), *model.buffers()])
+    if on_cpu:
+        split_high_resolution_layers(model)
     if compile_model:
+        # The log-mel STFT is complex: inductor hands it to ATen's FFT, as eager does.
+        warnings.filterwarnings("ignore", message="Torchinductor does not support code "
+                                "generation for complex operators")
         inductor_config.freezing = True  # this process only infers: weights are constants
-        model.compile(dynamic=False)
+        model.compile(dynamic=False, options={"cpp_wrapper": on_cpu})
     return model
