@@ -6,13 +6,13 @@ s 30), Adam, and the running loss / sample count kept on the device.
 """
 import copy
 from dataclasses import dataclass
-from typing import Dict, List, Tuple
+from typing import Callable, Dict, List, Tuple
 
 import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from asd_lib.bench.timing import interleaved_rates, median, synchronize
+from asd_lib.bench.timing import interleaved_rates, synchronize
 from asd_lib.data.step import Step, forward
 from asd_lib.inference.fast_model import for_inference
 from asd_lib.losses import HEADS
@@ -129,7 +129,9 @@ def inference_rates(setup: TrainSetup, batches: List[Batch], batch_size: int, re
     """Clips/s of stage 4's inference in batches of ``batch_size`` (``batched``: folded,
     channels-last, compiled when ``compile_model``) and of the trained model one clip at
     a time (``single``, eager, as the papers' code scores), over the same clips, on the
-    device, in eval mode without gradients. Clips beyond the last whole batch are left
+    device, in eval mode without gradients; with the device's matmul FLOP/s (``peak``,
+    :func:`matmuls`) in the same rounds, so that the ceiling on their ratio is measured
+    in the state the device was in for them. Clips beyond the last whole batch are left
     out, so the compiled model sees one shape."""
     setup.model.eval()
     stage4 = inference_setup(setup, compile_model)
@@ -139,8 +141,11 @@ def inference_rates(setup: TrainSetup, batches: List[Batch], batch_size: int, re
     waves, labels = waves[:whole], labels[:whole]
     infer(stage4, waves[:batch_size], labels[:batch_size], batch_size)  # warm-up, compile
     infer(setup, waves[:1], labels[:1], 1)
+    peak = matmuls(setup.device)
+    peak()
     return interleaved_rates({"batched": lambda: infer(stage4, waves, labels, batch_size),
-                              "single": lambda: infer(setup, waves, labels, 1)}, repeats)
+                              "single": lambda: infer(setup, waves, labels, 1),
+                              "peak": peak}, repeats)
 
 
 def inference_flops(setup: TrainSetup, batches: List[Batch]) -> int:
@@ -151,17 +156,18 @@ def inference_flops(setup: TrainSetup, batches: List[Batch]) -> int:
     return counter.get_total_flops()
 
 
-def peak_flops(device: torch.device, repeats: int) -> float:
-    """FLOP/s of fp32 square matmuls, large enough to run at the device's practical peak:
-    no batch size can make inference do its arithmetic faster than this."""
+def matmuls(device: torch.device) -> Callable[[], int]:
+    """A run of fp32 square matmuls, large enough to run at the device's practical peak
+    (no batch size can make inference do its arithmetic faster); it returns the FLOPs
+    done, so that timing it gives FLOP/s."""
     size, count = (8192, 20) if device.type == "cuda" else (2048, 2)
     a = torch.randn(size, size, device=device)
     b = torch.randn(size, size, device=device)
 
-    def matmuls() -> int:
+    def run() -> int:
         for _ in range(count):
             torch.mm(a, b)
         synchronize(device)
         return 2 * size ** 3 * count
-    matmuls()  # warm-up
-    return median(interleaved_rates({"matmul": matmuls}, repeats)["matmul"])
+    return run
+
