@@ -14,7 +14,8 @@ at opset 17, the first with an ``STFT`` operator. ONNX's STFT returns real and i
 parts in a trailing axis of size 2, whereas torchaudio's ``Spectrogram`` works on complex
 tensors, which the exporter cannot trace; the export therefore runs on a copy of the
 model whose ``Spectrogram`` modules are replaced by :class:`RealSpectrogram`, the same
-transform computed on (re, im) pairs: ``|X| = sqrt(re^2 + im^2)``.
+transform computed on (re, im) pairs: ``|X| = sqrt(re^2 + im^2)``. The log-mel front-end
+(:func:`asd_lib.frontends.mel.power_mel`) asks for the pairs itself while exporting.
 
 The file carries ``metadata_props``: the class names in index order (``asd_lib.classes``,
 JSON), the training classes of every section (``asd_lib.section_classes``, JSON), the

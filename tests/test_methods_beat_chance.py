@@ -1,6 +1,8 @@
 """Every DCASE 2020 method, trained briefly on the CPU from its debug config on a tiny
 synthetic corpus (fan and pump, four IDs each, 1 s clips), lowers its training loss and
 ranks the corpus's anomalous clips above the normal ones (mean per-ID AUC above chance).
+Each ID has 12 normal and 12 anomalous test clips: with 6 and 6, the mean AUC of one
+method moved by 0.06 between seeds, as much as its margin over the bound.
 
 Each run takes about 80 optimiser steps (the debug configs' epochs scaled up), which
 BatchNorm needs before the eval-mode model means anything.
@@ -43,7 +45,7 @@ def corpus(tmp_path_factory):
     root = tmp_path_factory.mktemp("chance")
     make_synthetic.main(["--layout", "dcase2020", "--out", str(root / "corpus"), "--machines",
                          "fan,pump", "--duration", "1", "--train_per_id", "12",
-                         "--test_normal_per_id", "6", "--test_anomaly_per_id", "6",
+                         "--test_normal_per_id", "12", "--test_anomaly_per_id", "12",
                          "--eval_test_per_id", "2", "--nj", "1", "--verbose", "0"])
     prepare_data.main(["--dataset", "dcase2020", "--corpus_dir", str(root / "corpus"),
                        "--data_dir", str(root / "data"), "--use_additional", "false",

@@ -49,10 +49,13 @@ def power_mel(melspec: torchaudio.transforms.MelSpectrogram, wave: torch.Tensor)
     """``melspec(wave)`` for ``wave`` ``[B, T]``: STFT with its window, ``|X|^p`` from the
     real and imaginary parts, then its mel filterbank; ``[B, n_mels, frames]``."""
     spec = melspec.spectrogram
+    # The ONNX exporter traces no complex tensors: it asks for (re, im) pairs directly.
+    exporting = torch.onnx.is_in_onnx_export()
     frames = torch.stft(wave, spec.n_fft, spec.hop_length, spec.win_length, spec.window,
                         center=spec.center, pad_mode=spec.pad_mode, normalized=False,
-                        onesided=spec.onesided, return_complex=True)
-    energy = torch.view_as_real(frames).square().sum(-1)  # |X|^2
+                        onesided=spec.onesided, return_complex=not exporting)
+    parts = frames if exporting else torch.view_as_real(frames)
+    energy = parts.square().sum(-1)  # |X|^2
     power = energy if spec.power == 2.0 else energy.pow(spec.power / 2)
     return torch.matmul(power.transpose(-1, -2), melspec.mel_scale.fb).transpose(-1, -2)
 
