@@ -137,12 +137,21 @@ def _measure(corpus: BenchCorpus, opts: BenchOptions, device: torch.device):
                  opts.loader_batch_size, len(larger.locations))
     rates["loader"] = loader_rates(larger, opts.loader_batch_size, opts.num_workers, device,
                                    opts.repeats, opts.loader_seconds, opts.seed)
-    logging.info("measuring: training steps")
     setup = build_setup(corpus.num_samples, SAMPLE_RATE, corpus.num_classes, device, opts.seed)
     loader = make_loader(WaveformDataset(corpus.locations, corpus.labels), opts.batch_size,
                          shuffle=True, generator=torch.Generator().manual_seed(opts.seed),
                          num_workers=opts.num_workers, device=device, drop_last=True)
     batches = resident_batches(loader, device)
+    # Inference first: stage 4 runs in a process of its own, not after a training epoch
+    # beside busy processes.
+    logging.info("measuring: inference")
+    rates["inference"] = inference_rates(setup, batches, opts.infer_batch_size, opts.repeats,
+                                         opts.compile_inference)
+    flops = inference_flops(setup, batches)
+    rates["inference_ceiling"] = {"peak": rates["inference"]["peak"],
+                                  "single": [flops * r for r in rates["inference"]["single"]],
+                                  "flop_per_clip": flops}
+    logging.info("measuring: training steps")
     rates["train_step"] = train_rates(setup, loader, batches, opts.repeats)
     loader.close()
     if device.type == "cpu":
@@ -152,13 +161,6 @@ def _measure(corpus: BenchCorpus, opts: BenchOptions, device: torch.device):
         rates["contention"] = contention_rates(epoch, cores, opts.repeats)
         rates["contention"].update(competing=cores, fair_slowdown=fair_slowdown(
             torch.get_num_threads(), cores, competing=cores))
-    logging.info("measuring: inference")
-    rates["inference"] = inference_rates(setup, batches, opts.infer_batch_size, opts.repeats,
-                                         opts.compile_inference)
-    flops = inference_flops(setup, batches)
-    rates["inference_ceiling"] = {"peak": rates["inference"]["peak"],
-                                  "single": [flops * r for r in rates["inference"]["single"]],
-                                  "flop_per_clip": flops}
     if device.type == "cuda":
         logging.info("measuring: bf16 + channels-last")
         rates["precision"] = precision_rates(setup, batches, opts.repeats)
