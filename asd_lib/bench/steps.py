@@ -170,4 +170,3 @@ def matmuls(device: torch.device) -> Callable[[], int]:
         synchronize(device)
         return 2 * size ** 3 * count
     return run
-
