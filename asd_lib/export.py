@@ -12,10 +12,9 @@ by stage 2, or float in [-1, 1)) and class indices ``[B]`` to
 It is traced by the TorchScript-based exporter (``torch.onnx.export(..., dynamo=False)``)
 at opset 17, the first with an ``STFT`` operator. ONNX's STFT returns real and imaginary
 parts in a trailing axis of size 2, whereas torchaudio's ``Spectrogram`` works on complex
-tensors, which the exporter cannot trace; the export therefore runs on a copy of the
-model whose ``Spectrogram`` modules are replaced by :class:`RealSpectrogram`, the same
-transform computed on (re, im) pairs: ``|X| = sqrt(re^2 + im^2)``. The log-mel front-end
-(:func:`asd_lib.frontends.mel.power_mel`) asks for the pairs itself while exporting.
+tensors, which the exporter cannot trace. Every front-end computes its power
+spectrogram with :func:`asd_lib.frontends.mel.power_spectrogram` (``|X|^2 = re^2 +
+im^2``), which asks for the (re, im) pairs while the exporter traces it.
 
 The file carries ``metadata_props``: the class names in index order (``asd_lib.classes``,
 JSON), the training classes of every section (``asd_lib.section_classes``, JSON), the
@@ -23,7 +22,6 @@ inference configuration, ``asd_lib.sample_rate``, ``asd_lib.num_samples``,
 ``asd_lib.checkpoint`` and ``asd_lib.experiment``. As stage 4, :class:`OnnxScorer` scores a
 clip of a section with each of the section's classes and keeps the smallest score.
 """
-import copy
 import dataclasses
 import io
 import json
@@ -34,7 +32,6 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
-import torchaudio
 from torch import nn
 
 from asd_lib.data.step import as_output
@@ -50,44 +47,6 @@ logger = logging.getLogger(__name__)
 OPSET = 17
 INPUT_DTYPES = ("int16", "float32")
 CHECK_TOLERANCE = 1e-3  # max |ONNX - PyTorch| score difference accepted by the export check
-
-
-class RealSpectrogram(nn.Module):
-    """torchaudio ``Spectrogram`` (power spectrogram, ``normalized=False``) computed with a
-    real-valued STFT, so that the TorchScript ONNX exporter can trace it."""
-
-    def __init__(self, spec: torchaudio.transforms.Spectrogram):
-        super().__init__()
-        if spec.power is None or spec.normalized:
-            raise ValueError("ONNX export supports power spectrograms without normalisation "
-                             f"only; got power={spec.power}, normalized={spec.normalized}")
-        self.n_fft, self.hop_length, self.win_length = spec.n_fft, spec.hop_length, spec.win_length
-        self.pad, self.power = spec.pad, spec.power
-        self.center, self.pad_mode, self.onesided = spec.center, spec.pad_mode, spec.onesided
-        self.register_buffer("window", spec.window.clone())
-
-    def forward(self, wave: torch.Tensor) -> torch.Tensor:
-        if self.pad > 0:
-            wave = nn.functional.pad(wave, (self.pad, self.pad), "constant")
-        shape = wave.shape
-        parts = torch.stft(wave.reshape(-1, shape[-1]), self.n_fft, self.hop_length,
-                           self.win_length, self.window, self.center, self.pad_mode,
-                           normalized=False, onesided=self.onesided, return_complex=False)
-        power = parts.pow(2).sum(-1)
-        if self.power != 2.0:
-            power = power.sqrt().pow(self.power)
-        return power.reshape(shape[:-1] + power.shape[-2:])
-
-
-def onnx_traceable(model: nn.Module) -> nn.Module:
-    """A copy of ``model`` with every torchaudio ``Spectrogram`` made a :class:`RealSpectrogram`."""
-    model = copy.deepcopy(model)
-    for name, module in list(model.named_modules()):
-        if isinstance(module, torchaudio.transforms.Spectrogram):
-            parent_name, _, child = name.rpartition(".")
-            parent = model.get_submodule(parent_name) if parent_name else model
-            setattr(parent, child, RealSpectrogram(module))
-    return model
 
 
 class ScoringGraph(nn.Module):
@@ -142,14 +101,13 @@ def export_onnx(exp_dir, checkpoint: str, out_path, input_dtype: str = "int16",
     onnx = require("onnx", "export_onnx")
     reference, experiment = scoring_graph(exp_dir, checkpoint, config)
     trained = experiment.parts[None]
-    graph = onnx_traceable(reference)
     wave, label = _example_batch(trained.num_samples, len(trained.class_names), input_dtype)
     buffer = io.BytesIO()
     with warnings.catch_warnings():
         # The head's label-range check is evaluated once while tracing; the ONNX scorer
         # checks labels itself (OnnxScorer.score).
         warnings.simplefilter("ignore", torch.jit.TracerWarning)
-        # RealSpectrogram asks for the real STFT on purpose; the exporter's notes on
+        # power_spectrogram asks for the real STFT on purpose; the exporter's notes on
         # constant folding concern strided slices it leaves to the runtime.
         warnings.filterwarnings("ignore", message="stft with return_complex=False")
         warnings.filterwarnings("ignore", message="Constant folding")
@@ -158,7 +116,7 @@ def export_onnx(exp_dir, checkpoint: str, out_path, input_dtype: str = "int16",
         warnings.filterwarnings("ignore", message="You are using the legacy TorchScript")
         warnings.filterwarnings("ignore", message="The feature will be removed")
         torch.onnx.export(
-            graph, (wave, label), buffer, input_names=["waveform", "label"],
+            reference, (wave, label), buffer, input_names=["waveform", "label"],
             output_names=["score", "embedding"], opset_version=OPSET, dynamo=False,
             dynamic_axes={"waveform": {0: "batch"}, "label": {0: "batch"},
                           "score": {0: "batch"}, "embedding": {0: "batch"}})

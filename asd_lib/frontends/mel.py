@@ -22,6 +22,7 @@ filter norm, centred frames with reflect padding) turn a 10 s clip into 128 x 31
 from typing import Optional
 
 import torch
+import torch.nn.functional as F
 import torchaudio
 from torch import nn
 
@@ -45,18 +46,28 @@ def to_float_waveform(wave: torch.Tensor) -> torch.Tensor:
     )
 
 
-def power_mel(melspec: torchaudio.transforms.MelSpectrogram, wave: torch.Tensor) -> torch.Tensor:
-    """``melspec(wave)`` for ``wave`` ``[B, T]``: STFT with its window, ``|X|^p`` from the
-    real and imaginary parts, then its mel filterbank; ``[B, n_mels, frames]``."""
-    spec = melspec.spectrogram
-    # The ONNX exporter traces no complex tensors: it asks for (re, im) pairs directly.
+def power_spectrogram(spec: torchaudio.transforms.Spectrogram, wave: torch.Tensor) -> torch.Tensor:
+    """``spec(wave)`` for a power spectrogram without normalisation and ``wave``
+    ``[..., T]``: STFT with its window, ``|X|^p`` from the real and imaginary parts;
+    ``[..., n_freq, frames]``. While the ONNX exporter traces it, the STFT returns the
+    (re, im) pairs directly, as the exporter follows no complex tensor."""
+    if spec.pad > 0:
+        wave = F.pad(wave, (spec.pad, spec.pad))
     exporting = torch.onnx.is_in_onnx_export()
-    frames = torch.stft(wave, spec.n_fft, spec.hop_length, spec.win_length, spec.window,
-                        center=spec.center, pad_mode=spec.pad_mode, normalized=False,
-                        onesided=spec.onesided, return_complex=not exporting)
+    frames = torch.stft(wave.reshape(-1, wave.shape[-1]), spec.n_fft, spec.hop_length,
+                        spec.win_length, spec.window, center=spec.center,
+                        pad_mode=spec.pad_mode, normalized=False, onesided=spec.onesided,
+                        return_complex=not exporting)
     parts = frames if exporting else torch.view_as_real(frames)
     energy = parts.square().sum(-1)  # |X|^2
     power = energy if spec.power == 2.0 else energy.pow(spec.power / 2)
+    return power.reshape(wave.shape[:-1] + power.shape[-2:])
+
+
+def power_mel(melspec: torchaudio.transforms.MelSpectrogram, wave: torch.Tensor) -> torch.Tensor:
+    """``melspec(wave)`` for ``wave`` ``[B, T]``: :func:`power_spectrogram`, then the mel
+    filterbank; ``[B, n_mels, frames]``."""
+    power = power_spectrogram(melspec.spectrogram, wave)
     return torch.matmul(power.transpose(-1, -2), melspec.mel_scale.fb).transpose(-1, -2)
 
 

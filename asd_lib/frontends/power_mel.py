@@ -20,7 +20,7 @@ import torch
 import torchaudio
 from torch import nn
 
-from asd_lib.frontends.mel import to_float_waveform
+from asd_lib.frontends.mel import power_spectrogram, to_float_waveform
 from asd_lib.frontends.spectral_warp import SpectralWarp, warp_matrix
 
 LOG_EPS = sys.float_info.epsilon  # the baseline's offset inside the log
@@ -71,7 +71,7 @@ class PowerMel(nn.Module):
     def forward(self, wave: torch.Tensor, warp: Optional[SpectralWarp] = None) -> torch.Tensor:
         if wave.dim() != 2:
             raise ValueError(f"PowerMel expects waveforms [B, T]; got shape {tuple(wave.shape)}")
-        spec = self.spectrogram(to_float_waveform(wave))  # [B, n_freq, frames]
+        spec = power_spectrogram(self.spectrogram, to_float_waveform(wave))  # [B, n_freq, frames]
         if warp is None:
             return torch.matmul(spec.transpose(1, 2), self.fbanks).transpose(1, 2)
         if warp.group.shape != (spec.shape[0],):
