@@ -127,10 +127,8 @@ def test_paired_rows_report_the_median_and_range_of_the_ratios():
 def test_inference_target_is_a_share_of_the_ceiling_when_the_ceiling_is_low():
     # Batch 8 at 60 clips/s against batch 1 at 40: 1.5x. A device peak of 150 GFLOP/s
     # against the 50 GFLOP/s batch 1 reaches leaves at most 3x: the target is 0.8 x 3 = 2.4x.
-    rates = {"batched": [60.0], "single": [40.0]}
-    inference, ceiling = run._inference_rows(
-        rates, {"peak": [150e9], "single": [50e9], "flop_per_clip": 1.25e9}, batch_size=8,
-        compiled=True)
+    rates = {"batched": [60.0], "single": [40.0], "peak": [150e9]}
+    inference, ceiling = run._inference_rows(rates, 1.25e9, batch_size=8, compiled=True)
     assert inference.value_label == "stage 4, batch 8, folded, channels-last, compile: true"
     assert (inference.ratio, inference.target, inference.result) == (
         pytest.approx(1.5), (">=", 2.4), FAIL)
@@ -138,9 +136,8 @@ def test_inference_target_is_a_share_of_the_ceiling_when_the_ceiling_is_low():
     assert inference.note == "target 0.8 of this device's ceiling, 3.00x"
     assert ceiling.baseline_label == "batch 1: 1.25 GFLOP per clip"
     # A device with room for 10x (a GPU at batch 1 waits on kernel launches): 5x it is.
-    inference, _ = run._inference_rows(
-        rates, {"peak": [500e9], "single": [50e9], "flop_per_clip": 1.25e9}, batch_size=8,
-        compiled=False)
+    inference, _ = run._inference_rows(dict(rates, peak=[500e9]), 1.25e9, batch_size=8,
+                                       compiled=False)
     assert inference.target == (">=", 5.0) and inference.note == ""
 
 
@@ -220,7 +217,7 @@ def fabricated_rates(device_type: str) -> dict:
              "train_step": {"loader": one, "model_only": one},
              "dump": {k: one for k in ("dump", "dump_copy", "read", "copy")},
              "inference": {"batched": one, "single": one, "peak": one},
-             "inference_ceiling": {"peak": one, "single": one, "flop_per_clip": 1.0},
+             "inference_flop_per_clip": 1.0,
              "step_options": {v: step for v in ("eager", "channels_last", "compile")},
              "memory": {"1x": 1.0, "4x": 1.0}}
     if device_type == "cpu":
