@@ -128,11 +128,10 @@ def plot_training(exp_dir) -> Optional[Path]:
     """``exp_dir/plots/training_curves.png`` from ``exp_dir/train_history.csv``; None
     (logged) when the experiment has no history."""
     exp_dir = Path(exp_dir)
-    try:
-        history = read_training_history(exp_dir)
-    except ValueError as err:
-        logger.info("%s; no training curves", err)
+    if not (exp_dir / "train_history.csv").is_file():
+        logger.info("%s/train_history.csv: missing; no training curves", exp_dir)
         return None
+    history = read_training_history(exp_dir)
     return plot_training_curves(history, f"{exp_dir.name}: training", exp_dir / TRAINING_PLOT)
 
 
