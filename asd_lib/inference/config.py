@@ -52,7 +52,7 @@ class InferenceConfig:
                                 "class (the STgram-MFN code's choice)", KEYS)
     num_workers: int = option(0, "int", "DataLoader workers", KEYS)
     compile: bool = option(False, "bool", "compile the model with torch.compile, its weights "
-                           "frozen as constants: on a CPU about 40 s per model before the "
+                           "frozen as constants: on a CPU 20-40 s per model before the "
                            "first batch, then faster, most at batch_size 4-8 (README, "
                            "Performance)", KEYS)
 
