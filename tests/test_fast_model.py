@@ -12,11 +12,14 @@ import copy
 
 import pytest
 import torch
+import torchaudio
 from torch import nn
 
 from asd_lib.inference.fast_model import (
+    BandedMelScale,
     ChunkedFramingConv,
     OneClipAtATime,
+    band_mel_filterbanks,
     chunk_framing_convs,
     fold_batch_norms,
     for_inference,
@@ -92,6 +95,37 @@ def test_framing_convolution_as_one_matrix_product(kernel, stride, padding, bias
     model = nn.Sequential(conv, nn.Conv1d(1, 4, 11, 5), nn.Conv1d(16, 4, 4, 2))
     assert chunk_framing_convs(model) == 1  # a kernel of 2.2 strides and 16 inputs stay
     assert [type(m).__name__ for m in model] == ["ChunkedFramingConv", "Conv1d", "Conv1d"]
+
+
+@pytest.mark.parametrize("n_freq, n_mels, norm, mel_scale, multiply_adds", [
+    (513, 128, None, "htk", 8608),  # STgram-MFN, TASTgram, OS-SCL: 13.1 % of 513 x 128
+    (1025, 128, "slaney", "slaney", 17152),
+    (513, 40, None, "htk", 6736),
+    (65, 128, None, "htk", 1072)])  # more bands than bins: 38 filters are all zero
+def test_banded_mel_filterbank_is_torchaudios_filterbank(n_freq, n_mels, norm, mel_scale,
+                                                         multiply_adds):
+    dense = torchaudio.transforms.MelScale(n_mels, 16000, n_stft=n_freq, norm=norm,
+                                           mel_scale=mel_scale)
+    banded = BandedMelScale(dense)
+    # STgram's first group of 16 bands touches bins 1-17: 17 rows x 16 columns
+    assert sum((last - first) * getattr(banded, f"group{i}").shape[1]
+               for i, (first, last) in enumerate(banded.rows)) == multiply_adds
+    power = torch.rand(3, n_freq, 20, generator=torch.Generator().manual_seed(0)) ** 4 * 1e3
+    expected = dense(power)
+    assert banded(power).shape == expected.shape
+    assert banded(power) == pytest.approx(expected, rel=1e-6, abs=1e-6 * expected.max().item())
+
+
+def test_banded_mel_filterbank_keeps_all_zero_filters_and_replaces_every_mel_scale():
+    dense = torchaudio.transforms.MelScale(64, 16000, n_stft=257)
+    dense.fb[:, :16] = 0  # a whole group of filters without a non-zero bin
+    power = torch.rand(2, 257, 5)
+    mel = BandedMelScale(dense)(power)
+    assert torch.equal(mel[:, :16], torch.zeros(2, 16, 5))
+    assert mel == pytest.approx(dense(power), rel=1e-6)
+    model = nn.Sequential(dense, nn.Identity(), nn.Sequential(dense))
+    assert band_mel_filterbanks(model) == 2
+    assert isinstance(model[0], BandedMelScale) and isinstance(model[2][0], BandedMelScale)
 
 
 def test_high_resolution_layers_of_a_mobilefacenet_take_one_clip_at_a_time():

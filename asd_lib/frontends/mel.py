@@ -66,9 +66,8 @@ def power_spectrogram(spec: torchaudio.transforms.Spectrogram, wave: torch.Tenso
 
 def power_mel(melspec: torchaudio.transforms.MelSpectrogram, wave: torch.Tensor) -> torch.Tensor:
     """``melspec(wave)`` for ``wave`` ``[B, T]``: :func:`power_spectrogram`, then the mel
-    filterbank; ``[B, n_mels, frames]``."""
-    power = power_spectrogram(melspec.spectrogram, wave)
-    return torch.matmul(power.transpose(-1, -2), melspec.mel_scale.fb).transpose(-1, -2)
+    filterbank (``melspec.mel_scale``); ``[B, n_mels, frames]``."""
+    return melspec.mel_scale(power_spectrogram(melspec.spectrogram, wave))
 
 
 class LogMel(nn.Module):
