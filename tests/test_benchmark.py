@@ -40,7 +40,8 @@ def test_tiny_benchmark_run(tmp_path, capsys):
     readme.write_text("# x\n<!-- make bench (cpu): begin -->\nSTALE\n<!-- make bench (cpu): end -->\n"
                       "tail\n")
     benchmark.main(["--clip_sec", "0.25", "--clips_per_id", "1", "--batch_size", "2",
-                    "--loader_batch_size", "4", "--repeats", "2", "--loader_seconds", "0",
+                    "--loader_batch_size", "4", "--repeats", "2", "--inference_repeats", "2",
+                    "--loader_seconds", "0",
                     "--memory_factor", "2", "--num_workers", "1", "--num_threads", "1",
                     "--device", "cpu", "--schedule_clip_sec", "1", "--schedule_batch_size", "2",
                     "--step_batch_size", "2", "--step_clip_sec", "0.25", "--compile_step",
@@ -79,6 +80,8 @@ def test_tiny_benchmark_run(tmp_path, capsys):
 def test_bad_options_fail_before_measuring(tmp_path):
     with pytest.raises(ValueError, match="--batch_size 0"):
         benchmark.main(["--batch_size", "0", "--work_dir", str(tmp_path)])
+    with pytest.raises(ValueError, match="--inference_repeats 0"):
+        benchmark.main(["--inference_repeats", "0", "--work_dir", str(tmp_path)])
     with pytest.raises(ValueError, match="efficiency=1.5"):
         benchmark.main(["--gpu_efficiency", "1.5", "--work_dir", str(tmp_path)])
 
@@ -249,4 +252,4 @@ def test_readme_blocks_hold_the_rows_the_benchmark_measures(device_type):
     assert [line.split(" | ")[0][2:] for line in lines[1:]] == measures
     assert re.search(r"Measured by `make bench` on \d{4}-\d\d-\d\d on .+ \(\d+ usable cores, "
                      r"\d+ torch threads\), torch \S+, Python \S+\. Each ratio is the median "
-                     r"\(min-max\) over \d+ interleaved repeats\.", block)
+                     r"\(min-max\) over \d+ interleaved repeats \(inference: \d+\)\.", block)

@@ -99,7 +99,8 @@ def readme_block(rows: List[Row], context: dict) -> str:
     return (f"Measured by `make bench` on {facts['date']} on {gpu}{facts['cpu']} "
             f"({facts['cores']} usable cores, {options['num_threads']} torch threads), torch "
             f"{facts['torch']}, Python {facts['python']}. Each ratio is the median (min-max) "
-            f"over {options['repeats']} interleaved repeats.\n\n" + markdown_table(rows))
+            f"over {options['repeats']} interleaved repeats (inference: "
+            f"{options['inference_repeats']}).\n\n" + markdown_table(rows))
 
 
 def block_markers(device_type: str) -> tuple:

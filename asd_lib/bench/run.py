@@ -66,6 +66,7 @@ class BenchOptions:
     compile_inference: bool = True
     num_workers: int = -1  # -1: min(4, usable cores)
     repeats: int = 5
+    inference_repeats: int = 15  # the noisiest pair: its batch-1 pass swings +-15 % by round
     loader_seconds: float = 1.0
     memory_factor: int = 4
     device: str = "auto"
@@ -91,7 +92,7 @@ class BenchOptions:
         values["num_threads"] = self.num_threads or cores
         values["infer_batch_size"] = self.infer_batch_size or self.batch_size
         for name in ("clips_per_id", "batch_size", "loader_batch_size", "repeats",
-                     "memory_factor", "step_batch_size", "step_steps"):
+                     "inference_repeats", "memory_factor", "step_batch_size", "step_steps"):
             if values[name] < 1:
                 raise ValueError(f"--{name} {values[name]}: it must be at least 1")
         if self.clip_sec <= 0 or self.step_clip_sec <= 0 or self.loader_seconds < 0:
@@ -145,8 +146,8 @@ def _measure(corpus: BenchCorpus, opts: BenchOptions, device: torch.device):
     # Inference first: stage 4 runs in a process of its own, not after a training epoch
     # beside busy processes.
     logging.info("measuring: inference")
-    rates["inference"] = inference_rates(setup, batches, opts.infer_batch_size, opts.repeats,
-                                         opts.compile_inference)
+    rates["inference"] = inference_rates(setup, batches, opts.infer_batch_size,
+                                         opts.inference_repeats, opts.compile_inference)
     rates["inference_flop_per_clip"] = inference_flops(setup, batches)
     logging.info("measuring: training steps")
     rates["train_step"] = train_rates(setup, loader, batches, opts.repeats)

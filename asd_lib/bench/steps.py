@@ -143,8 +143,9 @@ def inference_rates(setup: TrainSetup, batches: List[Batch], batch_size: int, re
     infer(setup, waves[:1], labels[:1], 1)
     peak = matmuls(setup.device)
     peak()
-    return interleaved_rates({"batched": lambda: infer(stage4, waves, labels, batch_size),
-                              "single": lambda: infer(setup, waves, labels, 1),
+    # Batched in the middle of every round: beside both rates it is compared with.
+    return interleaved_rates({"single": lambda: infer(setup, waves, labels, 1),
+                              "batched": lambda: infer(stage4, waves, labels, batch_size),
                               "peak": peak}, repeats)
 
 

@@ -5,7 +5,8 @@
 
 Makes a synthetic DCASE 2020 corpus in a temporary directory (stages 0-2 of the recipe)
 and a --memory_factor times larger copy of it, then measures, each pair interleaved and
-reported as the median (min-max of the ratio) over --repeats:
+reported as the median (min-max of the ratio) over --repeats (the inference pair over
+--inference_repeats):
 
   loader      clips/s of make_loader over the dump of the larger corpus vs a DataLoader
               that reads each wav and computes its log-mel on the CPU per item (the
@@ -61,6 +62,9 @@ def get_parser() -> argparse.ArgumentParser:
                        help="batched inference size (0: --batch_size)")
     sizes.add_argument("--repeats", type=int, default=DEFAULTS.repeats,
                        help="interleaved repetitions per measurement (median reported)")
+    sizes.add_argument("--inference_repeats", type=int, default=DEFAULTS.inference_repeats,
+                       help="interleaved repetitions of the inference pair (its batch-1 "
+                       "pass is the noisiest measurement)")
     sizes.add_argument("--loader_seconds", type=float, default=DEFAULTS.loader_seconds,
                        help="minimum seconds per loader timing (whole epochs)")
     sizes.add_argument("--memory_factor", type=int, default=DEFAULTS.memory_factor,
