@@ -43,14 +43,17 @@ TARGETS = {
     "contention": ("<=", 1.5),
     "memory": ("<=", 1.3),
 }
-# The inference target where the device's ceiling is below 5x: this share of the ceiling.
+# The inference target where the device's ceiling is below 5x: this share of the ceiling,
+# i.e. of the peak FLOP/s.
 CEILING_SHARE = 0.8
 # The rows of the table, in order, on each kind of device.
 ROW_KEYS = {
     "cpu": ["loader", "train_step", "dump", "dump_copy", "dump_io", "inference",
-            "inference_ceiling", "step_channels_last", "step_compile", "contention", "memory"],
+            "inference_ceiling", "inference_share", "step_channels_last", "step_compile",
+            "contention", "memory"],
     "cuda": ["loader", "train_step", "dump", "dump_copy", "dump_io", "inference",
-             "inference_ceiling", "step_channels_last", "step_compile", "precision", "memory"],
+             "inference_ceiling", "inference_share", "step_channels_last", "step_compile",
+             "precision", "memory"],
 }
 
 
@@ -222,26 +225,32 @@ def _rows(rates: dict, opts: BenchOptions, device_type: str) -> List[Row]:
 
 def _inference_rows(rates: dict, flop_per_clip: float, batch_size: int,
                     compiled: bool) -> List[Row]:
-    """Batched against batch-1 inference, and the ceiling on that ratio: the device's peak
-    FLOP/s over the FLOP/s batch 1 already reaches, each repeat's pair measured in the same
-    round. Where the ceiling is below the 5x target, the target is ``CEILING_SHARE`` of the
-    ceiling."""
+    """Batched against batch-1 inference; the ceiling on that ratio, the device's peak
+    FLOP/s over the FLOP/s batch 1 reaches; and batched FLOP/s as a share of the peak.
+    Each repeat times the three side by side. Where the ceiling allows 5x, the target is
+    on the ratio. Where it is lower, the target is ``CEILING_SHARE`` of the ceiling, checked
+    on the share row: ``ratio >= share x ceiling`` in a round is ``batched FLOP/s >= share
+    x peak``, so the batch-1 rate, the noisiest of the three, drops out of the check."""
     bound = paired_row("inference_ceiling", "inference ceiling", "GFLOP/s",
                        [p / 1e9 for p in rates["peak"]],
                        "fp32 matmul: the device's practical peak",
                        [flop_per_clip * s / 1e9 for s in rates["single"]],
                        f"batch 1: {flop_per_clip / 1e9:.2f} GFLOP per clip",
                        note="the most any batch size can gain here")
-    op, target = TARGETS["inference"]
-    note = ""
-    if bound.ratio < target:
-        target = round(CEILING_SHARE * bound.ratio, 2)
-        note = f"target {CEILING_SHARE:g} of this device's ceiling, {bound.ratio:.2f}x"
+    on_ratio = bound.ratio >= TARGETS["inference"][1]
     stage4 = f"stage 4, batch {batch_size}, folded, channels-last" + (
         ", compile: true" if compiled else "")
-    inference = paired_row("inference", "inference", "clips/s", rates["batched"], stage4,
-                           rates["single"], "batch 1, the model as trained", (op, target), note)
-    return [inference, bound]
+    inference = paired_row(
+        "inference", "inference", "clips/s", rates["batched"], stage4, rates["single"],
+        "batch 1, the model as trained", TARGETS["inference"] if on_ratio else None,
+        "" if on_ratio else f"the ceiling is {bound.ratio:.2f}x: the target is on the share")
+    share = paired_row(
+        "inference_share", "inference, share of the peak", "GFLOP/s",
+        [flop_per_clip * b / 1e9 for b in rates["batched"]], f"stage 4, batch {batch_size}",
+        [p / 1e9 for p in rates["peak"]], "fp32 matmul peak",
+        None if on_ratio else (">=", CEILING_SHARE),
+        "" if on_ratio else f"{CEILING_SHARE:g} of the ceiling: {CEILING_SHARE * bound.ratio:.2f}x")
+    return [inference, bound, share]
 
 
 def _step_option_rows(results: dict, opts: BenchOptions) -> List[Row]:
