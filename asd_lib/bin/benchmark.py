@@ -16,7 +16,9 @@ reported as the median (min-max of the ratio) over --repeats (the inference pair
   dump        clips/s of one stage-2 job vs merely reading the wavs (and vs copying
               their bytes to one synced file: the dump's I/O alone)
   inference   clips/s of stage 4 (folded, channels-last, compiled) in batches vs the model
-              as trained one clip at a time, and the ceiling on that ratio
+              as trained one clip at a time, the ceiling on that ratio (matmul peak over
+              batch 1's FLOP/s), and stage 4's FLOP/s as a share of the peak, which
+              holds the target where the ceiling is below 5x
   step        samples/s of training steps with channels_last / compile vs a plain
               eager PyTorch step, batch --step_batch_size, each in a worker process
   contention  (CPU) a training epoch beside one busy process per usable core vs alone,
