@@ -15,15 +15,18 @@ import torch
 import torchaudio
 from torch import nn
 
+from asd_lib.frontends.tgram import TgramNet
 from asd_lib.inference.fast_model import (
     BandedMelScale,
     ChunkedFramingConv,
     OneClipAtATime,
+    TimeMajorTgram,
     band_mel_filterbanks,
     chunk_framing_convs,
     fold_batch_norms,
     for_inference,
     split_high_resolution_layers,
+    time_major_tgrams,
 )
 from asd_lib.models import MODELS
 
@@ -95,6 +98,35 @@ def test_framing_convolution_as_one_matrix_product(kernel, stride, padding, bias
     model = nn.Sequential(conv, nn.Conv1d(1, 4, 11, 5), nn.Conv1d(16, 4, 4, 2))
     assert chunk_framing_convs(model) == 1  # a kernel of 2.2 strides and 16 inputs stay
     assert [type(m).__name__ for m in model] == ["ChunkedFramingConv", "Conv1d", "Conv1d"]
+
+
+@pytest.mark.parametrize("taps", [3, 5])
+def test_time_major_tgram_computes_the_tgram(taps):
+    torch.manual_seed(0)
+    tgram = TgramNet(8000, channels=16)
+    for norm, _, _ in tgram.encoder:  # LayerNorm weights away from 1 / 0, as trained
+        norm.weight.data.uniform_(0.5, 1.5)
+        norm.bias.data.normal_()
+    if taps == 5:
+        for block in tgram.encoder:
+            block[2] = nn.Conv1d(16, 16, 5, padding=2, bias=False)
+    wave = torch.randn(3, 8000)
+    with torch.no_grad():
+        expected = tgram(wave)
+        fast = TimeMajorTgram(tgram)(wave)
+    assert fast.shape == expected.shape == (3, 16, 16)
+    assert fast == pytest.approx(expected, abs=1e-5, rel=1e-5)
+    with pytest.raises(ValueError, match=r"waveforms \[B, 8000\]"):
+        TimeMajorTgram(tgram)(wave[:, :4000])
+
+
+def test_only_tgrams_with_a_chunkable_framing_and_same_convolutions_become_time_major():
+    model = MODELS.build("stgram_mfn", num_samples=NUM_SAMPLES)
+    assert time_major_tgrams(model) == 1 and isinstance(model.tgram, TimeMajorTgram)
+    uneven = TgramNet(NUM_SAMPLES, win_length=1000, hop_length=512)  # 1000 is no k x 512
+    strided = TgramNet(NUM_SAMPLES)
+    strided.encoder[1][2] = nn.Conv1d(128, 128, 3, stride=2, padding=1, bias=False)
+    assert time_major_tgrams(nn.Sequential(uneven, strided)) == 0
 
 
 @pytest.mark.parametrize("n_freq, n_mels, norm, mel_scale, multiply_adds", [

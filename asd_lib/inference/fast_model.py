@@ -14,6 +14,12 @@
   ``k`` shifted slices of ``P`` (:class:`ChunkedFramingConv`): frame ``t`` is chunks
   ``t .. t+k-1``, so ``y_t = sum_j chunk_{t+j} W_j^T``. The arithmetic is the
   convolution's, in a shape the matrix-product kernel runs at full rate.
+- A TgramNet computed with time as the leading axis, ``[B, frames, channels]``
+  (:class:`TimeMajorTgram`): the framing product above already yields that layout, each
+  LayerNorm over time becomes a reduction over the leading axis, and each 3-tap Conv1d one
+  matrix product ``Q = Z [V_1 V_2 V_3]`` followed by the sum of three shifted slices,
+  ``y_t = sum_j Q_{t+j-1, j}`` (zero beyond the ends, the convolution's padding). The
+  channel-major map the backbone reads is formed once, at the end.
 - Every mel filterbank (torchaudio's ``MelScale``, a product with the filterbank matrix
   ``[n_freq, n_mels]``) multiplies, for each group of 16 adjacent mel bands, only the
   frequency rows where one of them is non-zero (:class:`BandedMelScale`): a triangular
@@ -45,6 +51,8 @@ import torchaudio
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
+from asd_lib.frontends.mel import to_float_waveform
+from asd_lib.frontends.tgram import TgramNet
 from asd_lib.models.mobilefacenet import MobileFaceNet
 
 
@@ -84,15 +92,83 @@ class ChunkedFramingConv(nn.Module):
         self.register_buffer("bias", None if conv.bias is None else conv.bias.detach())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.time_major(x).transpose(1, 2)
+
+    def time_major(self, x: torch.Tensor) -> torch.Tensor:
+        """The convolution of ``x`` ``[B, 1, L]`` as ``[B, frames, C]``."""
         padded = F.pad(x[:, 0], (self.padding, self.padding))
         frames = (padded.shape[1] - self.parts * self.stride) // self.stride + 1
         chunks = padded[:, :(frames + self.parts - 1) * self.stride].unflatten(1, (-1, self.stride))
         products = chunks @ self.chunk_weights  # [B, frames + k - 1, k * C]
-        c = self.channels
-        out = sum(products[:, j:j + frames, j * c:(j + 1) * c] for j in range(self.parts))
-        if self.bias is not None:
-            out = out + self.bias
-        return out.transpose(1, 2)
+        out = shifted_sum(products, self.parts, frames)
+        return out if self.bias is None else out + self.bias
+
+
+def shifted_sum(products: torch.Tensor, parts: int, frames: int) -> torch.Tensor:
+    """``y_t = sum_j P[t + j, j-th block of columns]`` for ``t < frames``, the ``parts``
+    blocks of ``products`` ``[B, rows, parts * C]`` side by side."""
+    c = products.shape[2] // parts
+    return sum(products[:, j:j + frames, j * c:(j + 1) * c] for j in range(parts))
+
+
+class TimeMajorTgram(nn.Module):
+    """A :class:`~asd_lib.frontends.tgram.TgramNet` computed time-major (module docstring):
+    waveform ``[B, num_samples]`` -> Tgram ``[B, channels, frames]``."""
+
+    def __init__(self, tgram: TgramNet):
+        super().__init__()
+        self.num_samples = tgram.num_samples
+        self.framing = ChunkedFramingConv(tgram.extractor)
+        self.eps, self.slopes, self.kernel_sizes = [], [], []
+        for i, (norm, activation, conv) in enumerate(tgram.encoder):
+            self.eps.append(norm.eps)
+            self.slopes.append(activation.negative_slope)
+            self.kernel_sizes.append(conv.kernel_size[0])
+            # LayerNorm weights over time as columns [frames, 1]; kernel taps side by side
+            self.register_buffer(f"norm_weight{i}", norm.weight.detach()[:, None].clone())
+            self.register_buffer(f"norm_bias{i}", norm.bias.detach()[:, None].clone())
+            self.register_buffer(f"taps{i}", conv.weight.detach().permute(1, 2, 0)
+                                 .flatten(1).contiguous())  # [C_in, k * C_out]
+
+    def forward(self, wave: torch.Tensor) -> torch.Tensor:
+        if wave.dim() != 2 or wave.shape[1] != self.num_samples:
+            raise ValueError(f"TgramNet expects waveforms [B, {self.num_samples}]; got shape "
+                             f"{tuple(wave.shape)} (crop or pad clips to the configured length)")
+        y = self.framing.time_major(to_float_waveform(wave).unsqueeze(1))  # [B, T, C]
+        frames = y.shape[1]
+        for i, (eps, slope, k) in enumerate(zip(self.eps, self.slopes, self.kernel_sizes)):
+            var, mean = torch.var_mean(y, dim=1, keepdim=True, unbiased=False)
+            z = (y - mean) * torch.rsqrt(var + eps) * getattr(self, f"norm_weight{i}") \
+                + getattr(self, f"norm_bias{i}")
+            products = F.leaky_relu(z, slope) @ getattr(self, f"taps{i}")  # [B, T, k * C]
+            pad = k // 2
+            y = shifted_sum(F.pad(products, (0, 0, pad, pad)), k, frames)
+        return y.transpose(1, 2)
+
+
+def is_time_major_ready(module: nn.Module) -> bool:
+    """Whether ``module`` is a TgramNet that :class:`TimeMajorTgram` computes: a chunkable
+    framing convolution and blocks of (LayerNorm, LeakyReLU, odd-kernel "same" Conv1d
+    without bias)."""
+    if not isinstance(module, TgramNet) or not is_chunkable(module.extractor):
+        return False
+    for block in module.encoder:
+        norm, activation, conv = block
+        if not (isinstance(norm, nn.LayerNorm) and norm.weight is not None
+                and norm.bias is not None and isinstance(activation, nn.LeakyReLU)
+                and isinstance(conv, nn.Conv1d)):
+            return False
+        k = conv.kernel_size[0]
+        if (k % 2 == 0 or conv.padding != (k // 2,) or conv.stride != (1,) or conv.bias is not None
+                or conv.groups != 1 or conv.dilation != (1,) or conv.padding_mode != "zeros"):
+            return False
+    return True
+
+
+def time_major_tgrams(model: nn.Module) -> int:
+    """Replace every TgramNet of ``model`` that :class:`TimeMajorTgram` computes by it, in
+    place; the number replaced."""
+    return replace_modules(model, is_time_major_ready, TimeMajorTgram)
 
 
 def is_chunkable(conv: nn.Module) -> bool:
@@ -174,10 +250,12 @@ def split_high_resolution_layers(model: nn.Module) -> int:
 
 
 def for_inference(model: nn.Module, compile_model: bool = False) -> nn.Module:
-    """``model`` (in eval mode) with its batch norms folded, its framing convolutions as
-    matrix products, banded mel filterbanks, channels-last weights, its high-resolution
-    layers one clip at a time on the CPU, compiled in place when ``compile_model``."""
+    """``model`` (in eval mode) with its batch norms folded, its TgramNets time-major, its
+    framing convolutions as matrix products, banded mel filterbanks, channels-last
+    weights, its high-resolution layers one clip at a time on the CPU, compiled in place
+    when ``compile_model``."""
     fold_batch_norms(model)
+    time_major_tgrams(model)
     chunk_framing_convs(model)
     band_mel_filterbanks(model)
     model.to(memory_format=torch.channels_last)
