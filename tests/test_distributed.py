@@ -6,6 +6,8 @@
    its own statistics, and SyncBatchNorm needs CUDA.)
 2. The real launch path: torchrun with 2 processes trains STgram-MFN, its loss falls, and
    only rank 0 writes snapshots and history.
+3. Training leaves the process group when it is done, so no gloo thread outlives the
+   interpreter (that aborts a finished rank).
 """
 import csv
 import os
@@ -20,6 +22,7 @@ from torch import nn
 
 from asd_lib.frontends.mel import to_float_waveform
 from asd_lib.models import MODELS
+from asd_lib.train.distributed import leave_distributed
 from test_train import make_dumped_set, write_config
 from train_helpers import train_with
 
@@ -54,11 +57,8 @@ def free_port() -> int:
 def _worker(rank, world_size, port, values):
     os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world_size),
                       MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
-    try:
-        train_with(**values)
-    finally:
-        if dist.is_initialized():
-            dist.destroy_process_group()
+    train_with(**values)
+    assert not dist.is_initialized()  # training left the process group
 
 
 def toy_args(tmp_path, dumped, exp):
@@ -79,6 +79,15 @@ def test_two_gloo_processes_reproduce_the_single_process_loss_curve(tmp_path):
     assert len(one) == len(two) == 3 and one[-1] < one[0]
     for a, b in zip(one, two):
         assert abs(a - b) <= TOLERANCE * abs(a), (one, two)
+
+
+def test_leaving_the_process_group_closes_it(tmp_path):
+    dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'store'}", rank=0,
+                            world_size=1)
+    assert dist.is_initialized()
+    leave_distributed()
+    assert not dist.is_initialized()
+    leave_distributed()  # no group: nothing to leave
 
 
 def test_torchrun_trains_stgram_mfn_with_rank0_outputs_only(tmp_path):

@@ -81,3 +81,13 @@ def all_reduce_sum(tensor: torch.Tensor, ctx: DistContext) -> torch.Tensor:
 def barrier(ctx: DistContext) -> None:
     if ctx.enabled:
         dist.barrier()
+
+
+def leave_distributed() -> None:
+    """Once every process is done, leave the process group. A gloo group still open when
+    the interpreter exits can abort its process ("terminate called without an active
+    exception": its worker threads outlive the interpreter), which torchrun reports as a
+    failed rank although training finished."""
+    if dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()

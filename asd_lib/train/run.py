@@ -15,6 +15,7 @@ import asd_lib
 from asd_lib.data.dataset import DumpedSet
 from asd_lib.experiment import write_model_info
 from asd_lib.train.config import TrainConfig, saved_differences
+from asd_lib.train.distributed import leave_distributed
 from asd_lib.train.trainer import Trainer
 from asd_lib.utils.checkpoint import training_state
 from asd_lib.utils.config import ConfigError, read_saved_config, save_config
@@ -31,6 +32,17 @@ def train(config: TrainConfig) -> None:
     check_resume_compatible(config, exp_dir / "config.yaml")
     exp_dir.mkdir(parents=True, exist_ok=True)
     save(config, exp_dir / "config.yaml")
+    try:
+        train_parts(config, exp_dir)
+    except SystemExit:  # a checkpoint on SIGTERM: every process stops at the same batch
+        leave_distributed()
+        raise
+    leave_distributed()
+
+
+def train_parts(config: TrainConfig, exp_dir: Path) -> None:
+    """One model, or with ``split_by: machine`` one per machine type in
+    ``<exp_dir>/<machine>/``."""
     if config.split_by == "none":
         Trainer(config).run()
         return
