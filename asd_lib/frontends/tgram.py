@@ -51,9 +51,14 @@ class TgramNet(nn.Module):
         )
 
     def forward(self, wave: torch.Tensor) -> torch.Tensor:
-        if wave.dim() != 2 or wave.shape[1] != self.num_samples:
-            raise ValueError(
-                f"TgramNet expects waveforms [B, {self.num_samples}]; got shape "
-                f"{tuple(wave.shape)} (crop or pad clips to the configured length)"
-            )
+        check_waveforms(wave, self.num_samples)
         return self.encoder(self.extractor(to_float_waveform(wave).unsqueeze(1)))
+
+
+def check_waveforms(wave: torch.Tensor, num_samples: int) -> None:
+    """Refuse anything but a batch of ``num_samples``-long waveforms ``[B, num_samples]``."""
+    if wave.dim() != 2 or wave.shape[1] != num_samples:
+        raise ValueError(
+            f"TgramNet expects waveforms [B, {num_samples}]; got shape "
+            f"{tuple(wave.shape)} (crop or pad clips to the configured length)"
+        )

@@ -52,7 +52,7 @@ from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from asd_lib.frontends.mel import to_float_waveform
-from asd_lib.frontends.tgram import TgramNet
+from asd_lib.frontends.tgram import TgramNet, check_waveforms
 from asd_lib.models.mobilefacenet import MobileFaceNet
 
 
@@ -85,7 +85,6 @@ class ChunkedFramingConv(nn.Module):
             raise ValueError(f"{conv} is not a one-channel framing convolution")
         self.stride, self.padding = conv.stride[0], conv.padding[0]
         self.parts = conv.kernel_size[0] // self.stride
-        self.channels = conv.out_channels
         weight = conv.weight.detach()[:, 0]  # [C, k * stride]
         self.register_buffer("chunk_weights", torch.cat(weight.split(self.stride, dim=1)).T
                              .contiguous())  # [stride, k * C]: W_1 .. W_k side by side
@@ -131,9 +130,7 @@ class TimeMajorTgram(nn.Module):
                                  .flatten(1).contiguous())  # [C_in, k * C_out]
 
     def forward(self, wave: torch.Tensor) -> torch.Tensor:
-        if wave.dim() != 2 or wave.shape[1] != self.num_samples:
-            raise ValueError(f"TgramNet expects waveforms [B, {self.num_samples}]; got shape "
-                             f"{tuple(wave.shape)} (crop or pad clips to the configured length)")
+        check_waveforms(wave, self.num_samples)
         y = self.framing.time_major(to_float_waveform(wave).unsqueeze(1))  # [B, T, C]
         frames = y.shape[1]
         for i, (eps, slope, k) in enumerate(zip(self.eps, self.slopes, self.kernel_sizes)):
